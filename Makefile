@@ -1,0 +1,43 @@
+# Two commands set everything up (see README):
+#   make lab    install if needed, then open JupyterLab on notebooks/
+#   make test   install if needed, then run the whole suite (unit tests, doctests, notebooks)
+# The install is redone only when requirements-lock.txt or pyproject.toml change.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.r1lab-installed
+LAB_IP   ?= 127.0.0.1
+LAB_PORT ?= 8888
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: lab test install lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements-lock.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade-strategy only-if-needed -r requirements-lock.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ "$$(uname)" = Darwin ]; then browser=""; \
+	else browser="--no-browser"; echo "No display here: open the http://$(LAB_IP):... URL printed below."; fi; \
+	exec $(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=$(LAB_IP) --port=$(LAB_PORT) $$browser $(LAB_ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Re-resolve the tested set from pyproject.toml's ranges (needs the package registry).
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet torch==2.13.0
+	.venv-lock/bin/pip install --quiet "torch==2.13.0" -e ".[gpu,lab]"
+	{ sed -n '1,4p' requirements-lock.txt; .venv-lock/bin/pip freeze --all --exclude-editable \
+	  | grep -v -E '^(pip|r1lab)==' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > requirements-lock.new
+	mv requirements-lock.new requirements-lock.txt && rm -rf .venv-lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,11 @@
+"""Rule-based rewards (R1 §2.2.2), each a TRL reward function ``f(completions, **columns)``.
+
+R1-Zero uses rules, not a neural reward model: a neural reward model can be hacked by the
+policy and must be retrained as the policy moves.
+"""
+
+from r1lab.rewards.accuracy import accuracy_reward
+from r1lab.rewards.combined import REWARDS, combined_reward
+from r1lab.rewards.format import format_reward
+
+__all__ = ["REWARDS", "accuracy_reward", "combined_reward", "format_reward"]

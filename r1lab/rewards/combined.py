@@ -1,0 +1,48 @@
+"""Weighted sum of rule rewards, as one TRL reward function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from r1lab.rewards.accuracy import accuracy_reward
+from r1lab.rewards.format import format_reward
+
+REWARDS: dict[str, Callable] = {"accuracy": accuracy_reward, "format": format_reward}
+
+
+def combined_reward(weights: Mapping[str, float]) -> Callable:
+    """A reward function returning ``sum(weight * reward)`` over the named rewards.
+
+    Names are keys of ``REWARDS``. Like TRL's own weighting, a component that returns
+    ``None`` for a completion is skipped; the total is ``None`` only when every component
+    is. (TRL can also weight several reward functions itself via ``reward_weights``; one
+    combined function is what the walkthrough's tables show.)
+
+    >>> reward = combined_reward({"accuracy": 1.0, "format": 0.1})
+    >>> reward(["<think>3*4=12, 2+12=14</think> <answer>14</answer>", "<answer>14</answer>"],
+    ...        answer=["14", "14"])
+    [1.1, 1.0]
+    """
+    if not isinstance(weights, Mapping) or not weights:
+        raise ValueError(
+            "combined_reward takes a non-empty mapping of reward name to weight, e.g. "
+            f"{{'accuracy': 1.0, 'format': 0.1}}; got {weights!r}"
+        )
+    for name, weight in weights.items():
+        if name not in REWARDS:
+            raise ValueError(f"unknown reward {name!r}; choose from {sorted(REWARDS)}")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+            raise ValueError(f"weight of {name!r} must be a number; got {weight!r}")
+
+    def reward(completions, **columns) -> list[float | None]:
+        parts = [
+            [None if s is None else weight * s for s in REWARDS[name](completions, **columns)]
+            for name, weight in weights.items()
+        ]
+        return [
+            None if all(s is None for s in scores) else sum(s for s in scores if s is not None)
+            for scores in zip(*parts)
+        ]
+
+    reward.__name__ = "combined_" + "_".join(weights)  # TRL logs rewards by __name__
+    return reward

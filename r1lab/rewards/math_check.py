@@ -1,0 +1,148 @@
+"""Math answer equivalence with a hard time bound.
+
+math-verify (the library made for this) protects itself with ``signal.alarm``, which only
+fires between Python bytecodes: C-level work such as SymPy or CPython building the integer
+``9**(9**(9**9))`` never yields to it and can run for hours. So the check runs in a child
+process that is killed when it overruns; that is the only way to bound C-level work, and it
+is why this module exists instead of a direct call to ``math_verify.verify``.
+
+Cost model: plain numerals (the tiny world's answers) are compared in-process without
+math-verify (exact rational comparison, same verdict, ~1 µs); anything else costs one
+round trip to the worker (~1 ms). A check that overruns ``timeout`` seconds kills the worker
+(the next check starts a new one, ~0.4 s to import SymPy) and is reported as ``None``
+("could not be scored"). So one check never takes longer than ``timeout`` plus a worker
+start, whatever the input.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import re
+import select
+import subprocess
+import sys
+import threading
+from fractions import Fraction
+from functools import lru_cache
+
+DEFAULT_TIMEOUT_S = 3.0
+# Inside the worker math-verify may still use its own (signal) timeouts, which end slow
+# Python-level work without losing the worker; the hard kill above covers the rest.
+_INNER_TIMEOUT_S = 1
+
+_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")
+_WRAPPERS = re.compile(r"^(?:\$+|\\boxed\{|\\\(|\\\[)|(?:\$+|\}|\\\)|\\\])$")
+
+
+def _plain_number(text: str) -> Fraction | None:
+    """``14``, ``14.0``, ``$14$``, ``\\boxed{14}`` -> Fraction(14); anything else -> None."""
+    text = text.strip()
+    for _ in range(3):  # peel at most a few wrappers: $\boxed{14}$
+        stripped = _WRAPPERS.sub("", text).strip()
+        if stripped == text:
+            break
+        text = stripped
+    text = text.replace(",", "") if re.fullmatch(r"-?\d{1,3}(,\d{3})+", text) else text
+    return Fraction(text) if _NUMBER.fullmatch(text) else None
+
+
+def _serve() -> None:
+    """Worker loop (``python -m r1lab.rewards.math_check``): one JSON request per stdin line,
+    ``[gold, predicted]``; one JSON reply per stdout line: true, false, or null when the gold
+    answer cannot be parsed."""
+    from math_verify import parse, verify
+
+    for line in sys.stdin:
+        try:
+            gold, predicted = json.loads(line)
+            gold_parsed = parse(gold, parsing_timeout=_INNER_TIMEOUT_S)
+            if not gold_parsed:
+                verdict = None
+            else:
+                pred_parsed = parse(predicted, parsing_timeout=_INNER_TIMEOUT_S)
+                verdict = bool(verify(gold_parsed, pred_parsed, timeout_seconds=_INNER_TIMEOUT_S))
+        except Exception:  # math-verify raises on exotic input; no verdict is "not equal"
+            verdict = False
+        sys.stdout.write(json.dumps(verdict) + "\n")
+        sys.stdout.flush()
+
+
+class MathChecker:
+    """Answer equivalence through math-verify (gold first), bounded by ``timeout`` seconds.
+
+    >>> checker = MathChecker()
+    >>> checker.equal("14", "\\\\boxed{14}"), checker.equal("14", "20")
+    (True, False)
+    """
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT_S):
+        if not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds; got {timeout!r}")
+        self.timeout = timeout
+        self._process: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    def equal(self, gold: str, predicted: str) -> bool | None:
+        """True/False, or None when the gold answer is unreadable or the check overran."""
+        gold_number, pred_number = _plain_number(gold), _plain_number(predicted)
+        if gold_number is not None and pred_number is not None:
+            return gold_number == pred_number
+        return self._checked(gold, predicted)
+
+    @lru_cache(maxsize=65536)  # RL samples the same answers again and again
+    def _checked(self, gold: str, predicted: str) -> bool | None:
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._start()
+            try:
+                self._process.stdin.write(json.dumps([gold, predicted]) + "\n")
+                self._process.stdin.flush()
+                ready, _, _ = select.select([self._process.stdout], [], [], self.timeout)
+                reply = self._process.stdout.readline() if ready else ""
+            except OSError:  # the worker died (e.g. out of memory)
+                reply = ""
+            if reply:
+                return json.loads(reply)
+            self.close()  # overran or died: kill it; the next check starts a fresh worker
+            return None
+
+    def _start(self) -> None:
+        # A plain subprocess, not multiprocessing: spawn would re-import the user's __main__
+        # (breaking scripts without a main guard) and fork would copy torch's threads and locks.
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "r1lab.rewards.math_check"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
+
+    def close(self) -> None:
+        """Stop the worker (a later check starts a new one)."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process.stdin.close()
+            self._process.stdout.close()
+        self._process = None
+
+    def __hash__(self):  # lru_cache on a method hashes self
+        return id(self)
+
+
+_default_checker: MathChecker | None = None
+
+
+def default_checker() -> MathChecker:
+    """The process-wide checker the reward functions share (one worker per process)."""
+    global _default_checker
+    if _default_checker is None:
+        _default_checker = MathChecker()
+        atexit.register(_default_checker.close)
+    return _default_checker
+
+
+if __name__ == "__main__":
+    _serve()

@@ -1,0 +1,208 @@
+"""Prompt templates and strict parsing of completions.
+
+Two output formats appear in the R1 pipeline:
+
+* the R1-Zero tags (paper Table 1): ``<think> reasoning </think> <answer> answer </answer>``;
+* the cold-start "readable" format (paper §2.3.1):
+  ``|special_token|<reasoning_process>|special_token|<summary>``.
+
+Parsing is strict on purpose: a lenient parser is the first thing an RL policy learns to
+exploit (R1 §2.2.2 keeps rewards rule-based for the same reason). Parsing is linear in the
+length of the completion (``str.find`` scans, no backtracking regular expressions), so a
+1 MB completion costs milliseconds.
+
+>>> render("What is 2+3*4?")[-32:]
+'User: What is 2+3*4?. Assistant:'
+>>> p = parse("<think>3*4=12, 2+12=14</think> <answer>14</answer>")
+>>> p.well_formed, p.think, p.answer
+(True, '3*4=12, 2+12=14', '14')
+>>> parse("<answer>14</answer>")
+Parsed(think=None, answer='14', well_formed=False, problem='expected exactly one <think> block, found 0')
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+# R1 Table 1, verbatim (one paragraph; the paper's line breaks are typographic only).
+# Deliberately content-free: no request to reflect or to follow a strategy, so that what
+# RL changes in the model's behaviour can be observed (R1 §2.2.3).
+R1_ZERO_TEMPLATE = (
+    "A conversation between User and Assistant. The user asks a question, and the Assistant "
+    "solves it. The assistant first thinks about the reasoning process in the mind and then "
+    "provides the user with the answer. The reasoning process and answer are enclosed within "
+    "<think> </think> and <answer> </answer> tags, respectively, i.e., <think> reasoning "
+    "process here </think> <answer> answer here </answer>. User: {prompt}. Assistant:"
+)
+
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
+TAGS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)
+
+# The template shows the tags once, as an example; a model that echoes that example must not
+# be credited for it (it would otherwise be a free, well-formed "<think>…<answer>…" pair).
+TEMPLATE_EXAMPLE = "<think> reasoning process here </think> <answer> answer here </answer>"
+
+# Cold-start readable format (R1 §2.3.1).
+SPECIAL_TOKEN = "|special_token|"
+
+
+class Parsed(NamedTuple):
+    """A completion split into its parts.
+
+    ``think`` and ``answer`` are the stripped contents of the think and answer blocks when
+    exactly one complete, non-empty block of that kind exists (even if the whole completion
+    is not well formed: ``<answer>14</answer>`` alone still has an answer to grade).
+    ``problem`` says in words why the completion is not well formed (None when it is).
+    """
+
+    think: str | None
+    answer: str | None
+    well_formed: bool
+    problem: str | None
+
+
+class Readable(NamedTuple):
+    """A completion in the cold-start readable format, split into reasoning and summary."""
+
+    reasoning: str | None
+    summary: str | None
+    well_formed: bool
+    problem: str | None
+
+
+def render(question: str, template: str = R1_ZERO_TEMPLATE) -> str:
+    """Fill the R1-Zero template with a question.
+
+    >>> render("What is 2+3*4?").startswith("A conversation between User and Assistant.")
+    True
+    """
+    if not isinstance(question, str):
+        raise TypeError(f"render() takes the question as a str; got {type(question).__name__}")
+    return template.format(prompt=question)
+
+
+def strip_echo(completion: str, prompt: str | None = None) -> str:
+    """Remove text the model copied from its prompt: the prompt itself and the template's
+    example tags. Tags that were only echoed never count as the model's own.
+
+    >>> strip_echo("<think> reasoning process here </think> <answer> answer here </answer>")
+    ''
+    """
+    if prompt and prompt in completion:
+        completion = completion.replace(prompt, "")
+    return completion.replace(TEMPLATE_EXAMPLE, "")
+
+
+def _tag_positions(text: str) -> list[tuple[int, str]]:
+    """Every occurrence of the four R1 tags, in order of position: [(index, tag), ...]."""
+    found = []
+    for tag in TAGS:
+        start = text.find(tag)
+        while start != -1:
+            found.append((start, tag))
+            start = text.find(tag, start + len(tag))
+    found.sort()
+    return found
+
+
+def _single_block(text: str, tags: list[tuple[int, str]], open_tag: str, close_tag: str):
+    """Content of the only ``open…close`` pair with no other tag between them, else None."""
+    blocks = [
+        text[i + len(open_tag) : j].strip()
+        for (i, a), (j, b) in zip(tags, tags[1:])
+        if a == open_tag and b == close_tag
+    ]
+    opened = sum(1 for _, tag in tags if tag == open_tag)
+    if len(blocks) == 1 and opened == 1 and blocks[0]:
+        return blocks[0]
+    return None
+
+
+def parse(completion: str, prompt: str | None = None) -> Parsed:
+    """Split a completion into think / answer and judge its format strictly.
+
+    Well formed means all of:
+
+    * exactly one ``<think>…</think>`` block, then exactly one ``<answer>…</answer>`` block,
+      and no other R1 tag anywhere (so no answer tag inside the think block);
+    * both blocks non-empty (after stripping whitespace);
+    * only whitespace before ``<think>``, between ``</think>`` and ``<answer>``, and after
+      ``</answer>``;
+    * tags echoed from the prompt (``prompt``, or the template's own example) are removed
+      first and never count.
+
+    Never raises on a string; anything that is not a string is treated as empty.
+
+    >>> parse("<think>2+3=5, 5*4=20</think><answer>20</answer>").well_formed
+    True
+    >>> parse("<think>abc</think> <answer>7<answer>").problem
+    'tags out of order: expected <think> </think> <answer> </answer>, got <think> </think> <answer> <answer>'
+    >>> parse("<think>x</think><answer>14</answer> trailing").problem
+    'text after </answer>'
+    """
+    text = strip_echo(completion if isinstance(completion, str) else "", prompt)
+    tags = _tag_positions(text)
+    think = _single_block(text, tags, THINK_OPEN, THINK_CLOSE)
+    answer = _single_block(text, tags, ANSWER_OPEN, ANSWER_CLOSE)
+    problem = _format_problem(text, tags, think, answer)
+    return Parsed(think, answer, problem is None, problem)
+
+
+def _format_problem(text, tags, think, answer) -> str | None:
+    """Why ``text`` is not well formed, or None if it is."""
+    names = [tag for _, tag in tags]
+    n_think = names.count(THINK_OPEN)
+    if n_think != 1:
+        return f"expected exactly one <think> block, found {n_think}"
+    if names != list(TAGS):
+        return f"tags out of order: expected {' '.join(TAGS)}, got {' '.join(names)}"
+    (i_to, _), (i_tc, _), (i_ao, _), (i_ac, _) = tags
+    if text[:i_to].strip():
+        return "text before <think>"
+    if text[i_tc + len(THINK_CLOSE) : i_ao].strip():
+        return "text between </think> and <answer>"
+    if text[i_ac + len(ANSWER_CLOSE) :].strip():
+        return "text after </answer>"
+    if think is None:
+        return "empty <think> block"
+    if answer is None:
+        return "empty <answer> block"
+    return None
+
+
+def render_readable(reasoning: str, summary: str) -> str:
+    """Write a cold-start sample in the readable format (R1 §2.3.1).
+
+    >>> render_readable("3*4=12, then 2+12=14.", "The answer is 14.")
+    '|special_token|3*4=12, then 2+12=14.|special_token|The answer is 14.'
+    """
+    return f"{SPECIAL_TOKEN}{reasoning}{SPECIAL_TOKEN}{summary}"
+
+
+def parse_readable(completion: str) -> Readable:
+    """Split a readable-format completion into reasoning and summary, strictly.
+
+    Well formed: exactly two ``|special_token|`` markers, only whitespace before the first,
+    a non-empty reasoning between them and a non-empty summary after the second.
+
+    >>> parse_readable("|special_token|3*4=12, 2+12=14|special_token|Summary: 14")
+    Readable(reasoning='3*4=12, 2+12=14', summary='Summary: 14', well_formed=True, problem=None)
+    >>> parse_readable("|special_token|3*4=12, 2+12=14").problem
+    'expected 2 |special_token| markers, found 1'
+    """
+    text = completion if isinstance(completion, str) else ""
+    parts = text.split(SPECIAL_TOKEN)
+    if len(parts) != 3:
+        problem = f"expected 2 {SPECIAL_TOKEN} markers, found {len(parts) - 1}"
+        return Readable(None, None, False, problem)
+    before, reasoning, summary = (part.strip() for part in parts)
+    reasoning, summary = reasoning or None, summary or None
+    problem = None
+    if before:
+        problem = f"text before the first {SPECIAL_TOKEN}"
+    elif reasoning is None:
+        problem = "empty reasoning"
+    elif summary is None:
+        problem = "empty summary"
+    return Readable(reasoning, summary, problem is None, problem)
