@@ -25,7 +25,9 @@ $(STAMP): requirements-lock.txt pyproject.toml
 lab: $(STAMP)
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ "$$(uname)" = Darwin ]; then browser=""; \
 	else browser="--no-browser"; echo "No display here: open the http://$(LAB_IP):... URL printed below."; fi; \
-	exec $(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=$(LAB_IP) --port=$(LAB_PORT) $$browser $(LAB_ARGS)
+	if [ "$$(id -u)" = 0 ]; then root="--allow-root"; else root=""; fi; \
+	exec $(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=$(LAB_IP) --port=$(LAB_PORT) \
+	  $$browser $$root $(LAB_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -38,6 +40,16 @@ lock:
 	{ sed -n '1,4p' requirements-lock.txt; .venv-lock/bin/pip freeze --all --exclude-editable \
 	  | grep -v -E '^(pip|r1lab)==' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > requirements-lock.new
 	mv requirements-lock.new requirements-lock.txt && rm -rf .venv-lock
+	$(MAKE) environment.yml
+
+# The conda form of the same locked set (tests/test_setup.py fails if the two drift apart).
+environment.yml: requirements-lock.txt
+	{ echo "# conda users: conda env create -f environment.yml && conda activate r1lab"; \
+	  echo "# Generated from requirements-lock.txt by 'make environment.yml'; do not edit by hand."; \
+	  echo "# On a CUDA machine pip's torch==2.13.0 is the CUDA build."; \
+	  echo "name: r1lab"; echo "channels:"; echo "  - conda-forge"; echo "dependencies:"; \
+	  echo "  - python=3.11"; echo "  - pip"; echo "  - pip:"; \
+	  sed -n '/^[^#]/s/^/      - /p' requirements-lock.txt; echo "      - -e ."; } > $@
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -17,7 +17,7 @@ length of the completion (``str.find`` scans, no backtracking regular expression
 >>> p.well_formed, p.think, p.answer
 (True, '3*4=12, 2+12=14', '14')
 >>> parse("<answer>14</answer>")
-Parsed(think=None, answer='14', well_formed=False, problem='expected exactly one <think> block, found 0')
+Parsed(think=None, answer='14', well_formed=False, problem='no <think> block')
 """
 
 from __future__ import annotations
@@ -83,15 +83,16 @@ def render(question: str, template: str = R1_ZERO_TEMPLATE) -> str:
 
 
 def strip_echo(completion: str, prompt: str | None = None) -> str:
-    """Remove text the model copied from its prompt: the prompt itself and the template's
-    example tags. Tags that were only echoed never count as the model's own.
+    """Remove text the model copied from its prompt: the rendered prompt itself and the
+    template's example tags. Tags that were only echoed never count as the model's own.
+    Each echo becomes one space, so the text around it cannot join into a new tag.
 
     >>> strip_echo("<think> reasoning process here </think> <answer> answer here </answer>")
-    ''
+    ' '
     """
-    if prompt and prompt in completion:
-        completion = completion.replace(prompt, "")
-    return completion.replace(TEMPLATE_EXAMPLE, "")
+    if isinstance(prompt, str) and prompt and prompt in completion:
+        completion = completion.replace(prompt, " ")
+    return completion.replace(TEMPLATE_EXAMPLE, " ")
 
 
 def _tag_positions(text: str) -> list[tuple[int, str]]:
@@ -129,15 +130,17 @@ def parse(completion: str, prompt: str | None = None) -> Parsed:
     * both blocks non-empty (after stripping whitespace);
     * only whitespace before ``<think>``, between ``</think>`` and ``<answer>``, and after
       ``</answer>``;
-    * tags echoed from the prompt (``prompt``, or the template's own example) are removed
-      first and never count.
+    * tags echoed from the prompt are removed first and never count: the template's own
+      example, and ``prompt`` when given. ``prompt`` is the full rendered prompt the model
+      saw (TRL's ``prompts`` column), not the bare question: every copy of it is removed.
 
-    Never raises on a string; anything that is not a string is treated as empty.
+    Never raises: a ``completion`` that is not a string is treated as empty, a ``prompt``
+    that is not a string as absent.
 
     >>> parse("<think>2+3=5, 5*4=20</think><answer>20</answer>").well_formed
     True
     >>> parse("<think>abc</think> <answer>7<answer>").problem
-    'tags out of order: expected <think> </think> <answer> </answer>, got <think> </think> <answer> <answer>'
+    'expected exactly one <answer> block, found 2 <answer> and 0 </answer>'
     >>> parse("<think>x</think><answer>14</answer> trailing").problem
     'text after </answer>'
     """
@@ -152,9 +155,13 @@ def parse(completion: str, prompt: str | None = None) -> Parsed:
 def _format_problem(text, tags, think, answer) -> str | None:
     """Why ``text`` is not well formed, or None if it is."""
     names = [tag for _, tag in tags]
-    n_think = names.count(THINK_OPEN)
-    if n_think != 1:
-        return f"expected exactly one <think> block, found {n_think}"
+    for open_tag, close_tag in ((THINK_OPEN, THINK_CLOSE), (ANSWER_OPEN, ANSWER_CLOSE)):
+        n_open, n_close = names.count(open_tag), names.count(close_tag)
+        if n_open == n_close == 0:
+            return f"no {open_tag} block"
+        if (n_open, n_close) != (1, 1):
+            return (f"expected exactly one {open_tag} block, found {n_open} {open_tag} "
+                    f"and {n_close} {close_tag}")
     if names != list(TAGS):
         return f"tags out of order: expected {' '.join(TAGS)}, got {' '.join(names)}"
     (i_to, _), (i_tc, _), (i_ao, _), (i_ac, _) = tags

@@ -18,18 +18,22 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import re
 import select
 import subprocess
 import sys
 import threading
 from fractions import Fraction
-from functools import lru_cache
+from pathlib import Path
 
 DEFAULT_TIMEOUT_S = 3.0
 # Inside the worker math-verify may still use its own (signal) timeouts, which end slow
 # Python-level work without losing the worker; the hard kill above covers the rest.
 _INNER_TIMEOUT_S = 1
+# Importing SymPy takes ~0.4 s on an idle machine; allow for a very busy one.
+_STARTUP_TIMEOUT_S = 60.0
+_CACHE_SIZE = 1 << 16
 
 _NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")
 _WRAPPERS = re.compile(r"^(?:\$+|\\boxed\{|\\\(|\\\[)|(?:\$+|\}|\\\)|\\\])$")
@@ -53,19 +57,34 @@ def _serve() -> None:
     answer cannot be parsed."""
     from math_verify import parse, verify
 
+    def parse_math(text: str):
+        # Answers are often bare LaTeX (MATH gold: \frac{\sqrt{2}}{2}); math-verify only
+        # reads LaTeX inside delimiters, so try the text as inline math when plain parsing fails.
+        return parse(text, parsing_timeout=_INNER_TIMEOUT_S) or parse(
+            f"${text}$", parsing_timeout=_INNER_TIMEOUT_S
+        )
+
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
     for line in sys.stdin:
         try:
             gold, predicted = json.loads(line)
-            gold_parsed = parse(gold, parsing_timeout=_INNER_TIMEOUT_S)
+            gold_parsed = parse_math(gold)
             if not gold_parsed:
                 verdict = None
             else:
-                pred_parsed = parse(predicted, parsing_timeout=_INNER_TIMEOUT_S)
+                pred_parsed = parse_math(predicted)
                 verdict = bool(verify(gold_parsed, pred_parsed, timeout_seconds=_INNER_TIMEOUT_S))
         except Exception:  # math-verify raises on exotic input; no verdict is "not equal"
             verdict = False
         sys.stdout.write(json.dumps(verdict) + "\n")
         sys.stdout.flush()
+
+
+def _importable_path() -> str:
+    """PYTHONPATH under which the worker finds this r1lab, installed or not."""
+    root = str(Path(__file__).resolve().parents[2])
+    return os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
 
 
 class MathChecker:
@@ -81,6 +100,7 @@ class MathChecker:
             raise ValueError(f"timeout must be a positive number of seconds; got {timeout!r}")
         self.timeout = timeout
         self._process: subprocess.Popen | None = None
+        self._cache: dict[tuple[str, str], bool] = {}
         self._lock = threading.Lock()
 
     def equal(self, gold: str, predicted: str) -> bool | None:
@@ -90,11 +110,23 @@ class MathChecker:
             return gold_number == pred_number
         return self._checked(gold, predicted)
 
-    @lru_cache(maxsize=65536)  # RL samples the same answers again and again
     def _checked(self, gold: str, predicted: str) -> bool | None:
+        # RL samples the same answers again and again; verdicts are cached, overruns are not
+        # (a busy machine should get another chance).
+        key = (gold, predicted)
+        if key not in self._cache:
+            verdict = self._ask_worker(gold, predicted)
+            if verdict is None:
+                return None
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = verdict
+        return self._cache[key]
+
+    def _ask_worker(self, gold: str, predicted: str) -> bool | None:
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
-                self._start()
+            if (self._process is None or self._process.poll() is not None) and not self._start():
+                return None
             try:
                 self._process.stdin.write(json.dumps([gold, predicted]) + "\n")
                 self._process.stdin.flush()
@@ -107,7 +139,9 @@ class MathChecker:
             self.close()  # overran or died: kill it; the next check starts a fresh worker
             return None
 
-    def _start(self) -> None:
+    def _start(self) -> bool:
+        """Start a worker and wait until it has imported math-verify (not counted in
+        ``timeout``, which bounds the checks themselves). False if it could not start."""
         # A plain subprocess, not multiprocessing: spawn would re-import the user's __main__
         # (breaking scripts without a main guard) and fork would copy torch's threads and locks.
         self._process = subprocess.Popen(
@@ -115,9 +149,15 @@ class MathChecker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": _importable_path()},
             text=True,
             bufsize=1,
         )
+        ready, _, _ = select.select([self._process.stdout], [], [], _STARTUP_TIMEOUT_S)
+        if ready and self._process.stdout.readline() == "ready\n":
+            return True
+        self.close()
+        return False
 
     def close(self) -> None:
         """Stop the worker (a later check starts a new one)."""
@@ -127,9 +167,6 @@ class MathChecker:
             self._process.stdin.close()
             self._process.stdout.close()
         self._process = None
-
-    def __hash__(self):  # lru_cache on a method hashes self
-        return id(self)
 
 
 _default_checker: MathChecker | None = None
