@@ -1,0 +1,16 @@
+"""Test tiers: `gpu` tests need CUDA and are skipped where there is none (CI, laptops)."""
+
+import pytest
+
+
+def pytest_collection_modifyitems(config, items):
+    gpu_items = [item for item in items if "gpu" in item.keywords]
+    if not gpu_items:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU; none here")
+    for item in gpu_items:
+        item.add_marker(skip)
