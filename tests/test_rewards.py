@@ -28,9 +28,15 @@ def test_equal_forms_of_fourteen(answer):
 
 
 @pytest.mark.parametrize("answer", ["20", "7", "1 4", "14 or 20", "20 or 14", "20, 14", "14; 20",
-                                    r"14 \text{ or } 20", "14 and 20", ""])
+                                    r"14 \text{ or } 20", "14 and 20", "", "2+3*4", "7*2",
+                                    r"\boxed{2+12}", "28/2 + 0"])
 def test_wrong_or_hedged_answers_score_zero(answer):
     assert accuracy_reward([wrap(answer)], answer=["14"]) == [0.0]
+
+
+def test_assignment_and_fraction_literals_count():
+    assert accuracy_reward([wrap("x = 14"), wrap("28/2"), wrap(r"\dfrac{28}{2}")],
+                           answer=["14"] * 3) == [1.0] * 3
 
 
 def test_hedge_rules():

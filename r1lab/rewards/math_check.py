@@ -36,17 +36,33 @@ _STARTUP_TIMEOUT_S = 60.0
 _CACHE_SIZE = 1 << 16
 
 _NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")
-_WRAPPERS = re.compile(r"^(?:\$+|\\boxed\{|\\\(|\\\[)|(?:\$+|\}|\\\)|\\\])$")
+_WRAPPERS = (("$$", "$$"), ("$", "$"), ("\\boxed{", "}"), ("\\(", "\\)"), ("\\[", "\\]"))
 
 
-def _plain_number(text: str) -> Fraction | None:
-    """``14``, ``14.0``, ``$14$``, ``\\boxed{14}`` -> Fraction(14); anything else -> None."""
+def unwrap(text: str) -> str:
+    r"""Peel math delimiters around the whole text: ``$\boxed{14}$`` -> ``14``.
+
+    >>> unwrap(r"$\boxed{14}$"), unwrap(r" \(2+3\) "), unwrap(r"\frac{28}{2}")
+    ('14', '2+3', '\\frac{28}{2}')
+    """
     text = text.strip()
-    for _ in range(3):  # peel at most a few wrappers: $\boxed{14}$
-        stripped = _WRAPPERS.sub("", text).strip()
-        if stripped == text:
+    for _ in range(3):  # at most a few nested wrappers
+        for opening, closing in _WRAPPERS:
+            if text.startswith(opening) and text.endswith(closing) and len(text) > len(opening):
+                text = text[len(opening) : -len(closing)].strip()
+                break
+        else:
             break
-        text = stripped
+    return text
+
+
+def plain_number(text: str) -> Fraction | None:
+    r"""``14``, ``14.0``, ``$14$``, ``\boxed{14}``, ``1,000`` -> a Fraction; anything else -> None.
+
+    >>> plain_number("$14.0$"), plain_number("2+3*4")
+    (Fraction(14, 1), None)
+    """
+    text = unwrap(text)
     text = text.replace(",", "") if re.fullmatch(r"-?\d{1,3}(,\d{3})+", text) else text
     return Fraction(text) if _NUMBER.fullmatch(text) else None
 
@@ -105,7 +121,7 @@ class MathChecker:
 
     def equal(self, gold: str, predicted: str) -> bool | None:
         """True/False, or None when the gold answer is unreadable or the check overran."""
-        gold_number, pred_number = _plain_number(gold), _plain_number(predicted)
+        gold_number, pred_number = plain_number(gold), plain_number(predicted)
         if gold_number is not None and pred_number is not None:
             return gold_number == pred_number
         return self._checked(gold, predicted)
