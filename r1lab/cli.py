@@ -1,0 +1,264 @@
+"""The ``r1lab`` command: one subcommand per pipeline stage.
+
+Each subcommand is an entry in ``COMMANDS``: a function that adds its arguments to an
+argparse parser and a function that runs it and returns the exit status. Mistakes the user
+can fix (a missing model folder, an unknown task) raise ``UsageError``: one line on stderr
+naming the problem and the fix, exit status 2, no traceback.
+
+Heavy imports (torch, transformers, r1lab.tasks) happen inside the handlers, so
+``r1lab --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+USAGE_ERROR = 2
+TASKS = "arithmetic, arithmetic-zh, gsm8k:SOURCE or math:SOURCE"
+EXAMPLE_HUB_ID = "Qwen/Qwen2.5-Math-1.5B"
+
+
+class UsageError(Exception):
+    """A problem the user can fix; printed as one line, exit status 2."""
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text}")
+    return value
+
+
+def _temperature(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 (0 = greedy); got {text}")
+    return value
+
+
+def _top_p(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1]; got {text}")
+    return value
+
+
+# ---------------------------------------------------------------- r1lab eval
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL",
+                        help="a local model folder (written by save_pretrained) or a hub id "
+                             f"such as {EXAMPLE_HUB_ID}")
+    parser.add_argument("--task", default="arithmetic",
+                        help="arithmetic (the tiny world's test split), arithmetic-zh (test "
+                             "problems asked in Chinese), gsm8k:SOURCE or math:SOURCE (SOURCE = "
+                             "a local .jsonl file or a hub dataset id; test split). "
+                             "Default: %(default)s")
+    parser.add_argument("--n", type=_positive_int, default=500,
+                        help="number of problems (at most, for gsm8k/math). Default: %(default)s")
+    parser.add_argument("--k", type=_positive_int, default=8,
+                        help="samples per problem; pass@1 is their mean correctness. "
+                             "Default: %(default)s")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the arithmetic problems and the sampling. Default: %(default)s")
+    parser.add_argument("--temperature", type=_temperature, default=0.6,
+                        help="sampling temperature; R1 uses 0.6; 0 = greedy, one sample. "
+                             "Default: %(default)s")
+    parser.add_argument("--top-p", type=_top_p, default=0.95,
+                        help="nucleus sampling; R1 uses 0.95. Default: %(default)s")
+    parser.add_argument("--max-new-tokens", type=_positive_int, default=256,
+                        help="generation budget per sample. Default: %(default)s")
+    parser.add_argument("--batch-size", type=_positive_int, default=64,
+                        help="sequences per generate call (problems x k). Default: %(default)s")
+    parser.add_argument("--prefill", default="",
+                        help='text that starts every answer: "<think>" to make the model reason, '
+                             '"<answer>" to make it answer directly. Default: none')
+    parser.add_argument("--device", default="auto",
+                        help="cpu, cuda, cuda:1, … ; auto = cuda when present. Default: auto")
+    parser.add_argument("--json", type=Path, metavar="OUT.json",
+                        help="also write the full report, every sample included, as JSON")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="hide progress bars (evaluation, model and dataset loading)")
+
+
+def load_problems(task: str, n: int, seed: int, progress: bool = True) -> list:
+    """The problems a ``--task`` names; ``UsageError`` for an unknown or unreadable task."""
+    kind, _, source = task.partition(":")
+    if kind not in ("arithmetic", "arithmetic-zh", "gsm8k", "math") or (
+        kind.startswith("arithmetic") and source
+    ):
+        raise UsageError(f"unknown task {task!r}: use {TASKS}")
+    if kind in ("gsm8k", "math") and not source:
+        raise UsageError(f"task {task!r} needs a source: {kind}:path/to/file.jsonl "
+                         f"or {kind}:HUB_DATASET_ID")
+    local = Path(source).expanduser()
+    if source and local.exists():
+        source = str(local)
+    elif _looks_like_path(source) or local.suffix in (".jsonl", ".json", ".parquet"):
+        # Checked here: a path that does not exist would otherwise be tried as a hub id.
+        raise UsageError(f"task file {source} not found: give an existing .jsonl/.json/.parquet "
+                         f"file or a hub dataset id ({kind}:ORG/NAME)")
+    try:
+        import r1lab.tasks as tasks
+    except ImportError as error:
+        raise UsageError(f"cannot import r1lab.tasks ({error}): reinstall r1lab "
+                         "(pip install -e .)") from None
+    try:
+        if kind == "arithmetic":
+            return tasks.generate(n, split="test", seed=seed)
+        if kind == "arithmetic-zh":
+            return tasks.generate(n, split="test", seed=seed,
+                                  config=tasks.ArithmeticConfig(zh_fraction=1.0))
+        if not progress:
+            import datasets
+
+            datasets.disable_progress_bars()
+        loader = tasks.load_gsm8k if kind == "gsm8k" else tasks.load_math
+        return loader(source, split="test", limit=n)
+    except (OSError, ValueError, TypeError) as error:
+        raise UsageError(f"cannot load task {task!r}: {error}") from None
+
+
+def _looks_like_path(name: str) -> bool:
+    """Hub ids are ``name`` or ``org/name``; anything else is meant as a local folder."""
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
+
+
+def model_source(name: str) -> str:
+    """``name`` as ``from_pretrained`` takes it: a checked local folder, or a hub id.
+
+    Checked before anything slow runs, so a mistyped folder fails at once."""
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise UsageError(f"model folder {name} has no config.json: pass a folder written "
+                             "by save_pretrained (model and tokenizer)")
+        return str(path)
+    if _looks_like_path(name):
+        raise UsageError(f"model folder {name} not found: pass an existing folder written "
+                         f"by save_pretrained, or a hub id such as {EXAMPLE_HUB_ID}")
+    return name
+
+
+# Tokenizers saved as a plain tokenizers-library pipeline (r1lab's own tiny tokenizers).
+GENERIC_TOKENIZER_CLASSES = ("TokenizersBackend", "PreTrainedTokenizerFast")
+
+
+def load_tokenizer(source: str):
+    """``AutoTokenizer``, except that a folder saved with a generic fast tokenizer gets one.
+
+    transformers 5 loads any Qwen2 folder's tokenizer as ``Qwen2Tokenizer``, which imposes
+    Qwen's byte-level pipeline on ``tokenizer.json``: r1lab's tiny tokenizers would silently
+    lose their spaces and Chinese characters. The class the folder was saved with wins."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    config = Path(source) / "tokenizer_config.json"
+    if config.is_file():
+        saved_class = json.loads(config.read_text(encoding="utf-8")).get("tokenizer_class")
+        if saved_class in GENERIC_TOKENIZER_CLASSES:
+            return PreTrainedTokenizerFast.from_pretrained(source)
+    return AutoTokenizer.from_pretrained(source)
+
+
+def load_model(source: str, device: str, progress: bool = True):
+    """Model and tokenizer from ``model_source(...)``; ``UsageError`` if they cannot load."""
+    import torch
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging
+
+    if not progress:
+        logging.disable_progress_bar()
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        tokenizer = load_tokenizer(source)
+        model = AutoModelForCausalLM.from_pretrained(source)
+    except (OSError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise UsageError(f"cannot load model {source!r} ({first_line}): pass a local folder "
+                         f"written by save_pretrained or a reachable hub id") from None
+    try:
+        model.to(device)
+    except (RuntimeError, AssertionError) as error:
+        raise UsageError(f"cannot use device {device!r} ({error}): try --device cpu") from None
+    return model, tokenizer
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    source = model_source(args.model)
+    problems = load_problems(args.task, args.n, args.seed, progress=not args.no_progress)
+    if not problems:
+        raise UsageError(f"task {args.task!r} gave no problems: check the source file")
+    model, tokenizer = load_model(source, args.device, progress=not args.no_progress)
+    from r1lab.eval import evaluate
+
+    report = evaluate(model, tokenizer, problems, k=args.k, temperature=args.temperature,
+                      top_p=args.top_p, max_new_tokens=args.max_new_tokens,
+                      batch_size=args.batch_size, seed=args.seed, prefill=args.prefill,
+                      progress=not args.no_progress)
+    report.settings.update(model=args.model, task=args.task)
+    print(f"{args.model} on {args.task}")
+    print(report.table())
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        print(f"wrote {report.to_json(args.json)}")
+    return 0
+
+
+# ---------------------------------------------------------------- the command
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: one-line help, its arguments, and its handler (returns the exit status)."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    description: str = ""
+
+
+COMMANDS: dict[str, Command] = {
+    "eval": Command(
+        help="sample k answers per problem and report pass@1, pass@k, format, length, mixing",
+        description="Evaluate a model with the DeepSeek-R1 protocol (R1 §3): k samples per "
+                    "question at temperature 0.6 and top-p 0.95; pass@1 is the mean "
+                    "correctness over the k samples, averaged over questions. Prints a table "
+                    "with 95% confidence intervals.",
+        add_arguments=add_eval_arguments,
+        run=run_eval,
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="r1lab",
+        description="r1lab: run the DeepSeek-R1 pipeline stages from the command line.",
+        epilog="Example: r1lab eval path/to/model --task arithmetic --n 100 --k 8",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=command.help,
+                                    description=command.description or command.help)
+        command.add_arguments(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return USAGE_ERROR
+    try:
+        return COMMANDS[args.command].run(args)
+    except UsageError as error:
+        print(f"r1lab {args.command}: error: {error}", file=sys.stderr)
+        return USAGE_ERROR

@@ -1,0 +1,425 @@
+"""Sampling-based evaluation, the paper's protocol (R1 §3, "Evaluation Setup").
+
+R1 samples k responses per question at temperature 0.6 and top-p 0.95 and reports
+pass@1 = (1/k) * sum_i p_i, the share of correct samples, averaged over questions: greedy
+decoding makes long-CoT models repeat themselves, and one sample per question is noisy.
+
+Metrics (each a mean over samples unless said otherwise):
+
+* ``pass@1``: per question c/k (c correct samples out of k), averaged over questions.
+* ``pass@k'``: the unbiased estimator of Chen et al. 2021 (:func:`pass_at_k`) with n = k
+  samples, per question, averaged over questions; for k' in 1, 2, 4, … up to k, and k.
+* ``format rate``: share of samples that ``r1lab.template.parse`` calls well formed.
+* ``reasoning rate``: share of samples with a non-empty ``<think>`` block.
+* ``mixing rate``: share of *reasoning* samples whose think text mixes scripts
+  (:func:`mixes_languages`; R1 §2.3.2 saw CoT language mixing in R1-Zero).
+* ``accuracy when reasoning / direct``: share of correct samples among those that do / do
+  not reason (None when there are none).
+* ``mean completion tokens``: generated tokens per sample, up to the first end-of-sequence.
+
+Correctness is ``r1lab.rewards.accuracy_reward``, the very rule RL trains on; a sample the
+rule cannot score (``None``) counts as incorrect and is counted in ``n_unscored``.
+
+>>> pass_at_k(n=8, c=2, k=1)
+0.25
+>>> mixes_languages("所以 the answer is 14")
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from r1lab.rewards import accuracy_reward
+from r1lab.template import R1_ZERO_TEMPLATE, TAGS, parse, render
+
+# R1 §3: "sampling temperature of 0.6, a top-p value of 0.95".
+PAPER_TEMPERATURE = 0.6
+PAPER_TOP_P = 0.95
+Z_95 = 1.96  # two-sided 95% quantile of the standard normal
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+# Function names written without a backslash are math, not English.
+_MATH_WORDS = frozenset({"sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "lg", "exp",
+                         "max", "min", "mod", "gcd", "lcm", "lim", "det"})
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k from n samples of which c are correct (Chen et al. 2021, eq. 1).
+
+    pass@k = 1 - C(n-c, k) / C(n, k): the chance that k samples drawn without replacement
+    from the n include a correct one. Computed as in the paper's numpy snippet,
+    1 - prod(1 - k / i for i in n-c+1 … n), which never forms huge binomials.
+
+    >>> round(pass_at_k(5, 2, 2), 12)  # 1 - C(3,2)/C(5,2) = 1 - 3/10
+    0.7
+    >>> pass_at_k(8, 0, 4), pass_at_k(8, 8, 4), pass_at_k(8, 3, 1)
+    (0.0, 1.0, 0.375)
+    """
+    for name, value in (("n", n), ("c", c), ("k", k)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"pass_at_k needs a non-negative integer {name}; got {value!r}")
+    if k < 1:
+        raise ValueError(f"pass_at_k needs k >= 1 (samples drawn); got k={k}")
+    if c > n:
+        raise ValueError(f"pass_at_k: c={c} correct samples cannot exceed n={n} samples")
+    if k > n:
+        raise ValueError(f"pass_at_k: k={k} cannot exceed the n={n} samples taken; "
+                         "sample more per question or ask for a smaller k")
+    if k == 1:
+        return c / n  # exact, and equal to the paper's pass@1 for one question
+    if n - c < k:
+        return 1.0
+    return 1.0 - math.prod(1.0 - k / i for i in range(n - c + 1, n + 1))
+
+
+def confidence_interval(values: Sequence[float]) -> tuple[float, float]:
+    """95% interval for the mean of per-question scores, by the normal approximation.
+
+    mean ± 1.96 * sd / sqrt(N), with the sample sd (N-1), clipped to [0, 1] since every
+    score lies there. It treats questions as the random draw (sampling noise within a
+    question is in each score). With N = 1 the spread is unknown: the interval is [0, 1].
+
+    >>> confidence_interval([1.0, 0.0] * 8)  # mean 0.5, sd 0.516, N 16
+    (0.246965, 0.753035)
+    >>> confidence_interval([0.5, 0.5, 0.5])
+    (0.5, 0.5)
+    """
+    n = len(values)
+    if n == 0:
+        raise ValueError("confidence_interval needs at least one value")
+    if n == 1:
+        return (0.0, 1.0)
+    mean = sum(values) / n
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = Z_95 * sd / math.sqrt(n)
+    return (round(max(0.0, mean - half), 6), round(min(1.0, mean + half), 6))
+
+
+def mixes_languages(text: str) -> bool:
+    """True when ``text`` mixes Chinese and English, judged by script alone.
+
+    Mixed = at least one CJK ideograph (U+4E00–U+9FFF) and at least one Latin word of two
+    or more letters that is not math: LaTeX commands (``\\frac``), single letters
+    (variables) and function names (``sin``, ``log``) do not count, nor do the R1 tags.
+    A script detector, not a language identifier: it cannot tell English from French.
+
+    >>> mixes_languages("3*4=12, so the answer is 14"), mixes_languages("三乘四等于十二")
+    (False, False)
+    >>> mixes_languages("三乘四 equals 十二"), mixes_languages("答案是 \\\\frac{1}{2} x")
+    (True, False)
+    """
+    if not isinstance(text, str) or not _CJK.search(text):
+        return False
+    for tag in TAGS:
+        text = text.replace(tag, " ")
+    text = _LATEX_COMMAND.sub(" ", text)
+    return any(word.lower() not in _MATH_WORDS for word in _LATIN_WORD.findall(text))
+
+
+def _share(flags: Sequence[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 6) if flags else None
+
+
+def _k_values(k: int) -> list[int]:
+    """1, 2, 4, … up to k, and k itself."""
+    return sorted({2**i for i in range(k.bit_length()) if 2**i <= k} | {k})
+
+
+@dataclass
+class Report:
+    """What :func:`evaluate` measured; rates are shares in [0, 1], rounded to 6 digits.
+
+    CIs are 95% intervals over questions by the normal approximation,
+    mean ± 1.96 * sd / sqrt(N) (:func:`confidence_interval`)."""
+
+    n_problems: int
+    """N, questions evaluated."""
+    k: int
+    """Samples per question (1 for greedy decoding)."""
+    settings: dict
+    """The knobs of the run: temperature, top_p, max_new_tokens, seed, prefill, template…"""
+    pass_at_1: float
+    """Mean over questions of c/k, the paper's pass@1."""
+    pass_at_1_ci: tuple[float, float]
+    """95% CI of ``pass_at_1``."""
+    pass_at_k: dict[int, float]
+    """{k': unbiased pass@k' averaged over questions} for k' = 1, 2, 4, … and k."""
+    pass_at_k_ci: dict[int, tuple[float, float]]
+    """{k': 95% CI of pass@k'}."""
+    format_rate: float
+    """Share of samples that are well formed (``r1lab.template.parse``)."""
+    mean_completion_tokens: float
+    """Generated tokens per sample, end-of-sequence token excluded."""
+    reasoning_rate: float
+    """Share of samples with a non-empty think block."""
+    mixing_rate: float
+    """Share of reasoning samples whose think text mixes scripts; 0 when none reason."""
+    accuracy_when_reasoning: float | None
+    """Share correct among reasoning samples; None when there are none."""
+    accuracy_when_direct: float | None
+    """Share correct among samples without a think block; None when there are none."""
+    n_unscored: int = 0
+    """Samples the accuracy rule could not score (counted as wrong)."""
+    records: list[dict] = field(default_factory=list, repr=False)
+    """One dict per sample: index, sample, question, answer, lang, completion, correct,
+    score, well_formed, reasons, mixed, n_tokens."""
+
+    @classmethod
+    def from_records(cls, records: Sequence[dict], k: int, settings: dict) -> Report:
+        """Summarize per-sample records (k per problem, grouped by ``index``)."""
+        if not records:
+            raise ValueError("Report.from_records needs at least one record")
+        by_problem: dict[int, list[dict]] = {}
+        for record in records:
+            by_problem.setdefault(record["index"], []).append(record)
+        correct = [sum(r["correct"] for r in group) for group in by_problem.values()]
+        pass_k, pass_k_ci = {}, {}
+        for kk in _k_values(k):
+            scores = [pass_at_k(k, c, kk) for c in correct]
+            pass_k[kk] = round(sum(scores) / len(scores), 6)
+            pass_k_ci[kk] = confidence_interval(scores)
+        reasoning = [r for r in records if r["reasons"]]
+        direct = [r for r in records if not r["reasons"]]
+        return cls(
+            n_problems=len(by_problem),
+            k=k,
+            settings=dict(settings),
+            pass_at_1=pass_k[1],
+            pass_at_1_ci=pass_k_ci[1],
+            pass_at_k=pass_k,
+            pass_at_k_ci=pass_k_ci,
+            format_rate=_share([r["well_formed"] for r in records]),
+            mean_completion_tokens=round(sum(r["n_tokens"] for r in records) / len(records), 3),
+            reasoning_rate=_share([r["reasons"] for r in records]),
+            mixing_rate=_share([r["mixed"] for r in reasoning]) if reasoning else 0.0,
+            accuracy_when_reasoning=_share([r["correct"] for r in reasoning]),
+            accuracy_when_direct=_share([r["correct"] for r in direct]),
+            n_unscored=sum(r.get("score", 0.0) is None for r in records),
+            records=list(records),
+        )
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict: pass@k keys become strings ("1", "8"), intervals lists."""
+        data = asdict(self)
+        data["pass_at_1_ci"] = list(self.pass_at_1_ci)
+        data["pass_at_k"] = {str(kk): v for kk, v in self.pass_at_k.items()}
+        data["pass_at_k_ci"] = {str(kk): list(ci) for kk, ci in self.pass_at_k_ci.items()}
+        return data
+
+    def to_json(self, path) -> Path:
+        """Write :meth:`to_dict` as UTF-8 JSON to ``path``; returns the path."""
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n",
+                        encoding="utf-8")
+        return path
+
+    def table(self) -> str:
+        """The headline numbers as an aligned plain-text table (rounded, stable to print)."""
+        s = self.settings
+        sampling = ("greedy" if s.get("greedy")
+                    else f"temperature {s.get('temperature')}, top-p {s.get('top_p')}")
+        lines = [f"{self.n_problems} problems x {self.k} samples ({sampling}, "
+                 f"max {s.get('max_new_tokens')} new tokens, seed {s.get('seed')})"]
+        if s.get("note"):
+            lines.append(f"note: {s['note']}")
+
+        def fmt(value, digits=3):
+            return "n/a" if value is None else f"{value:.{digits}f}"
+
+        rows = [("metric", "value", "95% CI")]
+        for kk, value in self.pass_at_k.items():
+            lo, hi = self.pass_at_k_ci[kk]
+            rows.append((f"pass@{kk}", fmt(value), f"[{lo:.3f}, {hi:.3f}]"))
+        rows += [
+            ("format rate", fmt(self.format_rate), ""),
+            ("reasoning rate", fmt(self.reasoning_rate), ""),
+            ("mixing rate (of reasoning)", fmt(self.mixing_rate), ""),
+            ("accuracy when reasoning", fmt(self.accuracy_when_reasoning), ""),
+            ("accuracy when direct", fmt(self.accuracy_when_direct), ""),
+            ("mean completion tokens", fmt(self.mean_completion_tokens, 1), ""),
+        ]
+        if self.n_unscored:
+            rows.append(("unscored samples (as wrong)", str(self.n_unscored), ""))
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        for name, value, ci in rows:
+            lines.append(f"{name:<{widths[0]}}  {value:>{widths[1]}}  {ci}".rstrip())
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def _as_problem(item, i: int) -> dict:
+    """One problem as {"question", "answer", "lang"} from an object or a mapping."""
+    if isinstance(item, Mapping):
+        question, answer, lang = item.get("question"), item.get("answer"), item.get("lang")
+    else:
+        question, answer = getattr(item, "question", None), getattr(item, "answer", None)
+        lang = getattr(item, "lang", None)
+    if not isinstance(question, str) or answer is None:
+        raise ValueError(
+            f"problem {i} has no {'question' if not isinstance(question, str) else 'answer'}: "
+            "pass objects with .question (str) and .answer attributes (r1lab.tasks.Problem) "
+            f"or dicts with 'question' and 'answer' keys; got {type(item).__name__}"
+        )
+    return {"question": question, "answer": str(answer), "lang": lang or "en"}
+
+
+def _check_settings(k, temperature, top_p, max_new_tokens, batch_size) -> None:
+    for name, value in (("k", k), ("max_new_tokens", max_new_tokens),
+                        ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"evaluate() needs an integer {name} >= 1; got {value!r}")
+    if not temperature >= 0:
+        raise ValueError(f"temperature must be >= 0 (0 = greedy); got {temperature!r}")
+    if not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1] (the paper uses 0.95); got {top_p!r}")
+
+
+def _stop_ids(model, tokenizer) -> set[int]:
+    """End-of-sequence ids: the tokenizer's and the model's generation config's."""
+    ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
+    config_eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if config_eos is not None:
+        ids |= set(config_eos) if isinstance(config_eos, (list, tuple)) else {config_eos}
+    return ids
+
+
+def _sample(model, tokenizer, prompts, k, max_new_tokens, sampling, stop_ids):
+    """k completions per prompt, a prompt's k samples consecutive: (texts, token counts).
+
+    The tokenizer must already pad on the left; a count stops before the first stop id."""
+    inputs = tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
+    with torch.inference_mode():
+        output = model.generate(
+            input_ids=inputs["input_ids"],  # [P, T]
+            attention_mask=inputs["attention_mask"],  # [P, T]
+            num_return_sequences=k,
+            max_new_tokens=max_new_tokens,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=sorted(stop_ids) or None,
+            **sampling,
+        )  # [P*k, T + L]
+    generated = output[:, inputs["input_ids"].shape[1] :].tolist()  # [P*k, L]
+    lengths = [next((i for i, t in enumerate(row) if t in stop_ids), len(row))
+               for row in generated]
+    texts = tokenizer.batch_decode([row[:n] for row, n in zip(generated, lengths)],
+                                   skip_special_tokens=True)
+    return texts, lengths
+
+
+def _grade(problems, prompts, completions, lengths, k, first_index) -> list[dict]:
+    """One record per completion; completion j belongs to problem j // k."""
+    owners = [j // k for j in range(len(completions))]
+    scores = accuracy_reward(completions, answer=[problems[p]["answer"] for p in owners],
+                             prompts=[prompts[p] for p in owners])
+    records = []
+    for j, (completion, n_tokens, score) in enumerate(zip(completions, lengths, scores)):
+        parsed = parse(completion, prompts[owners[j]])
+        reasons = parsed.think is not None
+        records.append({
+            "index": first_index + owners[j], "sample": j % k, **problems[owners[j]],
+            "completion": completion, "correct": score == 1.0, "score": score,
+            "well_formed": parsed.well_formed, "reasons": reasons,
+            "mixed": reasons and mixes_languages(parsed.think), "n_tokens": n_tokens,
+        })
+    return records
+
+
+def evaluate(
+    model,
+    tokenizer,
+    problems,
+    k: int = 8,
+    *,
+    temperature: float = PAPER_TEMPERATURE,
+    top_p: float = PAPER_TOP_P,
+    max_new_tokens: int = 256,
+    batch_size: int = 64,
+    seed: int = 0,
+    prefill: str = "",
+    template: str = R1_ZERO_TEMPLATE,
+    progress: bool = True,
+) -> Report:
+    """Sample ``k`` completions per problem and grade them (R1 §3 protocol).
+
+    Args:
+        model: any causal LM with ``generate`` (a transformers model, tiny or from the hub).
+            Generation runs on ``model.device``, in eval mode, under ``torch.inference_mode``.
+        tokenizer: its tokenizer. Prompts are left-padded for the call (restored after).
+        problems: a sequence of objects with ``.question`` and ``.answer`` (``r1lab.tasks.
+            Problem``) or of mappings with "question" and "answer" keys; "lang" optional.
+        k: samples per problem. The paper uses 4–64 depending on the benchmark.
+        temperature, top_p: the paper's 0.6 and 0.95; top-k is switched off (the model's own
+            generation config does not leak in). ``temperature=0`` decodes greedily and, as
+            k greedy samples would be identical, takes one (k is set to 1, noted in the report).
+        max_new_tokens: generation budget per sample; a truncated sample is usually wrong.
+        batch_size: sequences per ``generate`` call: ``batch_size // k`` prompts (at least 1).
+        seed: torch's RNG is seeded once, at the start: same seed and model, same records.
+        prefill: text placed after the prompt as the start of the answer; it is part of the
+            graded text. ``"<think>"`` makes the model reason, ``"<answer>"`` answer directly.
+        template: prompt template with a ``{prompt}`` field (``r1lab.template.render``).
+        progress: show a tqdm bar over problems.
+    """
+    _check_settings(k, temperature, top_p, max_new_tokens, batch_size)
+    if isinstance(problems, (str, bytes, Mapping)):
+        raise TypeError("evaluate() takes a sequence of problems, not a single one: "
+                        "wrap it in a list")
+    items = [_as_problem(p, i) for i, p in enumerate(problems)]
+    if not items:
+        raise ValueError("evaluate() got no problems: pass at least one question/answer pair")
+    if not isinstance(prefill, str):
+        raise TypeError(f"prefill must be a str; got {type(prefill).__name__}")
+
+    greedy = temperature == 0
+    settings = {"k_requested": k, "temperature": temperature, "top_p": top_p,
+                "max_new_tokens": max_new_tokens, "batch_size": batch_size, "seed": seed,
+                "prefill": prefill, "greedy": greedy, "template": template}
+    if greedy and k > 1:
+        settings["note"] = (f"temperature=0 decodes greedily, so k was set to 1 "
+                            f"(asked for {k}): greedy samples would all be the same")
+    k = 1 if greedy else k
+    sampling = ({"do_sample": False} if greedy else
+                {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0})
+
+    stop_ids = _stop_ids(model, tokenizer)
+    saved_side, borrowed_pad = tokenizer.padding_side, tokenizer.pad_token is None
+    if borrowed_pad:
+        if tokenizer.eos_token is None:
+            raise ValueError("the tokenizer has neither a pad nor an eos token; "
+                             "set tokenizer.pad_token before evaluating")
+        tokenizer.pad_token = tokenizer.eos_token
+    was_training = getattr(model, "training", False)
+    per_batch = max(1, batch_size // k)  # prompts per call: prompts * k <= batch_size
+    records: list[dict] = []
+    torch.manual_seed(seed)
+    try:
+        tokenizer.padding_side = "left"  # generation appends on the right of every row
+        model.eval()
+        with tqdm(total=len(items), unit="problem", desc="eval", disable=not progress) as bar:
+            for start in range(0, len(items), per_batch):
+                batch = items[start : start + per_batch]
+                prompts = [render(p["question"], template) for p in batch]
+                texts, lengths = _sample(model, tokenizer, [p + prefill for p in prompts], k,
+                                         max_new_tokens, sampling, stop_ids)
+                completions = [prefill + text for text in texts]
+                records += _grade(batch, prompts, completions, lengths, k, start)
+                bar.update(len(batch))
+    finally:
+        tokenizer.padding_side = saved_side
+        if borrowed_pad:
+            tokenizer.pad_token = None
+        if was_training:
+            model.train()
+    return Report.from_records(records, k, settings)

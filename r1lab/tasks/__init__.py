@@ -1,0 +1,25 @@
+"""Tasks: the tiny world's arithmetic problems and the GSM8K / MATH loaders, all as ``Problem``.
+
+Pure Python; ``datasets`` is imported only by ``to_dataset`` and the hub loaders.
+"""
+
+from r1lab.tasks.arithmetic import (
+    ArithmeticConfig,
+    Problem,
+    count_expressions,
+    generate,
+    solution_chain,
+    to_dataset,
+)
+from r1lab.tasks.hub import load_gsm8k, load_math
+
+__all__ = [
+    "ArithmeticConfig",
+    "Problem",
+    "count_expressions",
+    "generate",
+    "load_gsm8k",
+    "load_math",
+    "solution_chain",
+    "to_dataset",
+]

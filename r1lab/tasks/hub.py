@@ -1,0 +1,156 @@
+"""Full-scale tasks: GSM8K and MATH, from the hub or from local files of the same schema.
+
+R1 reports MATH-500 among its benchmarks (R1 §3); GSM8K is the usual first RL task at
+one-GPU scale. Both become the same ``Problem`` the tiny world uses, so rewards, evaluation
+and training take either. ``source`` is a hub id or a path to a local .jsonl/.json/.parquet
+file; extra keyword arguments go to ``datasets.load_dataset`` (``revision``, ``cache_dir``…).
+``datasets`` is imported only when a loader runs.
+
+The answer extraction, on its own:
+
+>>> gsm8k_final_answer("3 boxes of 411 pens is 3*411=1,233 pens.\\n#### 1,233")
+'1233'
+>>> last_boxed(r"So $x=\\frac{1}{2}$, and the answer is $\\boxed{\\frac{1}{2}}$.")
+'\\\\frac{1}{2}'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from r1lab.tasks.arithmetic import Problem
+
+_LOCAL_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
+GSM8K_MARKER = "####"  # GSM8K solutions end "#### <final answer>"
+_BOX_COMMANDS = ("\\boxed", "\\fbox")
+
+
+def gsm8k_final_answer(solution: str) -> str | None:
+    """The number after the last ``####`` of a GSM8K solution, thousands commas removed.
+
+    >>> gsm8k_final_answer("Natalia sold 48/2 = 24 clips in May.\\n#### 72")
+    '72'
+    >>> gsm8k_final_answer("no marker") is None
+    True
+    """
+    _, marker, tail = solution.rpartition(GSM8K_MARKER)
+    answer = tail.strip().replace(",", "")
+    return answer if marker and answer else None
+
+
+def last_boxed(solution: str) -> str | None:
+    """Content of the last ``\\boxed{…}`` (or ``\\fbox{…}``) in a MATH solution.
+
+    Braces are matched, so ``\\boxed{\\frac{1}{2}}`` gives ``\\frac{1}{2}``; escaped braces
+    (``\\{``) do not count. The original MATH code also accepts ``\\boxed 5`` (no braces),
+    which a few solutions use: the box then holds the text up to the next ``$``.
+
+    >>> last_boxed(r"\\boxed{1} then \\boxed{\\{1, 2\\}}")
+    '\\\\{1, 2\\\\}'
+    >>> last_boxed(r"The answer is $\\boxed 5$.")
+    '5'
+    >>> last_boxed("no box") is None
+    True
+    """
+    start = max(solution.rfind(command) for command in _BOX_COMMANDS)
+    if start < 0:
+        return None
+    command = next(c for c in _BOX_COMMANDS if solution.startswith(c, start))
+    rest = solution[start + len(command) :]
+    if rest.startswith(" "):
+        return rest.split("$")[0].strip() or None
+    if not rest.startswith("{"):
+        return None
+    depth, i = 0, 0
+    while i < len(rest):
+        ch = rest[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return rest[1:i].strip()
+        i += 1
+    return None
+
+
+def _load_rows(source, split: str, name: str | None, limit: int | None, load_kwargs):
+    """Rows of a hub dataset or a local file (a local file is one split: ``split`` is unused)."""
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        raise ValueError(f"limit must be None or an integer >= 0; got {limit!r}")
+    if not isinstance(source, (str, Path)):
+        raise TypeError(f"source must be a hub id or a file path; got {source!r}")
+    path = Path(source)
+    if path.suffix in _LOCAL_BUILDERS and not path.exists():
+        raise FileNotFoundError(f"no file {str(path)!r} (hub ids have no file extension)")
+    from datasets import load_dataset
+
+    if path.exists():
+        builder = _LOCAL_BUILDERS.get(path.suffix)
+        if builder is None:
+            raise ValueError(
+                f"local file {str(path)!r} must end in one of {sorted(_LOCAL_BUILDERS)}")
+        dataset = load_dataset(builder, data_files=str(path), split="train", **load_kwargs)
+    else:
+        dataset = load_dataset(str(source), name, split=split, **load_kwargs)
+    if limit is not None:
+        dataset = dataset.select(range(min(limit, len(dataset))))
+    return dataset
+
+
+def load_gsm8k(
+    source: str | Path = "openai/gsm8k",
+    split: str = "test",
+    config: str | None = "main",
+    limit: int | None = None,
+    **load_kwargs,
+) -> list[Problem]:
+    """GSM8K problems: ``question``, and the final answer after ``####`` in ``answer``.
+
+    ``config`` is the hub dataset's configuration ("main" or "socratic"); ``limit`` keeps the
+    first rows only.
+    """
+    rows = _load_rows(source, split, config, limit, load_kwargs)
+    if not {"question", "answer"} <= set(rows.column_names):
+        raise ValueError(
+            f"{source!s} is not in GSM8K's schema: expected columns 'question' and 'answer' "
+            f"(ending '#### <number>'); found {rows.column_names}")
+    problems = []
+    for index, row in enumerate(rows):
+        answer = gsm8k_final_answer(row["answer"] or "")
+        if answer is None:
+            raise ValueError(
+                f"{source!s} row {index}: the answer has no '#### <final answer>' line: "
+                f"{row['answer']!r}")
+        problems.append(Problem(question=row["question"].strip(), answer=answer))
+    return problems
+
+
+def load_math(
+    source: str | Path = "HuggingFaceH4/MATH-500",
+    split: str = "test",
+    limit: int | None = None,
+    **load_kwargs,
+) -> list[Problem]:
+    """MATH problems: ``problem``, and ``answer`` or the last ``\\boxed{…}`` in ``solution``.
+
+    MATH-500 has an ``answer`` column; the original MATH (Hendrycks et al.) has only
+    ``solution``. ``limit`` keeps the first rows only.
+    """
+    rows = _load_rows(source, split, None, limit, load_kwargs)
+    columns = set(rows.column_names)
+    if "problem" not in columns or not columns & {"answer", "solution"}:
+        raise ValueError(
+            f"{source!s} is not in MATH's schema: expected columns 'problem' and 'answer' or "
+            f"'solution' (with a \\boxed{{…}} answer); found {rows.column_names}")
+    problems = []
+    for index, row in enumerate(rows):
+        answer = (row.get("answer") or "").strip() or last_boxed(row.get("solution") or "")
+        if not answer:
+            raise ValueError(
+                f"{source!s} row {index}: no answer, and no \\boxed{{…}} in its solution")
+        problems.append(Problem(question=row["problem"].strip(), answer=answer))
+    return problems

@@ -1,0 +1,300 @@
+import os
+
+# The loaders are tested on local files only: never reach the hub from a test.
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import ast  # noqa: E402
+import itertools  # noqa: E402
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from r1lab.tasks import (  # noqa: E402
+    ArithmeticConfig,
+    Problem,
+    count_expressions,
+    generate,
+    load_gsm8k,
+    load_math,
+    solution_chain,
+    to_dataset,
+)
+from r1lab.tasks.arithmetic import ENUMERATION_LIMIT, split_of  # noqa: E402
+from r1lab.template import render  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def python_tree(expression):
+    return ast.dump(ast.parse(expression, mode="eval"))
+
+
+def parentheses_matter(expression):
+    """Python's own parse: redundant parentheses leave the tree unchanged."""
+    bare = expression.replace("(", "").replace(")", "")
+    return python_tree(expression) != python_tree(bare)
+
+
+def binary_operations(expression):
+    tree = ast.parse(expression, mode="eval")
+    return sum(isinstance(node, ast.BinOp) for node in ast.walk(tree))
+
+
+def has_cjk(text):
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def check_problem(p: Problem, config: ArithmeticConfig):
+    chain = p.chain
+    assert chain[0] == p.expression and chain[-1] == p.answer
+    assert int(p.answer) == eval(p.expression)
+    for before, after in zip(chain, chain[1:]):
+        assert eval(after) == eval(before), (before, after)
+        assert binary_operations(after) == binary_operations(before) - 1, (before, after)
+    operands = p.expression.replace("(", "").replace(")", "")
+    for op in "+-*":
+        operands = operands.replace(op, " ")
+    numbers = [int(x) for x in operands.split()]
+    low, high = config.operands
+    assert low <= len(numbers) <= high
+    assert all(0 <= x < 10**config.digits for x in numbers)
+    assert set(p.expression) <= set("0123456789()") | set(config.operators)
+    assert p.expression in p.question and p.question[-1] in "?？"
+    assert split_of(p.expression, config.test_percent) in ("train", "test")
+
+
+# ------------------------------------------------------------------------------ solution chains
+
+@pytest.mark.parametrize("expression, chain", [
+    ("7-2*3+5", ("7-2*3+5", "7-6+5", "1+5", "6")),
+    ("2+3*4", ("2+3*4", "2+12", "14")),
+    ("1+2+3", ("1+2+3", "3+3", "6")),
+    ("2*3*4", ("2*3*4", "6*4", "24")),
+    ("(2+3)*4", ("(2+3)*4", "5*4", "20")),
+    ("1+(2+3)", ("1+(2+3)", "1+5", "6")),
+    ("1-6+5", ("1-6+5", "-5+5", "0")),  # a negative result leads the next step
+    ("0-3*2", ("0-3*2", "0-6", "-6")),
+    ("(1-6+5)*2", ("(1-6+5)*2", "(-5+5)*2", "0*2", "0")),  # negative at the start of a group
+    ("(1-4)*3", ("(1-4)*3", "-3*3", "-9")),
+    ("2-3*(1-4)", ("2-3*(1-4)", "2-3*(-3)", "2-(-9)", "11")),  # negative after an operator
+    ("5-(2-7)", ("5-(2-7)", "5-(-5)", "10")),
+    ("2*((1+2)*3)", ("2*((1+2)*3)", "2*(3*3)", "2*9", "18")),
+    ("42", ("42",)),
+])
+def test_solution_chain(expression, chain):
+    assert solution_chain(expression) == chain
+    assert all(eval(step) == eval(expression) for step in chain)
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "2+", "2 + 3", "(2+3", "2+3)", "2/3", "--2", "2*-3", "2**3", "()", "x"])
+def test_solution_chain_rejects_malformed_expressions(bad):
+    with pytest.raises(ValueError, match=re.escape(repr(bad))):  # the error quotes the input
+        solution_chain(bad)
+
+
+# ----------------------------------------------------------------------------------- generation
+
+def test_generate_is_deterministic_under_seed():
+    assert generate(200, seed=3) == generate(200, seed=3)
+    assert generate(200, seed=3) != generate(200, seed=4)
+    assert generate(50, seed=3) == generate(200, seed=3)[:50]
+    assert len({p.expression for p in generate(500, seed=3)}) == 500  # distinct within a list
+
+
+def test_splits_are_disjoint_by_expression():
+    train = generate(3000, "train", seed=0)
+    test = generate(500, "test", seed=0)
+    test_other_seed = generate(500, "test", seed=1)
+    train_expressions = {p.expression for p in train}
+    assert not train_expressions & {p.expression for p in test + test_other_seed}
+    assert all(split_of(p.expression) == "train" for p in train)
+    assert all(split_of(p.expression) == "test" for p in test)
+
+
+@pytest.mark.parametrize("config, n", [
+    (ArithmeticConfig(), 400),
+    (ArithmeticConfig(operands=(2, 5), digits=2, operators="*-", parentheses=0.5), 400),
+    (ArithmeticConfig(operands=(2, 2), operators="-"), 10),  # 100 expressions, 11 in test
+    (ArithmeticConfig(operands=(4, 6), operators="+", parentheses=1.0, test_percent=50), 400),
+])
+def test_answers_and_chains_are_exact_one_operation_per_step(config, n):
+    problems = generate(n, "train", seed=5, config=config) + generate(n, "test", config=config)
+    for p in problems:
+        check_problem(p, config)
+    assert any(p.answer.startswith("-") for p in problems) == ("-" in config.operators)
+
+
+def test_parentheses_at_configured_rate_and_always_meaningful():
+    problems = generate(2000, seed=0)
+    grouped = [p.expression for p in problems if "(" in p.expression]
+    assert abs(len(grouped) / len(problems) - 0.2) < 0.04
+    for expression in grouped:
+        assert expression.count("(") == 1 and parentheses_matter(expression), expression
+        inside = expression[expression.index("(") + 1 : expression.index(")")]
+        assert inside != expression and any(op in inside for op in "+-*")
+    never = generate(300, config=ArithmeticConfig(parentheses=0))
+    assert not any("(" in p.expression for p in never)
+    always = generate(300, config=ArithmeticConfig(parentheses=1.0))
+    assert all(parentheses_matter(p.expression) for p in always)
+
+
+def test_count_matches_brute_force_over_python_parses():
+    """count_expressions' formula against an independent count: every placement of one group
+    that Python's parser says changes the tree (operand values do not affect it)."""
+    config = ArithmeticConfig()
+    low, high = config.operands
+    total = 0
+    for n in range(low, high + 1):
+        for ops in itertools.product(config.operators, repeat=n - 1):
+            meaningful = 0
+            for first, last in itertools.combinations(range(n), 2):
+                if (first, last) == (0, n - 1):
+                    continue
+                parts = [str(i + 1) for i in range(n)]
+                parts[first], parts[last] = "(" + parts[first], parts[last] + ")"
+                text = parts[0] + "".join(o + x for o, x in zip(ops, parts[1:]))
+                meaningful += parentheses_matter(text)
+            total += 10**n * (1 + meaningful)
+    assert count_expressions(config) == total == 1_098_000
+
+
+def test_small_space_is_drawn_exactly_and_overdrawing_is_an_error():
+    config = ArithmeticConfig(operands=(2, 3), operators="+-", parentheses=0.5, test_percent=10)
+    space = set()
+    for n in (2, 3):
+        for numbers in itertools.product(range(10), repeat=n):
+            for ops in itertools.product("+-", repeat=n - 1):
+                plain = str(numbers[0]) + "".join(o + str(x) for o, x in zip(ops, numbers[1:]))
+                space.add(plain)
+                if n == 3:
+                    for grouped in (f"({plain[:3]}){plain[3:]}", f"{plain[:2]}({plain[2:]})"):
+                        if parentheses_matter(grouped):
+                            space.add(grouped)
+    test_space = {e for e in space if split_of(e, 10) == "test"}
+    assert count_expressions(config) == len(space)
+    assert count_expressions(config, "test") == len(test_space)
+    assert count_expressions(config, "train") == len(space) - len(test_space)
+    drawn = generate(len(test_space), "test", config=config)
+    assert {p.expression for p in drawn} == test_space
+    with pytest.raises(ValueError, match=f"only {len(test_space)} test expressions"):
+        generate(len(test_space) + 1, "test", config=config)
+
+
+def test_huge_requests_fail_fast_without_enumerating():
+    config = ArithmeticConfig(operands=(6, 8))
+    assert count_expressions(config) > ENUMERATION_LIMIT
+    with pytest.raises(ValueError, match="at most half"):
+        generate(10**15, config=config)
+    with pytest.raises(ValueError, match="ENUMERATION_LIMIT"):
+        count_expressions(config, "test")
+
+
+def test_chinese_share_and_phrasing():
+    config = ArithmeticConfig(zh_fraction=0.3)
+    problems = generate(2000, seed=2, config=config)
+    zh = [p for p in problems if p.lang == "zh"]
+    assert abs(len(zh) / len(problems) - 0.3) < 0.04
+    assert all(has_cjk(p.question) and p.question.endswith("？") for p in zh)
+    en = [p for p in problems if p.lang == "en"]
+    assert all(not has_cjk(p.question) and p.question.endswith("?") for p in en)
+    assert len({p.question.replace(p.expression, "{e}") for p in problems}) >= 5  # several forms
+    assert all(p.lang == "en" for p in generate(200))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(operators="+-/"), "operators"),
+    (dict(operators=""), "operators"),
+    (dict(operators="++"), "distinct"),
+    (dict(digits=0), "digits"),
+    (dict(digits=1.5), "digits"),
+    (dict(operands=(1, 3)), "2 <= min <= max"),
+    (dict(operands=(4, 3)), "2 <= min <= max"),
+    (dict(operands=(3,)), "operands"),
+    (dict(test_percent=0), "test_percent"),
+    (dict(test_percent=100), "test_percent"),
+    (dict(test_percent=10.5), "test_percent"),
+    (dict(parentheses=1.5), "parentheses"),
+    (dict(zh_fraction=-0.1), "zh_fraction"),
+])
+def test_bad_configs_say_what_is_wrong(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ArithmeticConfig(**kwargs)
+
+
+def test_bad_generate_arguments():
+    with pytest.raises(ValueError, match="n must be"):
+        generate(-1)
+    with pytest.raises(ValueError, match="split must be one of"):
+        generate(3, split="validation")
+    assert generate(0) == []
+
+
+def test_to_dataset_has_trl_columns():
+    problems = generate(5, config=ArithmeticConfig(zh_fraction=0.5))
+    ds = to_dataset(problems)
+    assert ds.column_names == ["prompt", "question", "answer", "lang"]
+    assert ds["prompt"] == [render(p.question) for p in problems]
+    assert ds["answer"] == [p.answer for p in problems]
+    assert ds["lang"] == [p.lang for p in problems]
+    assert len(to_dataset([])) == 0
+
+
+# ---------------------------------------------------------------------------------- hub loaders
+
+def test_load_gsm8k_from_local_file(tmp_path):
+    problems = load_gsm8k(str(FIXTURES / "gsm8k_sample.jsonl"), cache_dir=str(tmp_path))
+    assert [p.answer for p in problems] == ["180", "1234", "4"]
+    assert problems[1].question.startswith("A library has 1,000 books")
+    assert all(p.lang == "en" and p.chain == () and p.expression == "" for p in problems)
+    limited = load_gsm8k(FIXTURES / "gsm8k_sample.jsonl", limit=2, cache_dir=str(tmp_path))
+    assert limited == problems[:2]
+
+
+def test_load_math_answer_column_and_boxed_extraction(tmp_path):
+    math500 = load_math(str(FIXTURES / "math500_sample.jsonl"), cache_dir=str(tmp_path))
+    assert [p.answer for p in math500] == ["\\frac{1}{2}", "4"]
+    solutions = load_math(str(FIXTURES / "math_solution_only.jsonl"), cache_dir=str(tmp_path))
+    assert [p.answer for p in solutions] == ["\\frac{1}{2}", "2\\sqrt{2}", "\\{0, 1\\}", "5"]
+    assert solutions[1].question == "Simplify $\\sqrt{8}$."
+    assert len(load_math(str(FIXTURES / "math_solution_only.jsonl"), limit=1,
+                         cache_dir=str(tmp_path))) == 1
+
+
+def test_load_from_parquet(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "gsm8k.parquet"
+    pd.read_json(FIXTURES / "gsm8k_sample.jsonl", lines=True).to_parquet(path)
+    problems = load_gsm8k(str(path), cache_dir=str(tmp_path))
+    assert [p.answer for p in problems] == ["180", "1234", "4"]
+
+
+def test_loaders_name_the_missing_columns(tmp_path):
+    path = tmp_path / "wrong.jsonl"
+    path.write_text('{"prompt": "What is 2+2?", "target": "4"}\n')
+    with pytest.raises(ValueError, match=r"'question' and 'answer'.*found \['prompt', 'target'\]"):
+        load_gsm8k(str(path), cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match=r"'problem' and 'answer' or 'solution'.*found"):
+        load_math(str(path), cache_dir=str(tmp_path))
+    no_marker = tmp_path / "no_marker.jsonl"
+    no_marker.write_text('{"question": "What is 2+2?", "answer": "It is 4."}\n')
+    with pytest.raises(ValueError, match="row 0.*####"):
+        load_gsm8k(str(no_marker), cache_dir=str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="no file"):
+        load_math(str(tmp_path / "typo.jsonl"))
+    csv = tmp_path / "rows.csv"
+    csv.write_text("question,answer\n")
+    with pytest.raises(ValueError, match="must end in one of"):
+        load_gsm8k(str(csv), cache_dir=str(tmp_path))
+
+
+def test_tasks_import_without_torch_or_datasets():
+    code = ("import sys, r1lab.tasks; "
+            "assert 'torch' not in sys.modules, 'torch imported'; "
+            "assert 'datasets' not in sys.modules, 'datasets imported eagerly'")
+    subprocess.run([sys.executable, "-c", code], check=True)
