@@ -1,0 +1,168 @@
+"""Measure a tiny model's profile and write its model card: ``python -m r1lab.models.card DIR``.
+
+The profile is what RL will have to work with (issue targets for the base model in brackets):
+
+* ``pass_at_1``: unprompted, paper protocol (T=0.6, top-p 0.95, k samples) [10%-40%];
+* ``reasoning_accuracy``: prefilled with ``<think>``, made to reason [>= 60%, >= 2x direct];
+* ``direct_accuracy``: prefilled with ``<answer>``, made to answer at once;
+* ``reasoning_rate``: share of unprompted samples that reason [<= 30%];
+* ``mixing_rate``: share of chains of thought (prefilled ``<think>`` run) that mix
+  languages [>= 10%].
+
+Each number is one ``r1lab eval`` run; the card lists the commands that reproduce them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from r1lab.eval import evaluate
+from r1lab.tasks import generate
+
+# What the tiny base model must offer RL (issue "The tiny world"): room to improve, a
+# behaviour to discover (reasoning) that pays, and language mixing to correct later.
+BASE_TARGETS = {
+    "pass_at_1": (0.10, 0.40),
+    "reasoning_accuracy": (0.60, 1.0),
+    "reasoning_rate": (0.0, 0.30),
+    "mixing_rate": (0.10, 1.0),
+}
+RUNS = {"unprompted": "", "reasoning": "<think>", "direct": "<answer>"}
+
+
+def measure(model_dir, n: int = 500, k: int = 8, seed: int = 0, max_new_tokens: int = 96,
+            batch_size: int = 256, progress: bool = True) -> dict:
+    """Run the three evaluations on ``n`` held-out arithmetic problems; return the profile."""
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    problems = generate(n, split="test", seed=seed)
+    reports, seconds = {}, {}
+    for name, prefill in RUNS.items():
+        start = time.time()
+        reports[name] = evaluate(model, tokenizer, problems, k, max_new_tokens=max_new_tokens,
+                                 batch_size=batch_size, seed=seed, prefill=prefill,
+                                 progress=progress)
+        seconds[name] = round(time.time() - start, 1)
+    profile = {
+        "pass_at_1": reports["unprompted"].pass_at_1,
+        "pass_at_1_ci": list(reports["unprompted"].pass_at_1_ci),
+        "reasoning_rate": reports["unprompted"].reasoning_rate,
+        "format_rate": reports["unprompted"].format_rate,
+        "reasoning_accuracy": reports["reasoning"].pass_at_1,
+        "direct_accuracy": reports["direct"].pass_at_1,
+        "mixing_rate": reports["reasoning"].mixing_rate,
+        "unprompted_mixing_rate": reports["unprompted"].mixing_rate,
+        "mean_completion_tokens": reports["unprompted"].mean_completion_tokens,
+    }
+    ratio = profile["reasoning_accuracy"] / max(profile["direct_accuracy"], 1e-9)
+    profile["reasoning_over_direct"] = ratio
+    command = f"r1lab eval {model_dir} --task arithmetic --n {n} --k {k} --seed {seed} " \
+              f"--max-new-tokens {max_new_tokens}"
+    return {
+        "profile": profile,
+        "protocol": {"task": "arithmetic (test split, English questions)", "n": n, "k": k,
+                     "seed": seed, "temperature": 0.6, "top_p": 0.95,
+                     "max_new_tokens": max_new_tokens},
+        "commands": {name: command + (f' --prefill "{p}"' if p else "")
+                     for name, p in RUNS.items()},
+        "eval_seconds": seconds,
+        "weights_sha256": weights_sha256(model_dir),
+        "torch": torch.__version__,
+    }
+
+
+def weights_sha256(model_dir) -> str:
+    """Fingerprint of the weights the profile was measured on."""
+    return hashlib.sha256((Path(model_dir) / "model.safetensors").read_bytes()).hexdigest()
+
+
+def check_targets(profile: dict, targets: dict = BASE_TARGETS) -> list[str]:
+    """The targets the profile misses, in words (empty when all are met)."""
+    missed = [f"{name} = {profile[name]:.3f}, outside [{low}, {high}]"
+              for name, (low, high) in targets.items() if not low <= profile[name] <= high]
+    if profile["reasoning_over_direct"] < 2:
+        missed.append(f"reasoning is only {profile['reasoning_over_direct']:.2f}x direct (< 2x)")
+    return missed
+
+
+def write_card(model_dir, measured: dict, regenerate: str) -> Path:
+    """README.md (the card) and profile.json beside the weights."""
+    model_dir = Path(model_dir)
+    pretrain = json.loads((model_dir / "pretrain.json").read_text())
+    p = measured["profile"]
+    (model_dir / "profile.json").write_text(json.dumps(measured, indent=2))
+    rows = [
+        ("pass@1, unprompted", p["pass_at_1"], "10%–40%"),
+        ("accuracy when made to reason (prefill `<think>`)", p["reasoning_accuracy"], ">= 60%"),
+        ("accuracy when made to answer directly (prefill `<answer>`)", p["direct_accuracy"], "—"),
+        ("share of unprompted samples that reason", p["reasoning_rate"], "<= 30%"),
+        ("share of chains of thought mixing languages", p["mixing_rate"], ">= 10%"),
+        ("format rate, unprompted", p["format_rate"], "—"),
+    ]
+    table = "\n".join(f"| {name} | {value:.1%} | {target} |" for name, value, target in rows)
+    c = pretrain["config"]
+    text = f"""---
+library_name: transformers
+tags: [r1lab, tiny-world, synthetic-arithmetic]
+---
+# {c['name']}
+
+A tiny Llama-architecture language model pretrained by r1lab on its synthetic arithmetic
+corpus: the tiny world's stand-in for DeepSeek-V3-Base. {pretrain['parameters']:,} parameters
+({c['num_layers']} layers, width {c['hidden_size']}, {c['num_heads']} heads,
+{c['num_kv_heads']} key/value heads), vocabulary {pretrain.get('vocab', 'see tokenizer.json')}.
+Trained on {pretrain['tokens']:,} tokens ({c['documents']:,} documents) in
+{pretrain['train_seconds'] / 60:.1f} minutes on CPU; final training loss {pretrain['train_loss']:.3f}.
+
+## Profile (measured)
+
+Held-out arithmetic test problems, paper protocol: {measured['protocol']['n']} questions,
+k = {measured['protocol']['k']} samples each, temperature 0.6, top-p 0.95, seed
+{measured['protocol']['seed']}. Reasoning is {p['reasoning_over_direct']:.1f}x as accurate as
+answering directly.
+
+| measure | value | target |
+|---|---|---|
+{table}
+
+pass@1 95% CI: [{p['pass_at_1_ci'][0]:.1%}, {p['pass_at_1_ci'][1]:.1%}].
+
+## Reproduce
+
+```
+{regenerate}
+{chr(10).join(measured['commands'].values())}
+```
+
+The corpus recipe is `r1lab.models.corpus.CorpusConfig` (see `pretrain.json` for the exact
+values); `profile.json` holds these numbers.
+"""
+    (model_dir / "README.md").write_text(text)
+    return model_dir / "README.md"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model_dir", help="folder written by r1lab.models.pretrain")
+    parser.add_argument("--n", type=int, default=500, help="held-out questions")
+    parser.add_argument("--k", type=int, default=8, help="samples per question")
+    parser.add_argument("--regenerate", default="",
+                        help="the command that trained the model, quoted in the card")
+    args = parser.parse_args(argv)
+    measured = measure(args.model_dir, n=args.n, k=args.k)
+    write_card(args.model_dir, measured, args.regenerate)
+    print(json.dumps(measured["profile"], indent=2))
+    missed = check_targets(measured["profile"])
+    print("targets met" if not missed else "targets missed: " + "; ".join(missed))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

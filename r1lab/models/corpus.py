@@ -1,0 +1,121 @@
+"""The synthetic pretraining corpus: the tiny world's stand-in for web-scale pretraining.
+
+DeepSeek-V3-Base had seen the internet before R1-Zero's RL began: mostly text that states
+answers, some worked solutions, some text mixing languages, plenty of mistakes. RL can only
+amplify behaviours the base already has (R1 §2.2.4), so this corpus plants each of them at a
+known rate:
+
+* most documents answer directly: ``<answer>6</answer>``;
+* a minority reason first, rewriting the expression one operation at a time
+  (``<think>... 7-2*3+5 = 7-6+5 = 1+5 = 6 ...</think><answer>6</answer>``), in English,
+  in Chinese, or mixing the two, sometimes re-checking the last step ("wait, let me check");
+* some are wrong or badly formatted;
+* some are bare worked chains with no template, like arithmetic on the web.
+
+The chain style is chosen so that reasoning *pays*: every step is one operation on small
+numbers, easy for a tiny model, while a direct answer needs the whole expression at once.
+
+>>> docs = documents(3, seed=0)
+>>> len(docs), all(d.endswith(EOS) for d in docs)
+(3, True)
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from r1lab.tasks import ArithmeticConfig, Problem, generate
+from r1lab.template import render
+
+EOS = "<|endoftext|>"
+
+# Sentence frames for a chain of thought; {chain} is "7-2*3+5 = 7-6+5 = 1+5 = 6".
+OPENINGS = {"en": "let me compute step by step. ", "zh": "我们一步一步地计算。"}
+CLOSINGS = {"en": ". so the answer is {answer}.", "zh": "。所以答案是 {answer}。"}
+CHECKS = {"en": " wait, let me check: {step}. yes", "zh": " 等等，我再检查一下：{step}。没错"}
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """Shares of each kind of document. Defaults: the shipped tiny base model's corpus."""
+
+    reasoning: float = 0.20
+    """Share of template documents that reason in <think> before answering."""
+    noisy: float = 0.10
+    """Share of template documents that are wrong or badly formatted."""
+    plain_chains: float = 0.10
+    """Share of all documents that are bare worked chains, no template ("2+3*4 = 2+12 = 14")."""
+    mixed_cot: float = 0.25
+    """Share of reasoning documents whose chain of thought mixes English and Chinese."""
+    reflection: float = 0.15
+    """Share of reasoning documents that re-check their last step ("wait, let me check")."""
+    zh_questions: float = 0.2
+    """Share of questions asked in Chinese."""
+    task: ArithmeticConfig = ArithmeticConfig()
+    """The expressions drawn (train split only: the test split is never in the corpus)."""
+
+
+def chain_text(problem: Problem) -> str:
+    """'7-2*3+5 = 7-6+5 = 1+5 = 6'"""
+    return " = ".join(problem.chain)
+
+
+def chain_of_thought(problem: Problem, langs: tuple[str, str], check: bool) -> str:
+    """The think-block text; ``langs`` = (language of the opening, of the closing)."""
+    opening, closing = langs
+    text = OPENINGS[opening] + chain_text(problem)
+    if check and len(problem.chain) >= 2:
+        text += CHECKS[closing].format(step=f"{problem.chain[-2]} = {problem.chain[-1]}")
+    return text + CLOSINGS[closing].format(answer=problem.answer)
+
+
+def _cot_langs(rng: random.Random, lang: str, mixed: bool) -> tuple[str, str]:
+    other = "zh" if lang == "en" else "en"
+    if not mixed:
+        return lang, lang
+    return rng.choice([(lang, other), (other, lang)])
+
+
+def _wrong(rng: random.Random, answer: str) -> str:
+    return str(int(answer) + rng.choice([-10, -2, -1, 1, 2, 10]))
+
+
+def _noisy_completion(rng: random.Random, problem: Problem, cot: str) -> str:
+    """A wrong or badly formatted completion, of one of several kinds."""
+    answer = problem.answer
+    kind = rng.randrange(5)
+    if kind == 0:  # confidently wrong
+        return f"<answer>{_wrong(rng, answer)}</answer>"
+    if kind == 1:  # reasoning that slips on the last step
+        slip = cot.replace(f"= {answer}", f"= {_wrong(rng, answer)}")
+        return f"<think>{slip}</think><answer>{_wrong(rng, answer)}</answer>"
+    if kind == 2:  # no tags at all
+        return f" the answer is {answer}."
+    if kind == 3:  # unclosed answer
+        return f"<answer>{answer}"
+    return f"<think>{cot}</think> {answer}"  # answer outside its tags
+
+
+def document(rng: random.Random, problem: Problem, config: CorpusConfig) -> str:
+    """One corpus document for ``problem`` (ends with EOS)."""
+    if rng.random() < config.plain_chains:
+        return chain_text(problem) + EOS
+    langs = _cot_langs(rng, problem.lang, rng.random() < config.mixed_cot)
+    cot = chain_of_thought(problem, langs, check=rng.random() < config.reflection)
+    roll = rng.random()
+    if roll < config.reasoning:
+        completion = f"<think>{cot}</think><answer>{problem.answer}</answer>"
+    elif roll < config.reasoning + config.noisy:
+        completion = _noisy_completion(rng, problem, cot)
+    else:
+        completion = f"<answer>{problem.answer}</answer>"
+    return render(problem.question) + completion + EOS
+
+
+def documents(n: int, seed: int = 0, config: CorpusConfig = CorpusConfig()) -> list[str]:
+    """``n`` corpus documents drawn from the task's train split, deterministically."""
+    task = ArithmeticConfig(**{**config.task.__dict__, "zh_fraction": config.zh_questions})
+    problems = generate(n, split="train", seed=seed, config=task)
+    rng = random.Random(seed + 1)
+    return [document(rng, problem, config) for problem in problems]

@@ -1,0 +1,132 @@
+"""Pretrain a tiny base model on the synthetic corpus: ``python -m r1lab.models.pretrain``.
+
+The model is a standard transformers architecture (Llama), saved with its tokenizer, so TRL,
+PEFT, ``AutoModelForCausalLM.from_pretrained`` / ``AutoTokenizer`` and the full-scale code
+treat it like any hub model. (Not Qwen2: transformers maps every Qwen2 folder to Qwen's own
+byte-level tokenizer class, which would silently mangle this tokenizer's spaces and Chinese.) Training is transformers' ``Trainer`` on packed blocks of corpus tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import torch
+from datasets import Dataset
+from transformers import LlamaConfig, LlamaForCausalLM, Trainer, TrainingArguments
+
+from r1lab.models.corpus import CorpusConfig, documents
+from r1lab.models.tokenizer import build_tokenizer
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """A tiny model's size and training budget. Presets: ``PRESETS``."""
+
+    name: str = "tiny-base"
+    """Folder name under data/models/."""
+    hidden_size: int = 192
+    """Width of the residual stream."""
+    num_layers: int = 6
+    """Transformer blocks."""
+    num_heads: int = 6
+    """Attention heads (head size = hidden_size / num_heads)."""
+    num_kv_heads: int = 2
+    """Key/value heads (grouped-query attention)."""
+    intermediate_size: int = 576
+    """Width of the MLP."""
+    documents: int = 200_000
+    """Corpus documents drawn (train split of the task)."""
+    epochs: float = 1.0
+    """Passes over the corpus."""
+    learning_rate: float = 2e-3
+    """Peak learning rate (AdamW, linear warm-up then cosine decay)."""
+    batch_size: int = 32
+    """Blocks per optimizer step."""
+    block_size: int = 128
+    """Tokens per packed block."""
+    vocab_size: int = 1024
+    """Upper bound for the BPE vocabulary (the corpus needs fewer)."""
+    seed: int = 0
+    """Seeds the corpus, the initialization and the data order."""
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    """What the corpus contains."""
+
+
+PRESETS = {
+    "base": PretrainConfig(),
+    "student": PretrainConfig(
+        name="tiny-student", hidden_size=96, num_layers=4, num_heads=4, num_kv_heads=2,
+        intermediate_size=288,
+    ),
+}
+
+
+def packed_blocks(tokenizer, texts: list[str], block_size: int) -> torch.Tensor:
+    """Concatenate the tokenized documents and cut them into [N, block_size] blocks."""
+    ids = [i for row in tokenizer(texts)["input_ids"] for i in row]
+    n = len(ids) // block_size
+    return torch.tensor(ids[: n * block_size]).view(n, block_size)  # [N, block]
+
+
+def pretrain(config: PretrainConfig, out_dir: str | Path, max_steps: int = -1,
+             progress: bool = True) -> Path:
+    """Build the corpus and tokenizer, train the model, save both to ``out_dir``."""
+    out_dir = Path(out_dir)
+    start = time.time()
+    texts = documents(config.documents, seed=config.seed, config=config.corpus)
+    tokenizer = build_tokenizer(texts, config.vocab_size)
+    blocks = packed_blocks(tokenizer, texts, config.block_size)  # [N, block]
+    torch.manual_seed(config.seed)
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(tokenizer), hidden_size=config.hidden_size,
+            num_hidden_layers=config.num_layers, num_attention_heads=config.num_heads,
+            num_key_value_heads=config.num_kv_heads, intermediate_size=config.intermediate_size,
+            max_position_embeddings=512, tie_word_embeddings=True,
+            bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
+    args = TrainingArguments(
+        output_dir=str(out_dir / "checkpoints"), per_device_train_batch_size=config.batch_size,
+        num_train_epochs=config.epochs, max_steps=max_steps, learning_rate=config.learning_rate,
+        lr_scheduler_type="cosine", warmup_steps=0.02, weight_decay=0.1, adam_beta2=0.98,
+        logging_steps=50, save_strategy="no", report_to="none", use_cpu=True, seed=config.seed,
+        disable_tqdm=not progress,
+    )
+    dataset = Dataset.from_dict({"input_ids": blocks, "labels": blocks})
+    result = Trainer(model=model, args=args, train_dataset=dataset).train()
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    meta = {
+        "config": asdict(config), "parameters": sum(p.numel() for p in model.parameters()),
+        "tokens": blocks.numel(), "train_loss": result.training_loss,
+        "train_seconds": round(time.time() - start, 1), "torch": torch.__version__,
+    }
+    (out_dir / "pretrain.json").write_text(json.dumps(meta, indent=2, default=str))
+    return out_dir
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("preset", choices=sorted(PRESETS), help="which tiny model to train")
+    parser.add_argument("--out", help="output folder (default: data/models/<name>)")
+    parser.add_argument("--documents", type=int, help="override the corpus size")
+    parser.add_argument("--max-steps", type=int, default=-1, help="stop after N steps (smoke runs)")
+    parser.add_argument("--seed", type=int, help="override the seed")
+    args = parser.parse_args(argv)
+    config = PRESETS[args.preset]
+    if args.documents:
+        config = replace(config, documents=args.documents)
+    if args.seed is not None:
+        config = replace(config, seed=args.seed)
+    out = pretrain(config, args.out or Path("data/models") / config.name, args.max_steps)
+    print(f"saved {out}")
+
+
+if __name__ == "__main__":
+    main()
