@@ -23,7 +23,7 @@ from r1lab.tasks import (  # noqa: E402
     solution_chain,
     to_dataset,
 )
-from r1lab.tasks.arithmetic import ENUMERATION_LIMIT, split_of  # noqa: E402
+from r1lab.tasks.arithmetic import ENUMERATION_LIMIT, chain_values, split_of  # noqa: E402
 from r1lab.template import render  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -118,15 +118,21 @@ def test_splits_are_disjoint_by_expression():
 
 @pytest.mark.parametrize("config, n", [
     (ArithmeticConfig(), 400),
-    (ArithmeticConfig(operands=(2, 5), digits=2, operators="*-", parentheses=0.5), 400),
-    (ArithmeticConfig(operands=(2, 2), operators="-"), 10),  # 100 expressions, 11 in test
+    (ArithmeticConfig(operands=(2, 5), digits=2, operators="*-", parentheses=0.5,
+                      value_range=None), 400),
+    (ArithmeticConfig(operands=(2, 2), operators="-", value_range=None), 10),  # 11 in test
     (ArithmeticConfig(operands=(4, 6), operators="+", parentheses=1.0, test_percent=50), 400),
 ])
 def test_answers_and_chains_are_exact_one_operation_per_step(config, n):
     problems = generate(n, "train", seed=5, config=config) + generate(n, "test", config=config)
     for p in problems:
         check_problem(p, config)
-    assert any(p.answer.startswith("-") for p in problems) == ("-" in config.operators)
+    negatives_possible = "-" in config.operators and (
+        config.value_range is None or config.value_range[0] < 0)
+    assert any(p.answer.startswith("-") for p in problems) == negatives_possible
+    if config.value_range is not None:
+        low, high = config.value_range
+        assert all(low <= v <= high for p in problems for v in chain_values(p.chain))
 
 
 def test_parentheses_at_configured_rate_and_always_meaningful():
@@ -146,7 +152,7 @@ def test_parentheses_at_configured_rate_and_always_meaningful():
 def test_count_matches_brute_force_over_python_parses():
     """count_expressions' formula against an independent count: every placement of one group
     that Python's parser says changes the tree (operand values do not affect it)."""
-    config = ArithmeticConfig()
+    config = ArithmeticConfig(operands=(3, 4), value_range=None)
     low, high = config.operands
     total = 0
     for n in range(low, high + 1):
@@ -164,7 +170,8 @@ def test_count_matches_brute_force_over_python_parses():
 
 
 def test_small_space_is_drawn_exactly_and_overdrawing_is_an_error():
-    config = ArithmeticConfig(operands=(2, 3), operators="+-", parentheses=0.5, test_percent=10)
+    config = ArithmeticConfig(operands=(2, 3), operators="+-", parentheses=0.5, test_percent=10,
+                              value_range=None)
     space = set()
     for n in (2, 3):
         for numbers in itertools.product(range(10), repeat=n):
@@ -298,3 +305,30 @@ def test_tasks_import_without_torch_or_datasets():
             "assert 'torch' not in sys.modules, 'torch imported'; "
             "assert 'datasets' not in sys.modules, 'datasets imported eagerly'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_value_range_keeps_every_chain_number_inside():
+    config = ArithmeticConfig(operands=(5, 6), value_range=(0, 99))
+    problems = generate(500, seed=2, config=config)
+    values = [v for p in problems for v in chain_values(p.chain)]
+    assert min(values) >= 0 and max(values) <= 99
+    unrestricted = generate(500, seed=2,
+                            config=ArithmeticConfig(operands=(5, 6), value_range=None))
+    assert any(v < 0 or v > 99 for p in unrestricted for v in chain_values(p.chain))
+
+
+def test_chain_values_reads_signs_not_subtractions():
+    assert chain_values(("10-14", "-4")) == [10, 14, -4]
+    assert chain_values(("2*(-3)+1", "-6+1", "-5")) == [2, -3, 1, -6, 1, -5]
+
+
+@pytest.mark.parametrize("value_range", [(5, 1), (0,), "0-99", (0.5, 9)])
+def test_bad_value_range_is_a_clear_error(value_range):
+    with pytest.raises(ValueError, match="value_range must be"):
+        ArithmeticConfig(value_range=value_range)
+
+
+def test_impossible_value_range_ends_with_an_error():
+    config = ArithmeticConfig(operands=(3, 3), operators="*", value_range=(500, 600))
+    with pytest.raises(ValueError, match="widen the range"):
+        generate(5, seed=0, config=config)

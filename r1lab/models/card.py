@@ -63,11 +63,12 @@ def measure(model_dir, n: int = 500, k: int = 8, seed: int = 0, max_new_tokens: 
     }
     ratio = profile["reasoning_accuracy"] / max(profile["direct_accuracy"], 1e-9)
     profile["reasoning_over_direct"] = ratio
-    command = f"r1lab eval {model_dir} --task arithmetic --n {n} --k {k} --seed {seed} " \
-              f"--max-new-tokens {max_new_tokens}"
+    command = (f"r1lab eval {model_dir} --task arithmetic --n {n} --k {k} --seed {seed} "
+               f"--max-new-tokens {max_new_tokens} --batch-size {batch_size}")
     return {
         "profile": profile,
         "protocol": {"task": "arithmetic (test split, English questions)", "n": n, "k": k,
+                     "batch_size": batch_size,
                      "seed": seed, "temperature": 0.6, "top_p": 0.95,
                      "max_new_tokens": max_new_tokens},
         "commands": {name: command + (f' --prefill "{p}"' if p else "")
@@ -119,7 +120,8 @@ corpus: the tiny world's stand-in for DeepSeek-V3-Base. {pretrain['parameters']:
 ({c['num_layers']} layers, width {c['hidden_size']}, {c['num_heads']} heads,
 {c['num_kv_heads']} key/value heads), vocabulary {pretrain.get('vocab', 'see tokenizer.json')}.
 Trained on {pretrain['tokens']:,} tokens ({c['documents']:,} documents) in
-{pretrain['train_seconds'] / 60:.1f} minutes on CPU; final training loss {pretrain['train_loss']:.3f}.
+{pretrain['train_seconds'] / 60:.1f} minutes on CPU ({pretrain.get('torch_threads', '?')} torch
+thread(s), torch {pretrain['torch']}); final training loss {pretrain['train_loss']:.3f}.
 
 ## Profile (measured)
 
@@ -155,8 +157,13 @@ def main(argv=None) -> int:
     parser.add_argument("--k", type=int, default=8, help="samples per question")
     parser.add_argument("--regenerate", default="",
                         help="the command that trained the model, quoted in the card")
+    parser.add_argument("--card-only", action="store_true",
+                        help="rewrite README.md from the existing profile.json, no evaluation")
     args = parser.parse_args(argv)
-    measured = measure(args.model_dir, n=args.n, k=args.k)
+    if args.card_only:
+        measured = json.loads((Path(args.model_dir) / "profile.json").read_text())
+    else:
+        measured = measure(args.model_dir, n=args.n, k=args.k)
     write_card(args.model_dir, measured, args.regenerate)
     print(json.dumps(measured["profile"], indent=2))
     missed = check_targets(measured["profile"])

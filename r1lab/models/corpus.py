@@ -40,20 +40,24 @@ CHECKS = {"en": " wait, let me check: {step}. yes", "zh": " 等等，我再检�
 class CorpusConfig:
     """Shares of each kind of document. Defaults: the shipped tiny base model's corpus."""
 
-    reasoning: float = 0.20
-    """Share of template documents that reason in <think> before answering."""
-    noisy: float = 0.10
+    reasoning: float = 0.10
+    """Share of template documents that reason in <think> before answering (a rare habit:
+    R1-Zero's RL should have to discover that reasoning pays)."""
+    noisy: float = 0.15
     """Share of template documents that are wrong or badly formatted."""
     plain_chains: float = 0.10
     """Share of all documents that are bare worked chains, no template ("2+3*4 = 2+12 = 14")."""
-    mixed_cot: float = 0.25
-    """Share of reasoning documents whose chain of thought mixes English and Chinese."""
+    mixed_cot: float = 0.4
+    """Share of reasoning documents whose chain of thought mixes English and Chinese. Sampling
+    at temperature 0.6 sharpens the model toward its majority habit, so the corpus share must
+    sit well above the >= 10% of mixed chains the base model should still show."""
     reflection: float = 0.15
     """Share of reasoning documents that re-check their last step ("wait, let me check")."""
     zh_questions: float = 0.2
     """Share of questions asked in Chinese."""
-    task: ArithmeticConfig = ArithmeticConfig()
-    """The expressions drawn (train split only: the test split is never in the corpus)."""
+    task: ArithmeticConfig = ArithmeticConfig(operands=(4, 7))
+    """The expressions drawn (train split only: the test split is never in the corpus). Wider
+    than the tiny world's task (6-7 operands): pretraining covers more than RL will ask."""
 
 
 def chain_text(problem: Problem) -> str:

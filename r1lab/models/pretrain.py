@@ -3,7 +3,8 @@
 The model is a standard transformers architecture (Llama), saved with its tokenizer, so TRL,
 PEFT, ``AutoModelForCausalLM.from_pretrained`` / ``AutoTokenizer`` and the full-scale code
 treat it like any hub model. (Not Qwen2: transformers maps every Qwen2 folder to Qwen's own
-byte-level tokenizer class, which would silently mangle this tokenizer's spaces and Chinese.) Training is transformers' ``Trainer`` on packed blocks of corpus tokens.
+byte-level tokenizer class, which would silently mangle this tokenizer's spaces and Chinese.)
+Training is transformers' ``Trainer`` on packed blocks of corpus tokens.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from pathlib import Path
 
 import torch
 from datasets import Dataset
-from transformers import LlamaConfig, LlamaForCausalLM, Trainer, TrainingArguments
+from transformers import (
+    AutoTokenizer,
+    LlamaConfig,
+    LlamaForCausalLM,
+    Trainer,
+    TrainingArguments,
+)
 
 from r1lab.models.corpus import CorpusConfig, documents
 from r1lab.models.tokenizer import build_tokenizer
@@ -28,17 +35,18 @@ class PretrainConfig:
 
     name: str = "tiny-base"
     """Folder name under data/models/."""
-    hidden_size: int = 192
+    hidden_size: int = 128
     """Width of the residual stream."""
-    num_layers: int = 6
-    """Transformer blocks."""
-    num_heads: int = 6
+    num_layers: int = 4
+    """Transformer blocks. Few on purpose: a deep model computes more of a long expression in
+    one forward pass, which makes answering directly as good as reasoning."""
+    num_heads: int = 4
     """Attention heads (head size = hidden_size / num_heads)."""
     num_kv_heads: int = 2
     """Key/value heads (grouped-query attention)."""
-    intermediate_size: int = 576
+    intermediate_size: int = 384
     """Width of the MLP."""
-    documents: int = 200_000
+    documents: int = 350_000
     """Corpus documents drawn (train split of the task)."""
     epochs: float = 1.0
     """Passes over the corpus."""
@@ -52,15 +60,20 @@ class PretrainConfig:
     """Upper bound for the BPE vocabulary (the corpus needs fewer)."""
     seed: int = 0
     """Seeds the corpus, the initialization and the data order."""
+    tokenizer: str | None = None
+    """Reuse the tokenizer saved in this folder instead of training one (a student must
+    share its teacher's tokenizer for distillation)."""
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     """What the corpus contains."""
 
 
 PRESETS = {
     "base": PretrainConfig(),
+    # Same corpus and tokenizer as the base, a quarter of its width and half its depth, trained
+    # on less text: the small model the distillation stage (R1 §2.4) teaches.
     "student": PretrainConfig(
-        name="tiny-student", hidden_size=96, num_layers=4, num_heads=4, num_kv_heads=2,
-        intermediate_size=288,
+        name="tiny-student", hidden_size=64, num_layers=2, num_heads=2, num_kv_heads=1,
+        intermediate_size=192, documents=150_000, tokenizer="data/models/tiny-base",
     ),
 }
 
@@ -78,7 +91,10 @@ def pretrain(config: PretrainConfig, out_dir: str | Path, max_steps: int = -1,
     out_dir = Path(out_dir)
     start = time.time()
     texts = documents(config.documents, seed=config.seed, config=config.corpus)
-    tokenizer = build_tokenizer(texts, config.vocab_size)
+    if config.tokenizer:
+        tokenizer = AutoTokenizer.from_pretrained(config.tokenizer)
+    else:
+        tokenizer = build_tokenizer(texts, config.vocab_size)
     blocks = packed_blocks(tokenizer, texts, config.block_size)  # [N, block]
     torch.manual_seed(config.seed)
     model = LlamaForCausalLM(
@@ -106,6 +122,7 @@ def pretrain(config: PretrainConfig, out_dir: str | Path, max_steps: int = -1,
         "config": asdict(config), "parameters": sum(p.numel() for p in model.parameters()),
         "tokens": blocks.numel(), "train_loss": result.training_loss,
         "train_seconds": round(time.time() - start, 1), "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
     }
     (out_dir / "pretrain.json").write_text(json.dumps(meta, indent=2, default=str))
     return out_dir

@@ -13,11 +13,13 @@ cold-start data (R1 §2.3.1) and the notebooks write out:
 Problems are drawn deterministically from a seed; train and test never share an expression,
 whatever the seed or the number drawn, because the split is a hash of the expression:
 
->>> [p.question for p in generate(3, seed=5)]
-['What is the value of 5+8*0+7?', 'How much is 6*(8+1)?', 'How much is 2*(1-2)+9?']
+>>> [p.question for p in generate(2, seed=5)]
+['How much is 5+(8-0-7+3)-0*2?', 'How much is 4*2-6+2+1+2+9?']
 >>> p = generate(1, split="test", seed=8, config=ArithmeticConfig(zh_fraction=1.0))[0]
->>> p.question, p.lang, p.chain, p.answer
-('(5+6)*2 的值是多少？', 'zh', ('(5+6)*2', '11*2', '22'), '22')
+>>> p.question, p.lang, p.answer
+('7+8*6+9-0-8-3 的值是多少？', 'zh', '53')
+>>> p.chain
+('7+8*6+9-0-8-3', '7+48+9-0-8-3', '55+9-0-8-3', '64-0-8-3', '64-8-3', '56-3', '53')
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import functools
 import hashlib
 import itertools
 import random
+import re
 from dataclasses import dataclass
 
 from r1lab.template import render
@@ -69,8 +72,10 @@ class Problem:
 class ArithmeticConfig:
     """What expressions the tiny world draws. Defaults are the tiny world's values."""
 
-    operands: tuple[int, int] = (3, 4)
-    """Smallest and largest number of operands in an expression (each at least 2)."""
+    operands: tuple[int, int] = (6, 7)
+    """Smallest and largest number of operands in an expression (each at least 2). The tiny
+    world's 6-7 are long enough that the tiny base model answers directly only ~1/3 right,
+    while writing the chain out, one operation per step, gets ~9/10 (data/models/tiny-base)."""
     digits: int = 1
     """Most digits per operand: operands are drawn uniformly from 0 .. 10**digits - 1."""
     operators: str = "+-*"
@@ -82,6 +87,10 @@ class ArithmeticConfig:
     mix languages (R1 §2.3.2), which the language-consistency reward then corrects."""
     test_percent: int = 10
     """Percent of distinct expressions reserved for the test split, 1..99 (by hash)."""
+    value_range: tuple[int, int] | None = (0, 99)
+    """If set, every number in the solution chain (operands, intermediate results, answer)
+    stays within [min, max]; expressions that leave it are redrawn. Small values keep each
+    reasoning step an easy lookup while the whole expression stays hard to do at once."""
 
     def __post_init__(self):
         operands = self.operands
@@ -107,6 +116,14 @@ class ArithmeticConfig:
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if not number or not 0 <= value <= 1:
                 raise ValueError(f"{name} is a probability, 0..1; got {value!r}")
+        value_range = self.value_range
+        if value_range is not None:
+            if (not isinstance(value_range, (tuple, list)) or len(value_range) != 2
+                    or not all(_is_int(x) for x in value_range)
+                    or value_range[0] > value_range[1]):
+                raise ValueError(f"value_range must be None or (min, max) integers with "
+                                 f"min <= max; got {value_range!r}")
+            object.__setattr__(self, "value_range", tuple(value_range))
         if not _is_int(self.test_percent) or not 1 <= self.test_percent <= 99:
             raise ValueError(
                 f"test_percent must be an integer 1..99 (both splits non-empty); "
@@ -306,7 +323,8 @@ def count_expressions(
     """How many distinct expressions ``config`` can draw, in all or in one split.
 
     The total is a formula; a split is counted exactly by enumerating the space, so ``split``
-    needs a space of at most ``ENUMERATION_LIMIT`` expressions (the default's 1,098,000 take ~3 s).
+    needs a space of at most ``ENUMERATION_LIMIT`` expressions (1,098,000 take ~3 s). The
+    count ignores ``value_range``: with one set, it is an upper bound.
 
     >>> small = ArithmeticConfig(operands=(2, 3), operators="+")
     >>> count_expressions(small)  # 10*10 "a+b", 1000 "a+b+c", 1000 "a+(b+c)"
@@ -342,6 +360,26 @@ def _check_split(split) -> None:
         raise ValueError(f"split must be one of {SPLITS}; got {split!r}")
 
 
+# A minus sign is a sign (not subtraction) at the start, or after an operator or "(".
+_SIGNED_NUMBER = re.compile(r"(?:(?<=^)|(?<=[-+*(]))-\d+|\d+")
+
+
+def chain_values(chain: tuple[str, ...]) -> list[int]:
+    """Every number written in a solution chain.
+
+    >>> chain_values(("9-(1+1-8)", "9-(2-8)", "9-(-6)", "15"))
+    [9, 1, 1, 8, 9, 2, 8, 9, -6, 15]
+    """
+    return [int(x) for step in chain for x in _SIGNED_NUMBER.findall(step)]
+
+
+def _in_range(chain: tuple[str, ...], value_range: tuple[int, int] | None) -> bool:
+    if value_range is None:
+        return True
+    low, high = value_range
+    return all(low <= v <= high for v in chain_values(chain))
+
+
 def _check_room(n: int, split: str, config: ArithmeticConfig) -> None:
     """Raise unless the split holds ``n`` distinct expressions (so sampling always ends)."""
     total = count_expressions(config)
@@ -371,8 +409,8 @@ def generate(
     expression repeats within the list. Asking for more than the split holds raises ValueError
     (drawing nearly all of a large split is slow: each new expression gets rarer).
 
-    >>> [p.chain for p in generate(2, seed=1)]
-    [('9+1-4', '10-4', '6'), ('1-7-0', '-6-0', '-6')]
+    >>> [p.chain for p in generate(2, seed=1, config=ArithmeticConfig(operands=(3, 3)))]
+    [('9+1-4', '10-4', '6'), ('3-3+7', '0+7', '7')]
     """
     if not _is_int(n) or n < 0:
         raise ValueError(f"n must be an integer >= 0; got {n!r}")
@@ -383,14 +421,23 @@ def generate(
     rng = random.Random(seed)
     seen: set[str] = set()
     problems: list[Problem] = []
+    # value_range shrinks the space by an amount only drawing reveals: bound the attempts.
+    attempts_left = 1000 * n + 100_000
     while len(problems) < n:
+        attempts_left -= 1
+        if attempts_left < 0:
+            raise ValueError(
+                f"drew only {len(problems)} of {n} {split} problems within value_range "
+                f"{config.value_range}: widen the range or ask for fewer")
         expression = _random_expression(rng, config)
         if expression in seen or split_of(expression, config.test_percent) != split:
             continue
         seen.add(expression)
+        chain = solution_chain(expression)
+        if not _in_range(chain, config.value_range):
+            continue
         lang = "zh" if rng.random() < config.zh_fraction else "en"
         question = rng.choice(PHRASINGS[lang]).format(e=expression)
-        chain = solution_chain(expression)
         problems.append(Problem(question, chain[-1], lang, expression, chain))
     return problems
 
@@ -403,7 +450,7 @@ def to_dataset(problems: list[Problem]):
 
     >>> ds = to_dataset(generate(2))
     >>> ds.column_names, ds[0]["answer"]
-    (['prompt', 'question', 'answer', 'lang'], '-6')
+    (['prompt', 'question', 'answer', 'lang'], '55')
     """
     from datasets import Dataset, Features, Value
 
