@@ -123,9 +123,10 @@ def test_rewards_never_raise_and_return_floats_or_none():
         assert all(s is None or s in (0.0, 1.0) for s in scores), name
 
 
-def test_pathological_math_returns_within_the_bound():
+@pytest.mark.parametrize("gold", ["14", r"\frac{\sqrt{2}}{2}"])  # numeric gold: prefiltered
+def test_pathological_math_returns_within_the_bound(gold):
     start = time.perf_counter()
-    scores = accuracy_reward([PATHOLOGICAL], answer=["14"])
+    scores = accuracy_reward([PATHOLOGICAL], answer=[gold])
     elapsed = time.perf_counter() - start
     assert scores[0] in (0.0, None)
     assert elapsed < DEFAULT_TIMEOUT_S + 2.0  # per-answer bound + a worker start

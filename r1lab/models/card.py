@@ -35,6 +35,11 @@ BASE_TARGETS = {
     "mixing_rate": (0.10, 1.0),
 }
 RUNS = {"unprompted": "", "reasoning": "<think>", "direct": "<answer>"}
+ROLES = {
+    "base": "the tiny world's stand-in for DeepSeek-V3-Base",
+    "student": "the small student that the distillation stage (R1 §2.4) teaches; it shares "
+               "the base model's tokenizer",
+}
 
 
 def measure(model_dir, n: int = 500, k: int = 8, seed: int = 0, max_new_tokens: int = 96,
@@ -93,8 +98,9 @@ def check_targets(profile: dict, targets: dict = BASE_TARGETS) -> list[str]:
     return missed
 
 
-def write_card(model_dir, measured: dict, regenerate: str) -> Path:
-    """README.md (the card) and profile.json beside the weights."""
+def write_card(model_dir, measured: dict, regenerate: str, role: str = "base") -> Path:
+    """README.md (the card) and profile.json beside the weights. ``role`` "student" drops the
+    base model's targets from the table (a student has none of its own)."""
     model_dir = Path(model_dir)
     pretrain = json.loads((model_dir / "pretrain.json").read_text())
     p = measured["profile"]
@@ -107,6 +113,8 @@ def write_card(model_dir, measured: dict, regenerate: str) -> Path:
         ("share of chains of thought mixing languages", p["mixing_rate"], ">= 10%"),
         ("format rate, unprompted", p["format_rate"], "—"),
     ]
+    if role != "base":
+        rows = [(name, value, "—") for name, value, _ in rows]
     table = "\n".join(f"| {name} | {value:.1%} | {target} |" for name, value, target in rows)
     c = pretrain["config"]
     text = f"""---
@@ -116,7 +124,7 @@ tags: [r1lab, tiny-world, synthetic-arithmetic]
 # {c['name']}
 
 A tiny Llama-architecture language model pretrained by r1lab on its synthetic arithmetic
-corpus: the tiny world's stand-in for DeepSeek-V3-Base. {pretrain['parameters']:,} parameters
+corpus: {ROLES[role]}. {pretrain['parameters']:,} parameters
 ({c['num_layers']} layers, width {c['hidden_size']}, {c['num_heads']} heads,
 {c['num_kv_heads']} key/value heads), vocabulary {pretrain.get('vocab', 'see tokenizer.json')}.
 Trained on {pretrain['tokens']:,} tokens ({c['documents']:,} documents) in
@@ -157,6 +165,8 @@ def main(argv=None) -> int:
     parser.add_argument("--k", type=int, default=8, help="samples per question")
     parser.add_argument("--regenerate", default="",
                         help="the command that trained the model, quoted in the card")
+    parser.add_argument("--role", choices=sorted(ROLES), default="base",
+                        help="base (checked against the tiny world's targets) or student")
     parser.add_argument("--card-only", action="store_true",
                         help="rewrite README.md from the existing profile.json, no evaluation")
     args = parser.parse_args(argv)
@@ -164,10 +174,11 @@ def main(argv=None) -> int:
         measured = json.loads((Path(args.model_dir) / "profile.json").read_text())
     else:
         measured = measure(args.model_dir, n=args.n, k=args.k)
-    write_card(args.model_dir, measured, args.regenerate)
+    write_card(args.model_dir, measured, args.regenerate, args.role)
     print(json.dumps(measured["profile"], indent=2))
-    missed = check_targets(measured["profile"])
-    print("targets met" if not missed else "targets missed: " + "; ".join(missed))
+    if args.role == "base":
+        missed = check_targets(measured["profile"])
+        print("targets met" if not missed else "targets missed: " + "; ".join(missed))
     return 0
 
 

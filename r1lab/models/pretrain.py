@@ -69,11 +69,11 @@ class PretrainConfig:
 
 PRESETS = {
     "base": PretrainConfig(),
-    # Same corpus and tokenizer as the base, a quarter of its width and half its depth, trained
-    # on less text: the small model the distillation stage (R1 §2.4) teaches.
+    # Same corpus and tokenizer as the base, narrower and shallower, trained on less text: the
+    # small model the distillation stage (R1 §2.4) teaches.
     "student": PretrainConfig(
-        name="tiny-student", hidden_size=64, num_layers=2, num_heads=2, num_kv_heads=1,
-        intermediate_size=192, documents=150_000, tokenizer="data/models/tiny-base",
+        name="tiny-student", hidden_size=96, num_layers=3, num_heads=4, num_kv_heads=2,
+        intermediate_size=288, documents=150_000, tokenizer="data/models/tiny-base",
     ),
 }
 
