@@ -8,13 +8,13 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from r1lab.models import PRESETS, CorpusConfig, build_tokenizer, documents, pretrain
 from r1lab.eval import evaluate
-from r1lab.models.card import weights_sha256
+from r1lab.models.card import check_targets, weights_sha256
 from r1lab.models.corpus import EOS
 from r1lab.tasks import generate
 from r1lab.template import parse, render
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = sorted(p.parent for p in (ROOT / "data" / "models").glob("*/profile.json"))
+SHIPPED = [ROOT / "data" / "models" / name for name in ("tiny-base", "tiny-student")]
 
 
 def test_corpus_is_deterministic_and_uses_train_expressions_only():
@@ -83,3 +83,17 @@ def test_shipped_checkpoint_reproduces_its_reasoning_accuracy(model_dir):
     report = evaluate(model, tokenizer, problems, k=4, max_new_tokens=96, prefill="<think>",
                       batch_size=256, progress=False)
     assert abs(report.pass_at_1 - measured["profile"]["reasoning_accuracy"]) < 0.15
+
+
+def test_shipped_base_meets_the_tiny_world_targets():
+    """pass@1 10-40%, reasoning >= 60% and >= 2x direct, reasons <= 30%, mixes >= 10%."""
+    measured = json.loads((ROOT / "data/models/tiny-base/profile.json").read_text())
+    assert check_targets(measured["profile"]) == []
+    assert measured["protocol"]["n"] >= 500 and measured["protocol"]["k"] >= 8
+
+
+def test_student_shares_the_base_tokenizer_and_is_smaller():
+    base, student = SHIPPED
+    assert (base / "tokenizer.json").read_bytes() == (student / "tokenizer.json").read_bytes()
+    sizes = [json.loads((d / "pretrain.json").read_text())["parameters"] for d in SHIPPED]
+    assert sizes[1] < sizes[0] / 2

@@ -117,6 +117,8 @@ def write_card(model_dir, measured: dict, regenerate: str, role: str = "base") -
         rows = [(name, value, "—") for name, value, _ in rows]
     table = "\n".join(f"| {name} | {value:.1%} | {target} |" for name, value, target in rows)
     c = pretrain["config"]
+    vocab = json.loads((model_dir / "config.json").read_text())["vocab_size"]
+    threads = pretrain.get("torch_threads", "?")
     text = f"""---
 library_name: transformers
 tags: [r1lab, tiny-world, synthetic-arithmetic]
@@ -124,19 +126,20 @@ tags: [r1lab, tiny-world, synthetic-arithmetic]
 # {c['name']}
 
 A tiny Llama-architecture language model pretrained by r1lab on its synthetic arithmetic
-corpus: {ROLES[role]}. {pretrain['parameters']:,} parameters
-({c['num_layers']} layers, width {c['hidden_size']}, {c['num_heads']} heads,
-{c['num_kv_heads']} key/value heads), vocabulary {pretrain.get('vocab', 'see tokenizer.json')}.
-Trained on {pretrain['tokens']:,} tokens ({c['documents']:,} documents) in
-{pretrain['train_seconds'] / 60:.1f} minutes on CPU ({pretrain.get('torch_threads', '?')} torch
-thread(s), torch {pretrain['torch']}); final training loss {pretrain['train_loss']:.3f}.
+corpus: {ROLES[role]}.
+
+- {pretrain['parameters']:,} parameters: {c['num_layers']} layers, width {c['hidden_size']}, \
+{c['num_heads']} heads, {c['num_kv_heads']} key/value heads, vocabulary {vocab}.
+- Trained on {pretrain['tokens']:,} tokens ({c['documents']:,} documents) in \
+{pretrain['train_seconds'] / 60:.1f} minutes on CPU ({threads} torch thread(s), \
+torch {pretrain['torch']}); final training loss {pretrain['train_loss']:.3f}.
 
 ## Profile (measured)
 
-Held-out arithmetic test problems, paper protocol: {measured['protocol']['n']} questions,
-k = {measured['protocol']['k']} samples each, temperature 0.6, top-p 0.95, seed
-{measured['protocol']['seed']}. Reasoning is {p['reasoning_over_direct']:.1f}x as accurate as
-answering directly.
+Held-out arithmetic test problems, paper protocol: {measured['protocol']['n']} questions, \
+k = {measured['protocol']['k']} samples each, temperature 0.6, top-p 0.95, \
+seed {measured['protocol']['seed']}. Made to reason, the model is \
+{p['reasoning_over_direct']:.1f}x as accurate as when made to answer directly.
 
 | measure | value | target |
 |---|---|---|
