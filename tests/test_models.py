@@ -97,3 +97,21 @@ def test_student_shares_the_base_tokenizer_and_is_smaller():
     assert (base / "tokenizer.json").read_bytes() == (student / "tokenizer.json").read_bytes()
     sizes = [json.loads((d / "pretrain.json").read_text())["parameters"] for d in SHIPPED]
     assert sizes[1] < sizes[0] / 2
+
+
+def test_pretrain_command_runs_a_few_steps(tmp_path):
+    """The regeneration command itself, with a tiny budget."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "cli-base"
+    subprocess.run([sys.executable, "-m", "r1lab.models.pretrain", "base", "--documents", "300",
+                    "--max-steps", "2", "--out", str(out)], check=True, capture_output=True,
+                   cwd=ROOT)
+    assert json.loads((out / "pretrain.json").read_text())["config"]["documents"] == 300
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    assert tokenizer.decode(tokenizer("2+3")["input_ids"]) == "2+3"
+    for module in ("r1lab.models.pretrain", "r1lab.models.card"):
+        help_text = subprocess.run([sys.executable, "-m", module, "--help"], check=True,
+                                   capture_output=True, text=True).stdout
+        assert "usage:" in help_text
