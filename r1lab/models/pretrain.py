@@ -38,8 +38,7 @@ class PretrainConfig:
     hidden_size: int = 128
     """Width of the residual stream."""
     num_layers: int = 4
-    """Transformer blocks. Few on purpose: a deep model computes more of a long expression in
-    one forward pass, which makes answering directly as good as reasoning."""
+    """Transformer blocks."""
     num_heads: int = 4
     """Attention heads (head size = hidden_size / num_heads)."""
     num_kv_heads: int = 2
