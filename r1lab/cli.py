@@ -214,6 +214,38 @@ def run_eval(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- the command
 
 
+PRESET_NAMES = ("base", "student")  # r1lab.models.pretrain.PRESETS, named here to keep --help light
+
+
+def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("preset", choices=PRESET_NAMES, help="which tiny model to train")
+    parser.add_argument("--out", help="output folder (default: data/models/<name>)")
+    parser.add_argument("--documents", type=_positive_int, help="override the corpus size")
+    parser.add_argument("--max-steps", type=int, default=-1,
+                        help="stop after N optimizer steps (smoke runs)")
+    parser.add_argument("--seed", type=int, help="override the seed")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def run_pretrain(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from r1lab.models.pretrain import PRESETS, pretrain
+
+    config = PRESETS[args.preset]
+    if config.tokenizer and not Path(config.tokenizer, "tokenizer.json").is_file():
+        raise UsageError(f"the {args.preset} preset reuses the tokenizer in {config.tokenizer}, "
+                         "which is missing: train the base first (r1lab pretrain base)")
+    if args.documents:
+        config = replace(config, documents=args.documents)
+    if args.seed is not None:
+        config = replace(config, seed=args.seed)
+    out = pretrain(config, args.out or Path("data/models") / config.name, args.max_steps,
+                   progress=not args.no_progress)
+    print(f"saved {out}; measure it with: python -m r1lab.models.card {out}")
+    return 0
+
+
 @dataclass(frozen=True)
 class Command:
     """A subcommand: one-line help, its arguments, and its handler (returns the exit status)."""
@@ -233,6 +265,13 @@ COMMANDS: dict[str, Command] = {
                     "with 95% confidence intervals.",
         add_arguments=add_eval_arguments,
         run=run_eval,
+    ),
+    "pretrain": Command(
+        help="train one of the tiny world's models from its seed (base, student)",
+        description="Build the synthetic corpus and tokenizer, pretrain a tiny Llama-architecture "
+                    "model on CPU, and save it as a hub-style folder (data/models/<name>).",
+        add_arguments=add_pretrain_arguments,
+        run=run_pretrain,
     ),
 }
 

@@ -131,3 +131,11 @@ def test_a_char_level_tokenizer_beside_a_qwen2_config_keeps_its_text(tmp_path):
     Qwen2Config(vocab_size=len(vocab)).save_pretrained(tmp_path)
     tokenizer = load_tokenizer(str(tmp_path))
     assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
+
+
+def test_pretrain_student_without_its_base_is_a_clear_error(tmp_path):
+    """The student reuses data/models/tiny-base's tokenizer; elsewhere that is a usage error."""
+    done = subprocess.run([sys.executable, "-m", "r1lab", "pretrain", "student"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "train the base first" in done.stderr and "Traceback" not in done.stderr

@@ -1,11 +1,7 @@
-"""The tiny world's models: tokenizer, corpus and pretraining of r1lab's own base models.
+"""The tiny world's models: corpus, tokenizer and pretraining of r1lab's own base models.
 
-``python -m r1lab.models.pretrain base`` regenerates ``data/models/tiny-base`` from its seed;
-``python -m r1lab.models.card data/models/tiny-base`` measures it and writes its card.
+``r1lab pretrain base`` (or ``python -m r1lab.models.pretrain base``) regenerates
+``data/models/tiny-base`` from its seed; ``python -m r1lab.models.card data/models/tiny-base``
+measures it and writes its card. Import from the submodules: ``corpus``, ``tokenizer``,
+``pretrain``, ``card``.
 """
-
-from r1lab.models.corpus import CorpusConfig, documents
-from r1lab.models.pretrain import PRESETS, PretrainConfig, pretrain
-from r1lab.models.tokenizer import build_tokenizer
-
-__all__ = ["PRESETS", "CorpusConfig", "PretrainConfig", "build_tokenizer", "documents", "pretrain"]

@@ -1,4 +1,5 @@
-"""Pretrain a tiny base model on the synthetic corpus: ``python -m r1lab.models.pretrain``.
+"""Pretrain a tiny base model on the synthetic corpus: ``r1lab pretrain base`` (or
+``python -m r1lab.models.pretrain base``).
 
 The model is a standard transformers architecture (Llama), saved with its tokenizer, so TRL,
 PEFT, ``AutoModelForCausalLM.from_pretrained`` / ``AutoTokenizer`` and the full-scale code
@@ -9,10 +10,10 @@ Training is transformers' ``Trainer`` on packed blocks of corpus tokens.
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -127,22 +128,12 @@ def pretrain(config: PretrainConfig, out_dir: str | Path, max_steps: int = -1,
     return out_dir
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("preset", choices=sorted(PRESETS), help="which tiny model to train")
-    parser.add_argument("--out", help="output folder (default: data/models/<name>)")
-    parser.add_argument("--documents", type=int, help="override the corpus size")
-    parser.add_argument("--max-steps", type=int, default=-1, help="stop after N steps (smoke runs)")
-    parser.add_argument("--seed", type=int, help="override the seed")
-    args = parser.parse_args(argv)
-    config = PRESETS[args.preset]
-    if args.documents:
-        config = replace(config, documents=args.documents)
-    if args.seed is not None:
-        config = replace(config, seed=args.seed)
-    out = pretrain(config, args.out or Path("data/models") / config.name, args.max_steps)
-    print(f"saved {out}")
+def main(argv=None) -> int:
+    """``python -m r1lab.models.pretrain`` is ``r1lab pretrain``."""
+    from r1lab.cli import main as cli_main
+
+    return cli_main(["pretrain", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
