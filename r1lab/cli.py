@@ -12,7 +12,6 @@ Heavy imports (torch, transformers, r1lab.tasks) happen inside the handlers, so
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,30 +145,10 @@ def model_source(name: str) -> str:
     return name
 
 
-# Tokenizers saved as a plain tokenizers-library pipeline (r1lab's own tiny tokenizers).
-GENERIC_TOKENIZER_CLASSES = ("TokenizersBackend", "PreTrainedTokenizerFast")
-
-
-def load_tokenizer(source: str):
-    """``AutoTokenizer``, except that a folder saved with a generic fast tokenizer gets one.
-
-    transformers 5 loads any Qwen2 folder's tokenizer as ``Qwen2Tokenizer``, which imposes
-    Qwen's byte-level pipeline on ``tokenizer.json``: r1lab's tiny tokenizers would silently
-    lose their spaces and Chinese characters. The class the folder was saved with wins."""
-    from transformers import AutoTokenizer, PreTrainedTokenizerFast
-
-    config = Path(source) / "tokenizer_config.json"
-    if config.is_file():
-        saved_class = json.loads(config.read_text(encoding="utf-8")).get("tokenizer_class")
-        if saved_class in GENERIC_TOKENIZER_CLASSES:
-            return PreTrainedTokenizerFast.from_pretrained(source)
-    return AutoTokenizer.from_pretrained(source)
-
-
 def load_model(source: str, device: str, progress: bool = True):
     """Model and tokenizer from ``model_source(...)``; ``UsageError`` if they cannot load."""
     import torch
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging
 
     if not progress:
@@ -177,7 +156,7 @@ def load_model(source: str, device: str, progress: bool = True):
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        tokenizer = load_tokenizer(source)
+        tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(source)
     except (OSError, ValueError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)

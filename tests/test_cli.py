@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pytest
 from test_eval import save_tiny_model
-from tokenizers import Tokenizer, decoders, models
-from transformers import PreTrainedTokenizerFast, Qwen2Config
 
-from r1lab.cli import COMMANDS, load_tokenizer, main
+from r1lab.cli import COMMANDS, main
 from r1lab.tasks import generate
 
 SCRIPT = Path(sys.executable).with_name("r1lab")  # installed by `pip install -e .`
@@ -118,19 +116,6 @@ def test_usage_mistakes_exit_2(args, message, tmp_path):
     run = r1lab(*args, tmp_path=tmp_path)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert message in run.stderr
-
-
-def test_a_char_level_tokenizer_beside_a_qwen2_config_keeps_its_text(tmp_path):
-    text = "What is 2+3? 等于多少"
-    chars = sorted(set(text))
-    vocab = {ch: i for i, ch in enumerate(["<eos>", *chars])}
-    pipeline = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    pipeline.decoder = decoders.Fuse()
-    PreTrainedTokenizerFast(tokenizer_object=pipeline, eos_token="<eos>",
-                            pad_token="<eos>").save_pretrained(tmp_path)
-    Qwen2Config(vocab_size=len(vocab)).save_pretrained(tmp_path)
-    tokenizer = load_tokenizer(str(tmp_path))
-    assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
 
 
 def test_pretrain_student_without_its_base_is_a_clear_error(tmp_path):

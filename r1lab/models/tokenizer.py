@@ -5,8 +5,8 @@ Two choices matter for a tiny model doing arithmetic:
 * every digit is its own token (``Digits(individual_digits=True)``), so numbers are spelled
   the same way everywhere and the model can learn digit-wise arithmetic;
 * merges may cross spaces (no whitespace pre-split): text that recurs verbatim, like the
-  R1-Zero template, becomes one or a few tokens. A hub tokenizer spends ~90 tokens on the
-  template; here the model's context and compute go to the arithmetic instead.
+  R1-Zero template, becomes a few tokens (a rendered 65-word prompt is 25 tokens, most of
+  them the question's digits), so the model's context and compute go to the arithmetic.
 
 The R1 tags and the cold-start marker are added tokens, so no merge ever glues them to the
 text around them: a prompt ending in "Assistant:" tokenizes the same alone as inside a

@@ -7,9 +7,10 @@ process that is killed when it overruns; that is the only way to bound C-level w
 is why this module exists instead of a direct call to ``math_verify.verify``.
 
 Cost model: plain numerals (the tiny world's answers) are compared in-process without
-math-verify (exact rational comparison, same verdict, ~1 µs); anything else costs one
-round trip to the worker (~1 ms). A check that overruns ``timeout`` seconds kills the worker
-(the next check starts a new one, ~0.4 s to import SymPy) and is reported as ``None``
+math-verify (exact rational comparison, same verdict; measured ~5 µs); anything else costs
+one round trip to the worker (~1.3 ms for a fraction). A check that overruns ``timeout``
+seconds kills the worker (the next check starts a new one: ~0.3 s, mostly importing SymPy)
+and is reported as ``None``
 ("could not be scored"). So one check never takes longer than ``timeout`` plus a worker
 start, whatever the input.
 """
@@ -31,7 +32,7 @@ DEFAULT_TIMEOUT_S = 3.0
 # Inside the worker math-verify may still use its own (signal) timeouts, which end slow
 # Python-level work without losing the worker; the hard kill above covers the rest.
 _INNER_TIMEOUT_S = 1
-# Importing SymPy takes ~0.4 s on an idle machine; allow for a very busy one.
+# A worker starts in ~0.3 s on an idle machine (importing SymPy); allow for a very busy one.
 _STARTUP_TIMEOUT_S = 60.0
 _CACHE_SIZE = 1 << 16
 
