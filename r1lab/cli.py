@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from r1lab.sources import looks_like_path
+
 USAGE_ERROR = 2
 TASKS = "arithmetic, arithmetic-zh, gsm8k:SOURCE or math:SOURCE"
 EXAMPLE_HUB_ID = "Qwen/Qwen2.5-Math-1.5B"
@@ -99,7 +101,7 @@ def load_problems(task: str, n: int, seed: int, progress: bool = True) -> list:
     local = Path(source).expanduser()
     if source and local.exists():
         source = str(local)
-    elif _looks_like_path(source) or local.suffix in (".jsonl", ".json", ".parquet"):
+    elif looks_like_path(source) or local.suffix in (".jsonl", ".json", ".parquet"):
         # Checked here: a path that does not exist would otherwise be tried as a hub id.
         raise UsageError(f"task file {source} not found: give an existing .jsonl/.json/.parquet "
                          f"file or a hub dataset id ({kind}:ORG/NAME)")
@@ -124,11 +126,6 @@ def load_problems(task: str, n: int, seed: int, progress: bool = True) -> list:
         raise UsageError(f"cannot load task {task!r}: {error}") from None
 
 
-def _looks_like_path(name: str) -> bool:
-    """Hub ids are ``name`` or ``org/name``; anything else is meant as a local folder."""
-    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
-
-
 def model_source(name: str) -> str:
     """``name`` as ``from_pretrained`` takes it: a checked local folder, or a hub id.
 
@@ -139,7 +136,7 @@ def model_source(name: str) -> str:
             raise UsageError(f"model folder {name} has no config.json: pass a folder written "
                              "by save_pretrained (model and tokenizer)")
         return str(path)
-    if _looks_like_path(name):
+    if looks_like_path(name):
         raise UsageError(f"model folder {name} not found: pass an existing folder written "
                          f"by save_pretrained, or a hub id such as {EXAMPLE_HUB_ID}")
     return name
@@ -225,6 +222,57 @@ def run_pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- r1lab train
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("recipe", metavar="RECIPE",
+                        help="a recipe YAML file, or a shipped recipe name such as tiny/r1_zero "
+                             "(see --list)", nargs="?")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="override a recipe field, e.g. --set trainer.learning_rate=5e-5 "
+                             "--set output_dir=runs/lr5e-5 (repeatable; VALUE is YAML)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="resolve the recipe into TRL/PEFT/accelerate objects and print "
+                             "them, without loading weights, fetching data or training")
+    parser.add_argument("--resume", default="auto", metavar="auto|never|CHECKPOINT",
+                        help="auto: continue from the run folder's newest complete checkpoint "
+                             "(default); never: refuse a folder that has checkpoints; or a "
+                             "checkpoint folder")
+    parser.add_argument("--list", action="store_true", help="list the shipped recipes")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from r1lab.train import RecipeError, available_recipes, load_recipe, prepare
+
+    if args.list:
+        print("\n".join(available_recipes()))
+        return 0
+    if not args.recipe:
+        raise UsageError("give a recipe (a YAML file or a name from r1lab train --list), "
+                         "e.g. r1lab train tiny/r1_zero")
+    try:
+        recipe = load_recipe(args.recipe, args.overrides)
+        if args.dry_run:
+            print(prepare(recipe, dry_run=True).summary())
+            print("dry run: recipe resolved; nothing was loaded or trained")
+            return 0
+        from r1lab.train import run
+
+        result = run(recipe, resume=args.resume, progress=not args.no_progress)
+    except RecipeError as error:
+        raise UsageError(str(error)) from None
+    if result.trainer.accelerator.is_main_process:
+        last = result.metrics[-1] if result.metrics else {}
+        shown = ", ".join(f"{k} {last[k]:.3f}" for k in ("reward", "accuracy", "format",
+                                                          "completion_length") if k in last)
+        print(f"trained {result.train_runtime_s:.0f} s; last step: {shown}")
+        print(f"model: {result.final_dir}; metrics: {result.output_dir / 'metrics.csv'}")
+    return 0
+
+
 @dataclass(frozen=True)
 class Command:
     """A subcommand: one-line help, its arguments, and its handler (returns the exit status)."""
@@ -244,6 +292,15 @@ COMMANDS: dict[str, Command] = {
                     "with 95% confidence intervals.",
         add_arguments=add_eval_arguments,
         run=run_eval,
+    ),
+    "train": Command(
+        help="train a recipe (R1-Zero GRPO …) with TRL; resumes its run folder",
+        description="Run a recipe: a YAML file naming the model, the prompts, the rule rewards "
+                    "and TRL's GRPOConfig arguments. The same command runs under accelerate "
+                    "launch. Metrics go to OUTPUT_DIR/metrics.jsonl and metrics.csv; a killed "
+                    "run resumes from its newest complete checkpoint when re-run.",
+        add_arguments=add_train_arguments,
+        run=run_train,
     ),
     "pretrain": Command(
         help="train one of the tiny world's models from its seed (base, student)",

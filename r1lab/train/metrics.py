@@ -1,0 +1,148 @@
+"""The training log: one row per logging step in ``metrics.jsonl`` and ``metrics.csv``.
+
+Columns (means over the step's completions unless said otherwise; TRL's key in brackets):
+
+* ``step``: optimizer steps done; ``elapsed_s``: wall seconds since this process started
+  training (restarts at 0 after a resume).
+* ``reward`` [reward]: the weighted sum of the recipe's rewards.
+* one column per recipe reward, e.g. ``accuracy`` [rewards/accuracy_reward/mean] and
+  ``format`` [rewards/format_reward/mean], unweighted.
+* ``reasoning_share`` [rewards/reasoning_share/mean]: share of completions with a non-empty
+  think block; ``reflection_words`` [rewards/reflection_words/mean]: reflection words
+  ("wait", "check", "重新", …) per completion (``r1lab.train.probes``).
+* ``completion_length`` [completions/mean_length]: tokens per completion;
+  ``truncated`` [completions/clipped_ratio]: share that hit ``max_completion_length``.
+* ``kl`` [kl]: mean per-token k3 estimate of KL(policy || reference) (logged when beta > 0).
+* ``clip_ratio`` [clip_ratio/region_mean]: share of tokens whose ratio was clipped;
+  ``clip_low`` / ``clip_high`` [clip_ratio/low_mean, clip_ratio/high_mean]: below 1 - epsilon
+  with A < 0, above 1 + epsilon_high with A > 0.
+* ``entropy`` [entropy]: mean per-token entropy of the policy (nats).
+* ``loss``, ``grad_norm``, ``learning_rate``, ``step_time`` [same names]: TRL's values.
+
+The JSONL file is appended and flushed at every logging step, so a crash loses nothing that
+was logged; the CSV is rewritten from it. On resume, rows after the checkpoint's step are
+dropped first (they will be logged again).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+METRICS_FILE = "metrics.jsonl"
+CSV_FILE = "metrics.csv"
+
+FIXED_COLUMNS = {
+    "reward": "reward",
+    "reasoning_share": "rewards/reasoning_share/mean",
+    "reflection_words": "rewards/reflection_words/mean",
+    "completion_length": "completions/mean_length",
+    "truncated": "completions/clipped_ratio",
+    "kl": "kl",
+    "clip_ratio": "clip_ratio/region_mean",
+    "clip_low": "clip_ratio/low_mean",
+    "clip_high": "clip_ratio/high_mean",
+    "entropy": "entropy",
+    "loss": "loss",
+    "grad_norm": "grad_norm",
+    "learning_rate": "learning_rate",
+    "step_time": "step_time",
+}
+
+
+def columns_for(reward_names: dict[str, str]) -> dict[str, str]:
+    """Our column -> TRL's log key, given {recipe reward name: reward function name}."""
+    rewards = {name: f"rewards/{func}/mean" for name, func in reward_names.items()}
+    return {"reward": "reward", **rewards, **FIXED_COLUMNS}
+
+
+def read_metrics(run_dir) -> list[dict]:
+    """The rows of a run's ``metrics.jsonl`` (an empty list when it has none yet)."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:  # the last line of a run killed mid-write
+            break
+    return rows
+
+
+def truncate_metrics(run_dir, last_step: int) -> None:
+    """Keep only rows up to ``last_step`` (called when resuming from that checkpoint)."""
+    rows = [row for row in read_metrics(run_dir) if row["step"] <= last_step]
+    _write_all(Path(run_dir), rows)
+
+
+def _write_all(run_dir: Path, rows: list[dict]) -> None:
+    with open(run_dir / METRICS_FILE, "w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(row) + "\n" for row in rows)
+    _write_csv(run_dir, rows)
+
+
+def _write_csv(run_dir: Path, rows: list[dict]) -> None:
+    header = list(dict.fromkeys(key for row in rows for key in row))
+    with open(run_dir / CSV_FILE, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+class MetricsLog(TrainerCallback):
+    """Writes one row per TRL training log (main process only)."""
+
+    def __init__(self, run_dir, columns: dict[str, str]):
+        self.run_dir = Path(run_dir)
+        self.columns = columns
+        self.start = time.perf_counter()
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start = time.perf_counter()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs or "reward" not in logs:
+            return  # the final summary log (train_runtime…) has no reward
+        row = {"step": state.global_step,
+               "elapsed_s": round(time.perf_counter() - self.start, 3)}
+        row.update({name: logs[key] for name, key in self.columns.items() if key in logs})
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row) + "\n")
+            handle.flush()
+        _write_csv(self.run_dir, read_metrics(self.run_dir))
+
+
+class ProgressBar(TrainerCallback):
+    """One tqdm bar with the step's reward, accuracy and length, instead of printed dicts."""
+
+    def __init__(self, columns: dict[str, str]):
+        self.columns = columns
+        self.bar = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="GRPO",
+                            unit="step", dynamic_ncols=True)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if self.bar is not None and logs and "reward" in logs:
+            shown = ("reward", "accuracy", "format", "completion_length")
+            self.bar.set_postfix({name: round(logs[self.columns[name]], 3) for name in shown
+                                  if self.columns.get(name) in logs})
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
