@@ -13,7 +13,6 @@ full-scale recipe without a GPU, weights or network.
 from __future__ import annotations
 
 import contextlib
-import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +34,8 @@ RECIPE_COPY = "recipe.yaml"
 # names (at config time and at every save); nothing a user can change, so not shown.
 _TRANSFORMERS_RENAMES = ".*gradient_checkpointing.* is deprecated"
 FINAL_DIR = "final"
-# Fields a resumed run may change: extending a finished run is a normal thing to do.
-RESUMABLE_CHANGES = {"trainer.max_steps", "trainer.num_train_epochs", "trainer.save_steps",
+# Fields a resumed run may change: extending a finished run, or moving its folder, is normal.
+RESUMABLE_CHANGES = {"output_dir", "trainer.max_steps", "trainer.num_train_epochs", "trainer.save_steps",
                      "trainer.logging_steps", "trainer.save_total_limit"}
 
 
@@ -300,7 +299,3 @@ def run(recipe: Recipe | str, overrides=(), resume="auto", progress: bool = True
                      train_runtime_s=result.metrics.get("train_runtime", float("nan")),
                      resumed_from=resume_from, trainer=trainer)
 
-
-def world_rank() -> int:
-    """This process's rank under accelerate / torchrun (0 when not distributed)."""
-    return int(os.environ.get("RANK", "0"))

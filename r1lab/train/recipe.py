@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -212,10 +213,16 @@ def _allowed_types(hint) -> tuple | None:
     return None
 
 
+_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
 def _checked(where: str, value, hint):
     allowed = _allowed_types(hint)
     if allowed is None:
         return value
+    if float in allowed and str not in allowed and isinstance(value, str) and _FLOAT.match(value):
+        # PyYAML reads YAML 1.1, where `3e-6` (no dot) is a string, not a number.
+        return float(value)
     if isinstance(value, bool) and bool not in allowed:
         ok = False
     else:

@@ -1,0 +1,12 @@
+"""The Triton GRPO kernel: the GRPO loss (R1 §2.2.1) straight from the logits.
+
+``fused_grpo_loss`` equals ``r1lab.grpo.grpo_loss`` applied to
+``log_softmax(logits / temperature)`` gathered at the completion tokens, without making the
+[N, V] fp32 log-softmax: one pass over the logits gives each token's log-prob and entropy, one
+more rebuilds the softmax from a saved log-sum-exp and writes d(logits). Off a GPU it runs
+Triton's interpreter when asked (``interpret=True``) and plain torch otherwise.
+"""
+
+from r1lab.kernels.fused_loss import fused_grpo_loss, fused_log_probs
+
+__all__ = ["fused_grpo_loss", "fused_log_probs"]

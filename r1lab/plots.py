@@ -1,0 +1,104 @@
+"""The curves the notebooks show, drawn from a run's ``metrics.jsonl`` rows.
+
+Every figure has a title and labelled axes with units; per-step values are noisy with 8
+questions a step, so each curve is drawn faint as logged and bold as a moving average.
+
+>>> rows = [{"step": s, "reward": s / 10, "accuracy": s / 20} for s in range(1, 11)]
+>>> smooth([r["reward"] for r in rows], window=3)[:3]
+[0.1, 0.15, 0.2]
+>>> fig = training_curves(rows, panels=(("reward", "accuracy"),))
+>>> [ax.get_title() for ax in fig.axes]
+['Reward and accuracy']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+LABELS = {
+    "reward": "total reward",
+    "accuracy": "accuracy reward",
+    "format": "format reward",
+    "completion_length": "completion length (tokens)",
+    "reasoning_share": "share of completions that reason",
+    "reflection_words": "reflection words per completion",
+    "kl": "KL to reference (nats/token)",
+    "clip_ratio": "share of tokens clipped",
+    "entropy": "entropy (nats/token)",
+}
+TITLES = {
+    ("reward", "accuracy", "format"): "Reward and accuracy",
+    ("reward", "accuracy"): "Reward and accuracy",
+    ("completion_length",): "Completion length (R1 Figure 3, in miniature)",
+    ("reasoning_share", "reflection_words"): "Reasoning and reflection",
+}
+# The R1-Zero figures: rewards, length (R1 Figure 3), and the behaviours RL brings out.
+R1_ZERO_PANELS = (("reward", "accuracy", "format"), ("completion_length",),
+                  ("reasoning_share", "reflection_words"))
+
+
+def smooth(values: Sequence[float], window: int = 10) -> list[float]:
+    """Trailing moving average (the first points average what exists so far)."""
+    out, total = [], 0.0
+    for i, value in enumerate(values):
+        total += value
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def _column(rows, name):
+    points = [(row["step"], row[name]) for row in rows if row.get(name) is not None]
+    return [p[0] for p in points], [p[1] for p in points]
+
+
+def training_curves(rows: Sequence[Mapping], panels=R1_ZERO_PANELS, window: int = 10,
+                    title: str | None = None):
+    """One panel per group of metric columns, against the optimizer step."""
+    import matplotlib.pyplot as plt
+
+    if not rows:
+        raise ValueError("no metrics rows to plot: train first (r1lab.train.run) and pass "
+                         "r1lab.train.metrics.read_metrics(run_dir)")
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
+    for ax, names in zip(axes[0], panels):
+        for i, name in enumerate(names):
+            steps, values = _column(rows, name)
+            if not steps:
+                continue
+            color = f"C{i}"
+            ax.plot(steps, values, color=color, alpha=0.25, linewidth=1)
+            ax.plot(steps, smooth(values, window), color=color, linewidth=2,
+                    label=LABELS.get(name, name))
+        ax.set_title(TITLES.get(tuple(names), ", ".join(names)))
+        ax.set_xlabel("optimizer step")
+        ax.set_ylabel(LABELS[names[0]] if len(names) == 1 else "mean per completion")
+        if len(names) > 1:
+            ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def compare_runs(runs: Mapping[str, Sequence[Mapping]], names=("accuracy", "completion_length"),
+                 window: int = 10, title: str | None = None):
+    """The same columns for several runs side by side (one panel per column)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.6), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        for i, (label, rows) in enumerate(runs.items()):
+            steps, values = _column(rows, name)
+            ax.plot(steps, smooth(values, window), color=f"C{i}", linewidth=2, label=label)
+        ax.set_title(LABELS.get(name, name))
+        ax.set_xlabel("optimizer step")
+        ax.set_ylabel(LABELS.get(name, name))
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
