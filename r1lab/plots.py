@@ -4,7 +4,7 @@ Every figure has a title and labelled axes with units; per-step values are noisy
 questions a step, so each curve is drawn faint as logged and bold as a moving average.
 
 >>> rows = [{"step": s, "reward": s / 10, "accuracy": s / 20} for s in range(1, 11)]
->>> smooth([r["reward"] for r in rows], window=3)[:3]
+>>> [round(v, 3) for v in smooth([r["reward"] for r in rows], window=3)[:3]]
 [0.1, 0.15, 0.2]
 >>> fig = training_curves(rows, panels=(("reward", "accuracy"),))
 >>> [ax.get_title() for ax in fig.axes]

@@ -8,7 +8,7 @@ divide the batch fails at once with a message naming the field and the fix.
 
 >>> recipe = load_recipe("tiny/r1_zero", ["trainer.learning_rate=5e-5"])
 >>> recipe.model, recipe.trainer["learning_rate"], recipe.rewards
-('data/models/tiny-base', 5e-05, {'accuracy': 1.0, 'format': 0.1})
+('data/models/tiny-base', 5e-05, {'accuracy': 1.0, 'format': 0.5})
 >>> load_recipe("tiny/r1_zero", ["trainer.num_generation=8"])
 Traceback (most recent call last):
 ...

@@ -32,8 +32,10 @@ RECIPE=${RECIPE:-multi_node/r1_zero}
 ACCELERATE_CONFIG=${ACCELERATE_CONFIG:-r1lab/recipes/accelerate/multi_node_zero3.yaml}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 MAIN_PROCESS_PORT=${MAIN_PROCESS_PORT:-29500}
-# The first node of the allocation hosts the rendezvous (machine rank 0).
-MAIN_PROCESS_IP=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
+# The first node of the allocation hosts the rendezvous (machine rank 0). No `| head -n 1`:
+# under pipefail, head closing the pipe early can fail the job with SIGPIPE.
+mapfile -t NODES < <(scontrol show hostnames "$SLURM_JOB_NODELIST")
+MAIN_PROCESS_IP=${NODES[0]}
 export RECIPE ACCELERATE_CONFIG GPUS_PER_NODE MAIN_PROCESS_PORT MAIN_PROCESS_IP
 
 echo "r1-zero: $SLURM_NNODES nodes x $GPUS_PER_NODE GPUs, rendezvous at" \
