@@ -110,7 +110,9 @@ def test_errors_are_one_line_and_exit_2(args, message, model_folder, tmp_path):
     (["eval"], "the following arguments are required: MODEL"),
     (["eval", "m", "--k", "0"], "must be an integer >= 1"),
     (["eval", "m", "--top-p", "1.5"], "must be in (0, 1]"),
-    (["train"], "invalid choice: 'train'"),
+    (["train"], "give a recipe"),
+    (["train", "tiny/nope"], "recipe 'tiny/nope' not found"),
+    (["bench"], "invalid choice: 'bench'"),
 ])
 def test_usage_mistakes_exit_2(args, message, tmp_path):
     run = r1lab(*args, tmp_path=tmp_path)
