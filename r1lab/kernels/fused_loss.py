@@ -34,8 +34,8 @@ def _backend(logits: torch.Tensor, interpret: bool | None) -> str:
     if interpret:
         if not triton_logprobs.triton_available():
             raise ImportError(
-                "interpret=True runs the Triton kernels in Triton's interpreter, but triton is not "
-                "installed: `pip install triton`, or pass interpret=False for the torch path"
+                "interpret=True runs the Triton kernels in Triton's interpreter, but triton is "
+                "not installed: `pip install triton`, or pass interpret=False for the torch path"
             )
         return "interpreter"
     if logits.is_cuda and triton_logprobs.triton_available():
@@ -44,7 +44,7 @@ def _backend(logits: torch.Tensor, interpret: bool | None) -> str:
 
 
 def _check_inputs(logits, completion_ids, mask, temperature):
-    """Validate shapes and dtypes; returns logits as [B, T, V] (a view, never a copy)."""
+    """Validate shapes and dtypes; returns logits as [B, L, V] (a view, never a copy)."""
     if completion_ids.dim() != 2:
         raise ValueError(
             f"completion_ids must be [B, T] (one token id per completion position); "
@@ -58,15 +58,16 @@ def _check_inputs(logits, completion_ids, mask, temperature):
     if logits.dim() == 2:
         if logits.shape[0] != B * T:
             raise ValueError(
-                f"logits [N, V] = {list(logits.shape)} needs N = B*T = {B * T} rows (completion_ids "
-                f"is [B, T] = {[B, T]}); pass one row of logits per completion token"
+                f"logits [N, V] = {list(logits.shape)} needs N = B*T = {B * T} rows "
+                f"(completion_ids is [B, T] = {[B, T]}); pass one row per completion token"
             )
         logits = logits.view(B, T, logits.shape[1])  # [B, T, V]
-    elif logits.dim() != 3 or logits.shape[:2] != (B, T):
+    elif logits.dim() != 3 or logits.shape[0] != B or logits.shape[1] < T:
         raise ValueError(
-            f"logits has shape {tuple(logits.shape)}; it must be [B, T, V] with [B, T] = {[B, T]} "
-            "as completion_ids: the logits that predict the completion tokens (for a causal LM, "
-            "model(...).logits[:, -T - 1:-1])"
+            f"logits has shape {tuple(logits.shape)}; with completion_ids [B, T] = {[B, T]} it "
+            "must be [B, T, V] (row t predicts completion token t) or a causal LM's [B, L > T, V] "
+            "(e.g. model(..., logits_to_keep=T + 1).logits: the last T + 1 positions, of which "
+            "the very last predicts nothing)"
         )
     if logits.dtype not in LOGIT_DTYPES:
         raise ValueError(f"logits dtype must be one of {LOGIT_DTYPES}; got {logits.dtype}")
@@ -76,12 +77,16 @@ def _check_inputs(logits, completion_ids, mask, temperature):
             f"{logits.stride()}: pass logits.contiguous()"
         )
     if completion_ids.dtype not in (torch.int32, torch.int64):
-        raise ValueError(f"completion_ids must be int32 or int64 token ids; got {completion_ids.dtype}")
+        raise ValueError(
+            f"completion_ids must be int32 or int64 token ids; got {completion_ids.dtype}"
+        )
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0 (the sampler's); got {temperature}")
     for name, tensor in (("completion_ids", completion_ids), ("mask", mask)):
         if tensor.device != logits.device:
-            raise ValueError(f"{name} is on {tensor.device}; move it to the logits' {logits.device}")
+            raise ValueError(
+                f"{name} is on {tensor.device}; move it to the logits' device, {logits.device}"
+            )
     active = mask != 0  # [B, T]
     scored = completion_ids[active]  # [n_active]
     V = logits.shape[-1]
@@ -93,8 +98,20 @@ def _check_inputs(logits, completion_ids, mask, temperature):
     return logits
 
 
+def _scoring_positions(logits: torch.Tensor, T: int) -> slice:
+    """The T positions of logits [B, L, V] that predict the completion tokens.
+
+    A causal LM's position p predicts token p + 1, so with L > T the completion (the last T
+    tokens of the input) is predicted by positions L - T - 1 ... L - 2.
+    """
+    L = logits.shape[1]
+    first = 0 if L == T else L - T - 1
+    return slice(first, first + T)
+
+
 def _torch_log_probs(logits, completion_ids, active, temperature, compute_entropy):
     """The reference path: fp32 log_softmax over the whole vocabulary, then gather."""
+    logits = logits[:, _scoring_positions(logits, completion_ids.shape[1])]  # [B, T, V]
     logps_all = torch.log_softmax(logits.float() / temperature, dim=-1)  # [B, T, V]
     ids = completion_ids.long().masked_fill(~active, 0)  # [B, T]
     logps = logps_all.gather(-1, ids.unsqueeze(-1)).squeeze(-1).masked_fill(~active, 0.0)  # [B, T]
@@ -113,20 +130,28 @@ def _block_size(V: int, block_size: int | None) -> int:
 
 
 class _FusedLogProbs(torch.autograd.Function):
-    """log p(completion token) and entropy per row of logits [B, T, V]; d(logits) by recomputation."""
+    """log p(completion token) and entropy per position; d(logits) by recomputing the softmax.
+
+    It takes the whole logits [B, L, V], not a slice of them: autograd's backward of a slice
+    would allocate a zero [B, L, V] gradient and copy into it, undoing the in-place saving.
+    """
 
     @staticmethod
     def forward(ctx, logits, completion_ids, active, temperature, compute_entropy,
                 inplace_backward, block, interpret):
+        # entropy is often only logged: leave its gradient None then, not a [B, T] of zeros,
+        # so the backward kernel skips the entropy term
+        ctx.set_materialize_grads(False)
+        scoring = _scoring_positions(logits, completion_ids.shape[1])
         logps, lse, entropy = triton_logprobs.logprob_forward(
-            logits, completion_ids, active, temperature=temperature,
+            logits[:, scoring], completion_ids, active, temperature=temperature,
             with_entropy=compute_entropy, block=block, interpret=interpret,
         )  # [B, T] fp32 each
         if entropy is None:
             entropy = logps.new_empty(0)
             ctx.mark_non_differentiable(entropy)
         ctx.save_for_backward(logits, completion_ids, active, lse, entropy)
-        ctx.temperature, ctx.inplace_backward = temperature, inplace_backward
+        ctx.scoring, ctx.temperature, ctx.inplace_backward = scoring, temperature, inplace_backward
         ctx.block, ctx.interpret = block, interpret
         return logps, entropy
 
@@ -141,14 +166,17 @@ class _FusedLogProbs(torch.autograd.Function):
         elif grad_entropy is not None:
             grad_entropy = grad_entropy.float().contiguous()  # [B, T]
         if ctx.inplace_backward:
-            grad_logits = logits  # [B, T, V]  the logits are overwritten by their gradient
+            grad_logits = logits  # [B, L, V]  the logits are overwritten by their gradient
             torch.autograd.graph.increment_version(logits)  # a later use of them now fails loudly
         else:
             grad_logits = torch.empty(logits.shape, dtype=logits.dtype, device=logits.device)
+        scoring = ctx.scoring
+        grad_logits[:, :scoring.start].zero_()  # positions that predict no completion token
+        grad_logits[:, scoring.stop:].zero_()
         triton_logprobs.logprob_backward(
-            logits, grad_logits, completion_ids, active, lse, grad_logps.float().contiguous(),
-            entropy, grad_entropy, temperature=ctx.temperature, block=ctx.block,
-            interpret=ctx.interpret,
+            logits[:, scoring], grad_logits[:, scoring], completion_ids, active, lse,
+            grad_logps.float().contiguous(), entropy, grad_entropy,
+            temperature=ctx.temperature, block=ctx.block, interpret=ctx.interpret,
         )
         return grad_logits, None, None, None, None, None, None, None
 
@@ -167,7 +195,10 @@ def fused_log_probs(
     """Per-token log π_θ and entropy of softmax(logits / temperature), differentiable.
 
     Args:
-        logits: [B, T, V] (or [B*T, V]) fp32/bf16/fp16 logits that predict ``completion_ids``.
+        logits: fp32/bf16/fp16 logits that predict ``completion_ids``: [B, T, V], [B*T, V], or
+            a causal LM's [B, L > T, V] where position L - T - 1 + t predicts token t (pass
+            ``model(..., logits_to_keep=T + 1).logits`` whole rather than a slice of it: the
+            other positions get a zero gradient, written in place too).
         completion_ids: [B, T] sampled token ids.
         mask: [B, T] 1 for completion tokens, 0 for padding (padding rows are not read).
         temperature: the sampler's temperature τ; logits are divided by it in fp32.
@@ -188,15 +219,15 @@ def fused_log_probs(
     >>> [round(p, 4) for p in logps.exp()[0].tolist()]  # 1/2, then e^2 / (e^2 + 1)
     [0.5, 0.8808]
     """
-    logits = _check_inputs(logits, completion_ids, mask, temperature)  # [B, T, V]
+    logits = _check_inputs(logits, completion_ids, mask, temperature)  # [B, L, V]
     active = mask != 0  # [B, T]
     backend = _backend(logits, interpret)
     if backend == "torch":
         return _torch_log_probs(logits, completion_ids, active, temperature, compute_entropy)
     block = _block_size(logits.shape[-1], block_size)
     logps, entropy = _FusedLogProbs.apply(
-        logits, completion_ids.contiguous(), active.to(torch.int32).contiguous(), float(temperature),
-        compute_entropy, inplace_backward, block, backend == "interpreter",
+        logits, completion_ids.contiguous(), active.to(torch.int32).contiguous(),
+        float(temperature), compute_entropy, inplace_backward, block, backend == "interpreter",
     )
     return logps, (entropy if compute_entropy else None)
 

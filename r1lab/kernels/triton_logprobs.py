@@ -4,22 +4,27 @@ One program handles one row (one completion token) and streams that row's V logi
 ``BLOCK``, so no [N, V] fp32 tensor is ever made.
 
 Forward: the online softmax (Milakov & Gimelshein, 2018). After the tiles seen so far, keep the
-running maximum m, s = Σ exp(z_j - m) and a = Σ exp(z_j - m)·(z_j - m). A new tile with a larger
-maximum m' rescales both by exp(m - m'), and a also gains (m - m')·s, since every earlier
-(z_j - m) becomes (z_j - m'). At the end
+running maximum m, s = Σ exp(z_j - m) and a = Σ exp(z_j - m)·(z_j - m). When a tile raises the
+maximum to m', the terms seen so far become s' = exp(m - m')·s and
+a' = exp(m - m')·(a + (m - m')·s) (each earlier z_j - m is now z_j - m'), then the tile's own
+terms are added. At the end
 
     lse = m + log s                    log Σ_j exp(z_j), with z = logits / τ in fp32
     log p(target) = z_target - lse
     H = -Σ_j p_j log p_j = log s - a / s
 
-so one read of the logits gives the log-prob, the entropy and the one float (lse) the backward needs.
+so one read of the logits gives the log-prob, the entropy and the one float (lse) that the
+backward needs.
 
-Backward: p_j = exp(z_j - lse), so the softmax is rebuilt tile by tile from the logits and lse
-alone, and with g = dL/d log p(target), h = dL/dH:
+Backward: p_j = exp(z_j - lse). The backward has the logits anyway (they are the input), so
+with the one saved float lse per row it rebuilds the softmax tile by tile, instead of keeping
+an [N, V] softmax from the forward as autograd through log_softmax does. With
+g = dL/d log p(target) and h = dL/dH:
 
     dL/dlogits_j = [g·(1[j = target] - p_j) - h·p_j·(log p_j + H)] / τ
 
-Each tile is read, then its gradient written (into the logits themselves when the caller allows it).
+Each tile is read, then its gradient written (into the logits themselves when the caller
+allows it).
 """
 
 from __future__ import annotations
@@ -161,7 +166,7 @@ def _num_warps(block: int) -> int:
 
 def logprob_forward(logits, completion_ids, active, *, temperature, with_entropy, block,
                     interpret):
-    """Launch the forward kernel over logits [B, T, V]; returns fp32 (logp, lse, entropy) [B, T]."""
+    """Launch the forward kernel over logits [B, T, V]; fp32 (logp, lse, entropy) [B, T] out."""
     B, T, V = logits.shape
     logp = torch.empty(B, T, dtype=torch.float32, device=logits.device)  # [B, T]
     lse = torch.empty_like(logp)  # [B, T]
@@ -170,6 +175,7 @@ def logprob_forward(logits, completion_ids, active, *, temperature, with_entropy
         logits, completion_ids, active, logp, lse, entropy,
         T, V, logits.stride(0), logits.stride(1), 1.0 / temperature,
         BLOCK=block, WITH_ENTROPY=with_entropy, num_warps=_num_warps(block),
+        enable_fp_fusion=True,  # FMAs; said explicitly since triton 3.9 warns when it is unset
     )
     return logp, lse, (entropy if with_entropy else None)
 
@@ -186,5 +192,6 @@ def logprob_backward(logits, grad_logits, completion_ids, active, lse, grad_logp
         T, V, logits.stride(0), logits.stride(1), grad_logits.stride(0), grad_logits.stride(1),
         1.0 / temperature,
         BLOCK=block, WITH_ENTROPY_GRAD=with_entropy_grad, num_warps=_num_warps(block),
+        enable_fp_fusion=True,
     )
 
