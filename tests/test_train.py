@@ -86,6 +86,14 @@ BAD = [
     (["quantization.load_in_4bit=true"], "needs `peft` too"),
     (["trainer.reward_weights=[1, 2]"], "use the recipe's `rewards` field"),
     (["trainer"], "key=value"),
+    (["trainer.sync_ref_model=true", "trainer.beta=0.001", "peft.r=8"],
+     "`trainer.sync_ref_model` cannot be used with `peft`"),
+    (["trainer.sync_ref_model=true"], "needs `trainer.beta` > 0"),
+    (["trainer.use_vllm=true", "trainer.vllm_max_model_length=128"],
+     "`trainer.vllm_max_model_length` (128) must exceed max_completion_length (128)"),
+    (["accelerate=r1lab/recipes/accelerate/fsdp.yaml"],
+     "`trainer.activation_checkpointing` must be false"),
+    (["accelerate=r1lab/recipes/accelerate/nope.yaml"], "`accelerate`: file"),
 ]
 
 
@@ -94,6 +102,18 @@ def test_bad_recipes_fail_with_the_field_and_the_fix(overrides, message):
     with pytest.raises(RecipeError) as error:
         load_recipe(TINY, overrides)
     assert message in str(error.value)
+
+
+def test_group_size_is_checked_at_the_launch_process_count(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    small = ["trainer.per_device_train_batch_size=2", "trainer.num_generations=16"]
+    with pytest.raises(RecipeError, match=r"\(2 = per_device_train_batch_size 2 x 1 processes"):
+        load_recipe(TINY, small)
+    # 8 processes (ddp.yaml) x 2 = 16 completions: one whole group
+    load_recipe(TINY, small + ["accelerate=r1lab/recipes/accelerate/ddp.yaml"])
+    monkeypatch.setenv("WORLD_SIZE", "2")  # a running job's own count wins
+    with pytest.raises(RecipeError, match="x 2 processes"):
+        load_recipe(TINY, small + ["accelerate=r1lab/recipes/accelerate/ddp.yaml"])
 
 
 def test_missing_model_field(tmp_path):
@@ -256,6 +276,42 @@ def test_two_process_run_keeps_the_ranks_in_agreement(tmp_path):
     assert sha256_of(base) != rank0  # it trained
     rows = read_metrics(tmp_path)
     assert [r["step"] for r in rows] == [1, 2, 3]  # one log, written by rank 0 only
+
+
+def test_triton_loss_impl_gives_the_same_training_step(tmp_path, monkeypatch):
+    """One GRPO step through TRL's log-probs and through the Triton kernel (interpreter)."""
+    import r1lab.kernels.fused_loss as fused_loss
+    import r1lab.train.trainer as trainer_module
+
+    backends = []
+
+    def spy(logits, *args, **kwargs):
+        backends.append((fused_loss._backend(logits, kwargs.get("interpret")),
+                         torch.is_grad_enabled()))
+        return fused_loss.fused_log_probs(logits, *args, **kwargs)
+
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    monkeypatch.setattr(trainer_module, "fused_log_probs", spy)
+    step = ["task.n=16", "trainer.max_steps=1", "trainer.save_steps=100",
+            "trainer.max_completion_length=16", "trainer.per_device_train_batch_size=8",
+            "trainer.num_generations=4", "trainer.beta=0.04"]
+    logged = {}
+    for impl in ("torch", "triton"):
+        result = run(TINY, step + [f"loss_impl={impl}", f"output_dir={tmp_path / impl}"],
+                     progress=False)
+        logged[impl] = result.metrics[-1]
+    # the kernel ran, in the interpreter, for the reference log-probs and the policy's
+    assert ("interpreter", True) in backends and ("interpreter", False) in backends
+    assert logged["torch"]["grad_norm"] > 0
+    for key in ("loss", "grad_norm", "entropy", "kl", "reward"):
+        assert logged["triton"][key] == pytest.approx(logged["torch"][key], rel=1e-5, abs=1e-7)
+
+
+def test_triton_loss_impl_refuses_what_it_does_not_cover():
+    with pytest.raises(RecipeError, match="`trainer.loss_type` 'cispo' is not covered"):
+        load_recipe(TINY, ["loss_impl=triton", "trainer.loss_type=cispo"])
+    with pytest.raises(RecipeError, match="`loss_impl` must be one of torch, triton"):
+        load_recipe(TINY, ["loss_impl=cuda"])
 
 
 def test_probe_counts_are_what_the_curves_show():

@@ -76,6 +76,8 @@ class Plan:
             f"precision   {'bf16' if a.bf16 else 'fp16' if a.fp16 else 'fp32'}"
             f"{' on CPU' if a.use_cpu else ''}; vLLM: "
             + (f"{a.vllm_mode}" if a.use_vllm else "no"),
+            f"loss        {self.recipe.loss_impl} log-probs"
+            + (" (r1lab.kernels, fused)" if self.recipe.loss_impl == "triton" else " (TRL)"),
             "peft        " + (f"LoRA r={self.peft_config.r} alpha={self.peft_config.lora_alpha}"
                               if self.peft_config else "none (full fine-tuning)"),
             "quantized   " + ("4-bit (QLoRA)" if self.quantization_config and
@@ -84,8 +86,9 @@ class Plan:
         ]
         if self.accelerate_config is not None:
             c = self.accelerate_config
-            lines.append(f"accelerate  {self.recipe.accelerate}: {c.distributed_type}, "
-                         f"{c.num_machines} machine(s) x {c.num_processes} process(es) total")
+            kind = getattr(c.distributed_type, "value", c.distributed_type)
+            lines.append(f"accelerate  {self.recipe.accelerate}: {kind}, {c.num_machines} "
+                         f"machine(s) x {c.num_processes // max(c.num_machines, 1)} process(es)")
         lines.append(f"output      {a.output_dir}")
         return "\n".join(lines)
 
@@ -204,12 +207,14 @@ def prepare(recipe: Recipe | str, overrides=(), dry_run: bool = False) -> Plan:
 
 
 def build_trainer(plan: Plan, progress: bool = True):
-    """The ``trl.GRPOTrainer`` for a plan (loads the model)."""
+    """The ``R1LabGRPOTrainer`` (a ``trl.GRPOTrainer``) for a plan; loads the model."""
     from transformers import PrinterCallback, ProgressCallback
-    from trl import GRPOTrainer
 
-    trainer = GRPOTrainer(model=plan.model, reward_funcs=plan.reward_funcs, args=plan.args,
-                          train_dataset=plan.train_dataset, peft_config=plan.peft_config)
+    from r1lab.train.trainer import R1LabGRPOTrainer
+
+    trainer = R1LabGRPOTrainer(model=plan.model, reward_funcs=plan.reward_funcs, args=plan.args,
+                               train_dataset=plan.train_dataset, peft_config=plan.peft_config,
+                               loss_impl=plan.recipe.loss_impl)
     for printer in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(printer)
     trainer.add_callback(MetricsLog(plan.args.output_dir, plan.columns))

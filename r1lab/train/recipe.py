@@ -32,6 +32,9 @@ from r1lab.sources import REPO_ROOT, local_path, looks_like_path
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 STAGES = ("grpo",)
+LOSS_IMPLS = ("torch", "triton")
+# What the Triton path covers; anything else keeps TRL's own log-prob code (loss_impl: torch).
+TRITON_LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
 TASKS = ("arithmetic", "gsm8k", "math")
 
 
@@ -75,6 +78,9 @@ class Recipe:
     """Keyword arguments of ``transformers.BitsAndBytesConfig`` (QLoRA; CUDA only; needs peft)."""
     accelerate: str | None = None
     """The ``accelerate launch --config_file`` this recipe is meant for (checked by dry runs)."""
+    loss_impl: str = "torch"
+    """Per-token log-probs for the loss: ``torch`` (TRL's own path) or ``triton`` (the fused
+    kernel of ``r1lab.kernels``: one pass over the logits, gradient written in place)."""
     output_dir: str = "runs/r1-zero"
     """Run folder: checkpoints, metrics.jsonl/csv, the resolved recipe and the final model."""
     name: str = ""
@@ -110,12 +116,7 @@ def available_recipes() -> list[str]:
 def load_recipe(name: str | os.PathLike, overrides: typing.Sequence[str] = ()) -> Recipe:
     """Read, override (``key.sub=value``, value in YAML syntax) and check a recipe."""
     path = recipe_path(name)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise RecipeError(f"recipe {path} is not valid YAML: {error}") from None
-    if not isinstance(data, dict):
-        raise RecipeError(f"recipe {path} must be a mapping of fields (model:, task:, …)")
+    data = _yaml_mapping(path, f"recipe {path}", "a mapping of fields (model:, task:, …)")
     for item in overrides:
         apply_override(data, item)
     recipe = from_dict(data)
@@ -258,11 +259,10 @@ def check(recipe: Recipe) -> None:
     """Raise ``RecipeError`` for anything that would fail later, before any slow work."""
     from r1lab.rewards import REWARDS
 
-    if recipe.stage not in STAGES:
-        raise RecipeError(f"recipe field `stage` must be one of {', '.join(STAGES)}; "
-                          f"got {recipe.stage!r}")
+    _one_of("stage", recipe.stage, STAGES)
     _check_model(recipe.model)
     _check_task(recipe.task)
+    _check_loss_impl(recipe)
     if not recipe.rewards:
         raise RecipeError("recipe field `rewards` is empty: give at least one, e.g. "
                           "rewards: {accuracy: 1.0, format: 0.1}")
@@ -283,15 +283,80 @@ def check(recipe: Recipe) -> None:
             raise RecipeError(f"recipe field `trainer.{key}` is set by r1lab: use the recipe's "
                               f"`{'rewards' if key == 'reward_weights' else 'output_dir'}` field")
         recipe.trainer[key] = _checked(f"trainer.{key}", value, known[key])
-    _check_group_size(recipe.trainer)
+    launch = _accelerate_file(recipe.accelerate)
+    _check_group_size(recipe.trainer, launch.get("num_processes"))
+    _check_trl_combinations(recipe, launch)
     _check_kwargs("peft", recipe.peft, _lora_fields)
     _check_kwargs("quantization", recipe.quantization, _bnb_fields)
     if recipe.quantization and not recipe.peft:
         raise RecipeError("recipe field `quantization` needs `peft` too: a 4-bit model trains "
                           "through LoRA adapters (QLoRA); add peft: {r: 16, lora_alpha: 32}")
-    if recipe.accelerate is not None and local_path(recipe.accelerate) is None:
-        raise RecipeError(f"recipe field `accelerate`: file {recipe.accelerate} not found; "
-                          f"give a path such as r1lab/recipes/accelerate/zero3.yaml")
+
+
+def _accelerate_file(name: str | None) -> dict:
+    """The raw accelerate config a recipe names ({} when none)."""
+    if name is None:
+        return {}
+    path = local_path(name)
+    if path is None:
+        raise RecipeError(f"recipe field `accelerate`: file {name} not found; give a path such "
+                          "as r1lab/recipes/accelerate/zero3.yaml")
+    return _yaml_mapping(path, f"recipe field `accelerate`: {path}", "an accelerate config")
+
+
+def _yaml_mapping(path: Path, what: str, expected: str) -> dict:
+    """The YAML mapping in ``path``; ``RecipeError`` naming ``what`` if it is not one."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise RecipeError(f"{what} is not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise RecipeError(f"{what} must be {expected}")
+    return data
+
+
+def _check_trl_combinations(recipe: Recipe, launch: dict) -> None:
+    """Settings TRL or transformers only refuse once the GPUs are allocated."""
+    trainer = recipe.trainer
+    if trainer.get("sync_ref_model"):
+        if recipe.peft is not None:
+            raise RecipeError("recipe field `trainer.sync_ref_model` cannot be used with `peft`: "
+                              "with LoRA the reference is the base model under the adapters, so "
+                              "there is no separate copy to refresh; remove one of the two")
+        if not trainer.get("beta", 0.0):
+            raise RecipeError("recipe field `trainer.sync_ref_model` needs `trainer.beta` > 0: "
+                              "with beta 0 there is no reference model to refresh")
+    vllm_length = trainer.get("vllm_max_model_length")
+    completion = trainer.get("max_completion_length", 256)
+    if trainer.get("use_vllm") and vllm_length is not None and vllm_length <= completion:
+        raise RecipeError(f"recipe field `trainer.vllm_max_model_length` ({vllm_length}) must "
+                          f"exceed max_completion_length ({completion}) by the prompt length")
+    fsdp = launch.get("fsdp_config") or {}
+    if fsdp.get("fsdp_activation_checkpointing") and trainer.get(
+            "activation_checkpointing", trainer.get("gradient_checkpointing", True)):
+        raise RecipeError(f"recipe field `trainer.activation_checkpointing` must be false: "
+                          f"{recipe.accelerate} already checkpoints activations inside FSDP and "
+                          "transformers refuses both (TRL turns the trainer's on by default)")
+
+
+def _one_of(where: str, value, choices) -> None:
+    if value not in choices:
+        raise RecipeError(f"recipe field `{where}` must be one of {', '.join(choices)}; "
+                          f"got {value!r}")
+
+
+def _check_loss_impl(recipe: Recipe) -> None:
+    _one_of("loss_impl", recipe.loss_impl, LOSS_IMPLS)
+    if recipe.loss_impl != "triton":
+        return
+    loss_type = recipe.trainer.get("loss_type", "dapo")
+    if loss_type not in TRITON_LOSS_TYPES:
+        raise RecipeError(f"recipe field `trainer.loss_type` {loss_type!r} is not covered by "
+                          f"loss_impl: triton (covered: {', '.join(TRITON_LOSS_TYPES)}); use "
+                          "loss_impl: torch")
+    if recipe.trainer.get("top_entropy_quantile", 1.0) < 1.0:
+        raise RecipeError("recipe field `trainer.top_entropy_quantile` < 1 needs TRL's entropy "
+                          "masking: use loss_impl: torch")
 
 
 def _check_model(model: str) -> None:
@@ -307,9 +372,7 @@ def _check_model(model: str) -> None:
 
 
 def _check_task(task: TaskSpec) -> None:
-    if task.name not in TASKS:
-        raise RecipeError(f"recipe field `task.name` must be one of {', '.join(TASKS)}; "
-                          f"got {task.name!r}")
+    _one_of("task.name", task.name, TASKS)
     if task.n < 1:
         raise RecipeError(f"recipe field `task.n` must be >= 1; got {task.n}")
     if task.name == "arithmetic":
@@ -344,19 +407,24 @@ def _tuples(overrides: dict) -> dict:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
 
 
-def _check_group_size(trainer: dict) -> None:
-    """TRL samples G completions per prompt: the generation batch must hold whole groups."""
+def _check_group_size(trainer: dict, launch_processes: int | None = None) -> None:
+    """TRL samples G completions per prompt: the generation batch must hold whole groups.
+
+    The process count is the running job's (WORLD_SIZE) or, before launch (a dry run), the
+    one the recipe's accelerate file will start.
+    """
     group = trainer.get("num_generations", 8)
     per_device = trainer.get("per_device_train_batch_size", 8)
     steps = trainer.get("steps_per_generation") or trainer.get("gradient_accumulation_steps", 1)
-    batch = trainer.get("generation_batch_size") or per_device * world_size() * steps
+    processes = world_size() if "WORLD_SIZE" in os.environ else (launch_processes or 1)
+    batch = trainer.get("generation_batch_size") or per_device * processes * steps
     if group is not None and group < 2:
         raise RecipeError(f"recipe field `trainer.num_generations` must be >= 2 (GRPO compares "
                           f"completions within a group); got {group}")
     if group and batch % group:
         raise RecipeError(
             f"recipe field `trainer.num_generations` ({group}) must divide the generation batch "
-            f"({batch} = per_device_train_batch_size {per_device} x {world_size()} processes x "
+            f"({batch} = per_device_train_batch_size {per_device} x {processes} processes x "
             f"{steps} steps_per_generation); set per_device_train_batch_size to a multiple of "
             f"{group} or pick a group size that divides {batch}")
 
