@@ -117,10 +117,14 @@ def junk_strings():
 
 def test_rewards_never_raise_and_return_floats_or_none():
     completions = list(junk_strings())
+    columns = {"answer": ["14"] * len(completions), "target_lang": ["en"] * len(completions)}
     for name, reward in REWARDS.items():
-        scores = reward(completions, answer=["14"] * len(completions))
+        scores = reward(completions, **columns)
         assert len(scores) == len(completions), name
-        assert all(s is None or s in (0.0, 1.0) for s in scores), name
+        if name == "language":  # a share of words
+            assert all(s is None or 0.0 <= s <= 1.0 for s in scores), name
+        else:
+            assert all(s is None or s in (0.0, 1.0) for s in scores), name
 
 
 @pytest.mark.parametrize("gold", ["14", r"\frac{\sqrt{2}}{2}"])  # numeric gold: prefiltered

@@ -1,4 +1,4 @@
-"""Rule-based rewards (R1 §2.2.2), each a TRL reward function ``f(completions, **columns)``.
+"""Rule-based rewards (R1 §2.2.2, §2.3.2), TRL reward functions ``f(completions, **columns)``.
 
 R1-Zero uses rules, not a neural reward model: a neural reward model can be hacked by the
 policy and must be retrained as the policy moves.
@@ -7,5 +7,12 @@ policy and must be retrained as the policy moves.
 from r1lab.rewards.accuracy import accuracy_reward
 from r1lab.rewards.combined import REWARDS, combined_reward
 from r1lab.rewards.format import format_reward
+from r1lab.rewards.language import language_consistency_reward
 
-__all__ = ["REWARDS", "accuracy_reward", "combined_reward", "format_reward"]
+__all__ = [
+    "REWARDS",
+    "accuracy_reward",
+    "combined_reward",
+    "format_reward",
+    "language_consistency_reward",
+]

@@ -6,17 +6,25 @@ from collections.abc import Callable, Mapping
 
 from r1lab.rewards.accuracy import accuracy_reward
 from r1lab.rewards.format import format_reward
+from r1lab.rewards.language import language_consistency_reward
 
-REWARDS: dict[str, Callable] = {"accuracy": accuracy_reward, "format": format_reward}
+REWARDS: dict[str, Callable] = {
+    "accuracy": accuracy_reward,
+    "format": format_reward,
+    "language": language_consistency_reward,  # needs the dataset column `target_lang`
+}
 
 
 def combined_reward(weights: Mapping[str, float]) -> Callable:
     """A reward function returning ``sum(weight * reward)`` over the named rewards.
 
-    Names are keys of ``REWARDS``. Like TRL's own weighting, a component that returns
-    ``None`` for a completion is skipped; the total is ``None`` only when every component
-    is. (TRL can also weight several reward functions itself via ``reward_weights``; one
-    combined function is what the walkthrough's tables show.)
+    Names are keys of ``REWARDS``. Every component receives all the dataset columns and
+    takes the ones it needs (``answer`` for accuracy, ``target_lang`` for language); the
+    paper sums accuracy and language consistency directly (R1 §2.3.2). Like TRL's own
+    weighting, a component that returns ``None`` for a completion is skipped; the total is
+    ``None`` only when every component is. (TRL can also weight several reward functions
+    itself via ``reward_weights``; one combined function is what the walkthrough's tables
+    show.)
 
     >>> reward = combined_reward({"accuracy": 1.0, "format": 0.1})
     >>> reward(["<think>3*4=12, 2+12=14</think> <answer>14</answer>", "<answer>14</answer>"],
