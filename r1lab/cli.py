@@ -264,6 +264,7 @@ def run_train(args: argparse.Namespace) -> int:
         result = run(recipe, resume=args.resume, progress=not args.no_progress)
     except RecipeError as error:
         raise UsageError(str(error)) from None
+    _end_distributed()
     if result.trainer.accelerator.is_main_process:
         last = result.metrics[-1] if result.metrics else {}
         shown = ", ".join(f"{k} {last[k]:.3f}" for k in ("reward", "accuracy", "format",
@@ -271,6 +272,15 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"trained {result.train_runtime_s:.0f} s; last step: {shown}")
         print(f"model: {result.final_dir}; metrics: {result.output_dir / 'metrics.csv'}")
     return 0
+
+
+def _end_distributed() -> None:
+    """Close the process group a multi-process launch opened (a clean exit for every rank)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 @dataclass(frozen=True)

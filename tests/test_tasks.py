@@ -244,7 +244,7 @@ def test_bad_generate_arguments():
 def test_to_dataset_has_trl_columns():
     problems = generate(5, config=ArithmeticConfig(zh_fraction=0.5))
     ds = to_dataset(problems)
-    assert ds.column_names == ["prompt", "question", "answer", "lang"]
+    assert ds.column_names == ["prompt", "question", "answer", "lang", "target_lang"]
     assert ds["prompt"] == [render(p.question) for p in problems]
     assert ds["answer"] == [p.answer for p in problems]
     assert ds["lang"] == [p.lang for p in problems]

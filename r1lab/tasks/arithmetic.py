@@ -447,16 +447,17 @@ def to_dataset(problems: list[Problem]):
     """A ``datasets.Dataset`` in the shape TRL's GRPOTrainer takes.
 
     Columns: ``prompt`` (the question in the R1-Zero template), ``question``, ``answer`` (the
-    reward functions receive it) and ``lang``.
+    reward functions receive it), ``lang`` and ``target_lang`` (the same code: the language
+    the chain of thought should be in, for ``language_consistency_reward``).
 
     >>> ds = to_dataset(generate(2))
     >>> ds.column_names, ds[0]["answer"]
-    (['prompt', 'question', 'answer', 'lang'], '55')
+    (['prompt', 'question', 'answer', 'lang', 'target_lang'], '55')
     """
     from datasets import Dataset, Features, Value
 
-    columns = ("prompt", "question", "answer", "lang")
-    rows = [(render(p.question), p.question, p.answer, p.lang) for p in problems]
+    columns = ("prompt", "question", "answer", "lang", "target_lang")
+    rows = [(render(p.question), p.question, p.answer, p.lang, p.lang) for p in problems]
     return Dataset.from_dict(
         {name: [row[i] for row in rows] for i, name in enumerate(columns)},
         features=Features({name: Value("string") for name in columns}),
