@@ -9,7 +9,8 @@ Metrics (each a mean over samples unless said otherwise):
 * ``pass@1``: per question c/k (c correct samples out of k), averaged over questions.
 * ``pass@k'``: the unbiased estimator of Chen et al. 2021 (:func:`pass_at_k`) with n = k
   samples, per question, averaged over questions; for k' in 1, 2, 4, … up to k, and k.
-* ``format rate``: share of samples that ``r1lab.template.parse`` calls well formed.
+* ``format rate``: share of samples that ``r1lab.template.parse_completion`` calls well
+  formed (R1-Zero tags or the cold-start readable format).
 * ``reasoning rate``: share of samples with a non-empty ``<think>`` block.
 * ``mixing rate``: share of *reasoning* samples whose think text mixes scripts
   (:func:`mixes_languages`; R1 §2.3.2 saw CoT language mixing in R1-Zero).
@@ -39,7 +40,7 @@ import torch
 from tqdm import tqdm
 
 from r1lab.rewards import accuracy_reward
-from r1lab.template import R1_ZERO_TEMPLATE, TAGS, parse, render
+from r1lab.template import R1_ZERO_TEMPLATE, TAGS, parse_completion, render
 
 # R1 §3: "sampling temperature of 0.6, a top-p value of 0.95".
 PAPER_TEMPERATURE = 0.6
@@ -158,7 +159,7 @@ class Report:
     pass_at_k_ci: dict[int, tuple[float, float]]
     """{k': 95% CI of pass@k'}."""
     format_rate: float
-    """Share of samples that are well formed (``r1lab.template.parse``)."""
+    """Share of samples that are well formed (``r1lab.template.parse_completion``)."""
     mean_completion_tokens: float
     """Generated tokens per sample, end-of-sequence token excluded."""
     reasoning_rate: float
@@ -326,7 +327,7 @@ def _grade(problems, prompts, completions, lengths, k, first_index) -> list[dict
                              prompts=[prompts[p] for p in owners])
     records = []
     for j, (completion, n_tokens, score) in enumerate(zip(completions, lengths, scores)):
-        parsed = parse(completion, prompts[owners[j]])
+        parsed = parse_completion(completion, prompts[owners[j]])
         reasons = parsed.think is not None
         records.append({
             "index": first_index + owners[j], "sample": j % k, **problems[owners[j]],

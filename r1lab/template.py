@@ -43,8 +43,10 @@ TAGS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)
 # be credited for it (it would otherwise be a free, well-formed "<think>…<answer>…" pair).
 TEMPLATE_EXAMPLE = "<think> reasoning process here </think> <answer> answer here </answer>"
 
-# Cold-start readable format (R1 §2.3.1).
+# Cold-start readable format (R1 §2.3.1): the summary states the answer after a fixed prefix,
+# in the language of the question.
 SPECIAL_TOKEN = "|special_token|"
+SUMMARY_PREFIXES = {"en": "Summary:", "zh": "总结："}
 
 
 class Parsed(NamedTuple):
@@ -213,3 +215,48 @@ def parse_readable(completion: str) -> Readable:
     elif summary is None:
         problem = "empty summary"
     return Readable(reasoning, summary, problem is None, problem)
+
+
+def summary_answer(summary: str | None) -> str | None:
+    """The answer a readable summary states: the text after ``Summary:`` (or ``总结：``),
+    without a final full stop; None when the summary does not start with a known prefix.
+
+    >>> summary_answer("Summary: 14."), summary_answer("总结：14。"), summary_answer("14")
+    ('14', '14', None)
+    """
+    if not isinstance(summary, str):
+        return None
+    text = summary.strip()
+    for prefix in (*SUMMARY_PREFIXES.values(), "总结:", "summary:"):
+        if text.lower().startswith(prefix.lower()):
+            answer = text[len(prefix):].strip().rstrip(".。").strip()
+            return answer or None
+    return None
+
+
+def parse_completion(completion: str, prompt: str | None = None) -> Parsed:
+    """``parse`` for either output format: R1-Zero tags, or the cold-start readable format.
+
+    A completion containing ``|special_token|`` is read as the readable format: ``think``
+    is its reasoning, ``answer`` what its summary states (``summary_answer``), and it is
+    well formed when ``parse_readable`` says so and the summary states an answer. Anything
+    else goes to ``parse`` (tags). Rewards, probes and evaluation all read completions
+    through this function, so a cold-started model is scored like an R1-Zero one.
+
+    >>> parse_completion("|special_token|3*4 = 12, 2+12 = 14.|special_token|Summary: 14")
+    Parsed(think='3*4 = 12, 2+12 = 14.', answer='14', well_formed=True, problem=None)
+    >>> parse_completion("|special_token|3*4 = 12|special_token|so 12").problem
+    "summary does not start with 'Summary:' (or '总结：')"
+    >>> parse_completion("<think>3*4 = 12</think><answer>12</answer>").well_formed
+    True
+    """
+    text = strip_echo(completion if isinstance(completion, str) else "", prompt)
+    if SPECIAL_TOKEN not in text:
+        return parse(text)
+    readable = parse_readable(text)
+    answer = summary_answer(readable.summary)
+    problem = readable.problem
+    if problem is None and answer is None:
+        en, zh = SUMMARY_PREFIXES["en"], SUMMARY_PREFIXES["zh"]
+        problem = f"summary does not start with {en!r} (or {zh!r})"
+    return Parsed(readable.reasoning, answer, problem is None, problem)

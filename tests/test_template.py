@@ -116,3 +116,37 @@ def test_readable_round_trip_and_errors():
     assert parse_readable(f"{SPECIAL_TOKEN}r{SPECIAL_TOKEN} ").problem == "empty summary"
     assert parse_readable(f"hi{SPECIAL_TOKEN}r{SPECIAL_TOKEN}s").problem.startswith("text before")
     assert parse_readable(None).well_formed is False
+
+
+# ---------------------------------------------------------------- both formats
+
+
+@pytest.mark.parametrize("completion, think, answer, problem", [
+    ("|special_token|3*4 = 12, 2+12 = 14.|special_token|Summary: 14.", "3*4 = 12, 2+12 = 14.",
+     "14", None),
+    ("|special_token|3*4 = 12。|special_token|总结：14。", "3*4 = 12。", "14", None),
+    ("|special_token|3*4 = 12|special_token|The answer is 12", "3*4 = 12", None,
+     "summary does not start with 'Summary:' (or '总结：')"),
+    ("|special_token|3*4 = 12|special_token|Summary:", "3*4 = 12", None,
+     "summary does not start with 'Summary:' (or '总结：')"),
+    ("|special_token|3*4 = 12", None, None, "expected 2 |special_token| markers, found 1"),
+    ("<think>3*4 = 12</think> <answer>12</answer>", "3*4 = 12", "12", None),
+    ("<answer>12</answer>", None, "12", "no <think> block"),
+])
+def test_parse_completion_reads_either_format(completion, think, answer, problem):
+    from r1lab.template import parse_completion
+
+    parsed = parse_completion(completion)
+    assert (parsed.think, parsed.answer, parsed.problem) == (think, answer, problem)
+    assert parsed.well_formed is (problem is None)
+
+
+def test_rewards_and_eval_score_the_readable_format():
+    from r1lab.rewards import accuracy_reward, format_reward
+
+    completions = ["|special_token|3*4 = 12, 2+12 = 14|special_token|Summary: 14",
+                   "|special_token|2+3 = 5, 5*4 = 20|special_token|Summary: 20",
+                   "|special_token|copying|special_token|Summary: 2+3*4",
+                   "|special_token||special_token|Summary: 14"]
+    assert accuracy_reward(completions, answer=["14"] * 4) == [1.0, 0.0, 0.0, 1.0]
+    assert format_reward(completions) == [1.0, 1.0, 1.0, 0.0]  # the last has no reasoning

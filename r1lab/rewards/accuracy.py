@@ -6,7 +6,7 @@ import re
 
 from r1lab.rewards.contract import as_text, column
 from r1lab.rewards.math_check import default_checker, plain_number, unwrap
-from r1lab.template import parse
+from r1lab.template import parse_completion
 
 # An answer longer than this is not an answer but a dump: scored 0 without being parsed,
 # which also keeps a 1 MB completion from reaching the math parser.
@@ -100,7 +100,7 @@ def accuracy_reward(completions, answer, **columns) -> list[float | None]:
     checker = default_checker()
     scores: list[float | None] = []
     for completion, gold, prompt in zip(completions, golds, prompts):
-        predicted = parse(as_text(completion), as_text(prompt) or None).answer
+        predicted = parse_completion(as_text(completion), as_text(prompt) or None).answer
         gold = "" if gold is None else str(gold)
         if (
             predicted is None

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from r1lab.rewards.contract import as_text
-from r1lab.template import parse
+from r1lab.template import parse_completion
 
 # Words with which a chain of thought re-examines itself (R1 §2.2.4, the "aha moment":
 # "Wait, wait. Wait. That's an aha moment I can flag here."), in the tiny world's two
@@ -34,7 +34,7 @@ def reasoning_share(completions, **columns) -> list[float]:
 
     The same rule as ``r1lab.eval``'s reasoning rate.
     """
-    return [float(parse(as_text(c)).think is not None) for c in completions]
+    return [float(parse_completion(as_text(c)).think is not None) for c in completions]
 
 
 def reflection_words(completions, **columns) -> list[float]:
