@@ -267,8 +267,9 @@ def run_train(args: argparse.Namespace) -> int:
     _end_distributed()
     if result.trainer.accelerator.is_main_process:
         last = result.metrics[-1] if result.metrics else {}
-        shown = ", ".join(f"{k} {last[k]:.3f}" for k in ("reward", "accuracy", "format",
-                                                          "completion_length") if k in last)
+        shown = ", ".join(f"{k} {last[k]:.3f}" for k in (
+            "reward", "accuracy", "format", "completion_length", "loss", "token_accuracy")
+            if k in last)
         print(f"trained {result.train_runtime_s:.0f} s; last step: {shown}")
         print(f"model: {result.final_dir}; metrics: {result.output_dir / 'metrics.csv'}")
     return 0

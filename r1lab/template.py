@@ -43,10 +43,11 @@ TAGS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)
 # be credited for it (it would otherwise be a free, well-formed "<think>…<answer>…" pair).
 TEMPLATE_EXAMPLE = "<think> reasoning process here </think> <answer> answer here </answer>"
 
-# Cold-start readable format (R1 §2.3.1): the summary states the answer after a fixed prefix,
-# in the language of the question.
+# Cold-start readable format (R1 §2.3.1): the summary states the answer after a fixed prefix.
+# "Summary:" is the paper's; "总结：" its Chinese; the tiny world writes "summary:" and
+# "答案：" because its tokenizer has neither a capital S nor the characters 总结.
 SPECIAL_TOKEN = "|special_token|"
-SUMMARY_PREFIXES = {"en": "Summary:", "zh": "总结："}
+SUMMARY_PREFIXES = ("Summary:", "总结：", "总结:", "答案：", "答案:")
 
 
 class Parsed(NamedTuple):
@@ -218,16 +219,16 @@ def parse_readable(completion: str) -> Readable:
 
 
 def summary_answer(summary: str | None) -> str | None:
-    """The answer a readable summary states: the text after ``Summary:`` (or ``总结：``),
-    without a final full stop; None when the summary does not start with a known prefix.
+    """The answer a readable summary states: the text after one of ``SUMMARY_PREFIXES``
+    (any case), without a final full stop; None when the summary starts with none of them.
 
-    >>> summary_answer("Summary: 14."), summary_answer("总结：14。"), summary_answer("14")
+    >>> summary_answer("Summary: 14."), summary_answer("答案：14。"), summary_answer("14")
     ('14', '14', None)
     """
     if not isinstance(summary, str):
         return None
     text = summary.strip()
-    for prefix in (*SUMMARY_PREFIXES.values(), "总结:", "summary:"):
+    for prefix in SUMMARY_PREFIXES:
         if text.lower().startswith(prefix.lower()):
             answer = text[len(prefix):].strip().rstrip(".。").strip()
             return answer or None
@@ -257,6 +258,5 @@ def parse_completion(completion: str, prompt: str | None = None) -> Parsed:
     answer = summary_answer(readable.summary)
     problem = readable.problem
     if problem is None and answer is None:
-        en, zh = SUMMARY_PREFIXES["en"], SUMMARY_PREFIXES["zh"]
-        problem = f"summary does not start with {en!r} (or {zh!r})"
+        problem = f"summary does not start with {SUMMARY_PREFIXES[0]!r} (or {SUMMARY_PREFIXES[1]!r})"
     return Parsed(readable.reasoning, answer, problem is None, problem)

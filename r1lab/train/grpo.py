@@ -64,18 +64,26 @@ class Plan:
     def summary(self) -> str:
         """A few lines saying what would run (printed by ``r1lab train --dry-run``)."""
         a = self.args
+        if self.recipe.stage == "sft":
+            knobs = (f"SFT         batch/device={a.per_device_train_batch_size} "
+                     f"lr={a.learning_rate} epochs={a.num_train_epochs} "
+                     f"completion-only loss={a.completion_only_loss} max_length={a.max_length}")
+        else:
+            knobs = (f"GRPO        G={a.num_generations} batch/device="
+                     f"{a.per_device_train_batch_size} lr={a.learning_rate} beta={a.beta} "
+                     f"epsilon={a.epsilon} loss={a.loss_type} T={a.temperature} "
+                     f"max_completion={a.max_completion_length}")
         lines = [
             f"recipe      {self.recipe.name}",
             f"model       {self.model}",
             f"task        {self.recipe.task.name} (n={self.recipe.task.n}"
             + (f", source={self.recipe.task.source})" if self.recipe.task.source else ")"),
-            "rewards     " + ", ".join(f"{n} x {w}" for n, w in self.recipe.rewards.items()),
-            f"GRPO        G={a.num_generations} batch/device={a.per_device_train_batch_size} "
-            f"lr={a.learning_rate} beta={a.beta} epsilon={a.epsilon} loss={a.loss_type} "
-            f"T={a.temperature} max_completion={a.max_completion_length}",
+            "rewards     " + (", ".join(f"{n} x {w}" for n, w in self.recipe.rewards.items())
+                                 if self.recipe.stage == "grpo" else "none (SFT)"),
+            knobs,
             f"precision   {'bf16' if a.bf16 else 'fp16' if a.fp16 else 'fp32'}"
             f"{' on CPU' if a.use_cpu else ''}; vLLM: "
-            + (f"{a.vllm_mode}" if a.use_vllm else "no"),
+            + (f"{a.vllm_mode}" if getattr(a, "use_vllm", False) else "no"),
             f"loss        {self.recipe.loss_impl} log-probs"
             + (" (r1lab.kernels, fused)" if self.recipe.loss_impl == "triton" else " (TRL)"),
             "peft        " + (f"LoRA r={self.peft_config.r} alpha={self.peft_config.lora_alpha}"
@@ -114,9 +122,11 @@ def _cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def _grpo_config(recipe: Recipe, reward_weights: list[float], dry_run: bool):
-    from trl import GRPOConfig
+def _trainer_config(recipe: Recipe, extra: dict, dry_run: bool):
+    """The stage's TRL config (``GRPOConfig`` / ``SFTConfig``) from the recipe's ``trainer``."""
+    from r1lab.train.recipe import trainer_config_class
 
+    config_class = trainer_config_class(recipe.stage)
     kwargs = dict(recipe.trainer)
     kwargs.setdefault("report_to", "none")
     kwargs.setdefault("disable_tqdm", True)  # r1lab's ProgressBar replaces the printed dicts
@@ -136,13 +146,16 @@ def _grpo_config(recipe: Recipe, reward_weights: list[float], dry_run: bool):
         with patch, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=_TRANSFORMERS_RENAMES,
                                     category=FutureWarning)
-            return GRPOConfig(output_dir=recipe.output_dir, reward_weights=reward_weights,
-                              **kwargs)
+            return config_class(output_dir=recipe.output_dir, **extra, **kwargs)
     except (ValueError, TypeError) as error:
         raise RecipeError(f"recipe field `trainer`: TRL rejected it: {error}") from None
 
 
 def _dataset(recipe: Recipe, dry_run: bool):
+    if recipe.stage == "sft":
+        from r1lab.train.sft import sft_dataset
+
+        return sft_dataset(recipe, dry_run)
     from r1lab.tasks import ArithmeticConfig, generate, load_gsm8k, load_math, to_dataset
 
     task = recipe.task
@@ -179,9 +192,19 @@ def prepare(recipe: Recipe | str, overrides=(), dry_run: bool = False) -> Plan:
 
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe, overrides)
-    reward_funcs = [REWARDS[name] for name in recipe.rewards] + list(PROBES)
-    reward_weights = [float(w) for w in recipe.rewards.values()] + [0.0] * len(PROBES)
-    args = _grpo_config(recipe, reward_weights, dry_run)
+    if recipe.stage == "grpo":
+        reward_funcs = [REWARDS[name] for name in recipe.rewards] + list(PROBES)
+        reward_weights = [float(w) for w in recipe.rewards.values()] + [0.0] * len(PROBES)
+        args = _trainer_config(recipe, {"reward_weights": reward_weights}, dry_run)
+        names = {name: REWARDS[name].__name__ for name in recipe.rewards}
+        columns = columns_for(names)
+    else:
+        from r1lab.train.sft import SFT_COLUMNS
+
+        reward_funcs, reward_weights, columns = [], [], SFT_COLUMNS
+        # R1 §2.3.1 fine-tunes on the responses: no loss on the prompt tokens.
+        extra = {} if "completion_only_loss" in recipe.trainer else {"completion_only_loss": True}
+        args = _trainer_config(recipe, extra, dry_run)
     peft_config = quantization_config = None
     if recipe.peft is not None:
         from peft import LoraConfig
@@ -197,29 +220,36 @@ def prepare(recipe: Recipe | str, overrides=(), dry_run: bool = False) -> Plan:
         args.model_init_kwargs = {**(args.model_init_kwargs or {}),
                                   "quantization_config": quantization_config}
     model = local_path(recipe.model)
-    names = {name: REWARDS[name].__name__ for name in recipe.rewards}
     return Plan(recipe=recipe, args=args, reward_funcs=reward_funcs,
                 reward_weights=reward_weights,
                 model=str(model.resolve()) if model else recipe.model,
                 train_dataset=_dataset(recipe, dry_run), peft_config=peft_config,
                 quantization_config=quantization_config,
-                accelerate_config=_accelerate_config(recipe), columns=columns_for(names))
+                accelerate_config=_accelerate_config(recipe), columns=columns)
 
 
 def build_trainer(plan: Plan, progress: bool = True):
     """The ``R1LabGRPOTrainer`` (a ``trl.GRPOTrainer``) for a plan; loads the model."""
     from transformers import PrinterCallback, ProgressCallback
 
-    from r1lab.train.trainer import R1LabGRPOTrainer
+    if plan.recipe.stage == "sft":
+        from trl import SFTTrainer
 
-    trainer = R1LabGRPOTrainer(model=plan.model, reward_funcs=plan.reward_funcs, args=plan.args,
-                               train_dataset=plan.train_dataset, peft_config=plan.peft_config,
-                               loss_impl=plan.recipe.loss_impl)
+        trainer = SFTTrainer(model=plan.model, args=plan.args, train_dataset=plan.train_dataset,
+                             peft_config=plan.peft_config)
+    else:
+        from r1lab.train.trainer import R1LabGRPOTrainer
+
+        trainer = R1LabGRPOTrainer(model=plan.model, reward_funcs=plan.reward_funcs,
+                                   args=plan.args, train_dataset=plan.train_dataset,
+                                   peft_config=plan.peft_config,
+                                   loss_impl=plan.recipe.loss_impl)
     for printer in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(printer)
-    trainer.add_callback(MetricsLog(plan.args.output_dir, plan.columns))
+    key = "reward" if plan.recipe.stage == "grpo" else "loss"  # present in training logs only
+    trainer.add_callback(MetricsLog(plan.args.output_dir, plan.columns, key))
     if progress:
-        trainer.add_callback(ProgressBar(plan.columns))
+        trainer.add_callback(ProgressBar(plan.columns, key))
     return trainer
 
 

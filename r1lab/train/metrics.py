@@ -97,17 +97,18 @@ def _write_csv(run_dir: Path, rows: list[dict]) -> None:
 class MetricsLog(TrainerCallback):
     """Writes one row per TRL training log (main process only)."""
 
-    def __init__(self, run_dir, columns: dict[str, str]):
+    def __init__(self, run_dir, columns: dict[str, str], key: str = "reward"):
         self.run_dir = Path(run_dir)
         self.columns = columns
+        self.key = key  # a log without it is not a training step's (e.g. the final summary)
         self.start = time.perf_counter()
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.start = time.perf_counter()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not state.is_world_process_zero or not logs or "reward" not in logs:
-            return  # the final summary log (train_runtime…) has no reward
+        if not state.is_world_process_zero or not logs or self.key not in logs:
+            return
         row = {"step": state.global_step,
                "elapsed_s": round(time.perf_counter() - self.start, 3)}
         row.update({name: logs[key] for name, key in self.columns.items() if key in logs})
@@ -119,17 +120,19 @@ class MetricsLog(TrainerCallback):
 
 
 class ProgressBar(TrainerCallback):
-    """One tqdm bar with the step's reward, accuracy and length, instead of printed dicts."""
+    """One tqdm bar with the step's reward, accuracy and length (or loss), not printed dicts."""
 
-    def __init__(self, columns: dict[str, str]):
+    def __init__(self, columns: dict[str, str], key: str = "reward"):
         self.columns = columns
+        self.key = key
         self.bar = None
 
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="GRPO",
+            self.bar = tqdm(total=state.max_steps, initial=state.global_step,
+                            desc="GRPO" if self.key == "reward" else "SFT",
                             unit="step", dynamic_ncols=True)
 
     def on_step_end(self, args, state, control, **kwargs):
@@ -137,8 +140,9 @@ class ProgressBar(TrainerCallback):
             self.bar.update(state.global_step - self.bar.n)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if self.bar is not None and logs and "reward" in logs:
-            shown = ("reward", "accuracy", "format", "completion_length")
+        if self.bar is not None and logs and self.key in logs:
+            shown = (("loss", "token_accuracy") if self.key == "loss" else
+                     ("reward", "accuracy", "format", "completion_length"))
             self.bar.set_postfix({name: round(logs[self.columns[name]], 3) for name in shown
                                   if self.columns.get(name) in logs})
 

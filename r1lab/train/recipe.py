@@ -31,11 +31,13 @@ import yaml
 from r1lab.sources import REPO_ROOT, local_path, looks_like_path
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
-STAGES = ("grpo",)
+STAGES = ("grpo", "sft")
 LOSS_IMPLS = ("torch", "triton")
 # What the Triton path covers; anything else keeps TRL's own log-prob code (loss_impl: torch).
 TRITON_LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
-TASKS = ("arithmetic", "gsm8k", "math")
+TASKS = ("arithmetic", "gsm8k", "math", "prompt_completion")
+# What each stage trains on: RL needs questions with gold answers; SFT needs finished texts.
+STAGE_TASKS = {"grpo": ("arithmetic", "gsm8k", "math"), "sft": ("prompt_completion",)}
 
 
 class RecipeError(ValueError):
@@ -47,9 +49,10 @@ class TaskSpec:
     """The training prompts."""
 
     name: str = "arithmetic"
-    """``arithmetic`` (the tiny world, generated), ``gsm8k`` or ``math`` (need ``source``)."""
+    """``arithmetic`` (the tiny world, generated), ``gsm8k`` or ``math`` (need ``source``);
+    for SFT, ``prompt_completion``: rows with ``prompt`` and ``completion`` (need ``source``)."""
     source: str | None = None
-    """gsm8k/math: a local .jsonl/.json/.parquet file or a hub dataset id."""
+    """gsm8k/math/prompt_completion: a local .jsonl/.json/.parquet file or a hub dataset id."""
     n: int = 4000
     """Number of training prompts (at most, for gsm8k/math)."""
     seed: int = 0
@@ -71,7 +74,9 @@ class Recipe:
     trainer: dict = field(default_factory=dict)
     """Keyword arguments of ``trl.GRPOConfig`` (the paper's knobs are named in the recipes)."""
     stage: str = "grpo"
-    """The trainer to build: ``grpo`` (R1-Zero and the reasoning RL stages)."""
+    """The trainer to build: ``grpo`` (R1-Zero and the reasoning RL stages, TRL's
+    GRPOTrainer) or ``sft`` (cold start and the SFT stages, TRL's SFTTrainer; ``trainer``
+    then holds ``trl.SFTConfig`` arguments and ``rewards`` is not used)."""
     peft: dict | None = None
     """Keyword arguments of ``peft.LoraConfig``; None trains every weight."""
     quantization: dict | None = None
@@ -246,12 +251,18 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def trainer_fields() -> dict:
-    """Name -> type hint of every ``trl.GRPOConfig`` argument."""
-    from trl import GRPOConfig
+def trainer_config_class(stage: str):
+    """``trl.GRPOConfig`` or ``trl.SFTConfig``: the class a stage's ``trainer`` fields fill."""
+    import trl
 
-    hints = typing.get_type_hints(GRPOConfig)
-    return {f.name: hints.get(f.name, typing.Any) for f in dataclasses.fields(GRPOConfig)
+    return trl.SFTConfig if stage == "sft" else trl.GRPOConfig
+
+
+def trainer_fields(stage: str = "grpo") -> dict:
+    """Name -> type hint of every argument of the stage's TRL config class."""
+    config_class = trainer_config_class(stage)
+    hints = typing.get_type_hints(config_class)
+    return {f.name: hints.get(f.name, typing.Any) for f in dataclasses.fields(config_class)
             if f.init}
 
 
@@ -261,6 +272,10 @@ def check(recipe: Recipe) -> None:
 
     _one_of("stage", recipe.stage, STAGES)
     _check_model(recipe.model)
+    _one_of("task.name", recipe.task.name, TASKS)
+    if recipe.task.name not in STAGE_TASKS[recipe.stage]:
+        raise RecipeError(f"recipe field `task.name` {recipe.task.name!r} does not fit stage "
+                          f"{recipe.stage!r}: use one of {', '.join(STAGE_TASKS[recipe.stage])}")
     _check_task(recipe.task)
     _check_loss_impl(recipe)
     if not recipe.rewards:
@@ -273,19 +288,22 @@ def check(recipe: Recipe) -> None:
         if isinstance(weight, bool) or not isinstance(weight, (int, float)):
             raise RecipeError(f"recipe field `rewards.{name}` must be a number (its weight); "
                               f"got {weight!r}")
-    known = trainer_fields()
+    known = trainer_fields(recipe.stage)
+    config_name = trainer_config_class(recipe.stage).__name__
     for key, value in recipe.trainer.items():
         if key not in known:
             close = difflib.get_close_matches(key, list(known), n=1)
-            hint = f"did you mean `{close[0]}`?" if close else "see trl.GRPOConfig"
-            raise RecipeError(f"recipe field `trainer.{key}` is not a GRPOConfig argument; {hint}")
+            hint = f"did you mean `{close[0]}`?" if close else f"see trl.{config_name}"
+            raise RecipeError(f"recipe field `trainer.{key}` is not a {config_name} argument; "
+                              f"{hint}")
         if key in ("reward_weights", "output_dir"):
             raise RecipeError(f"recipe field `trainer.{key}` is set by r1lab: use the recipe's "
                               f"`{'rewards' if key == 'reward_weights' else 'output_dir'}` field")
         recipe.trainer[key] = _checked(f"trainer.{key}", value, known[key])
     launch = _accelerate_file(recipe.accelerate)
-    _check_group_size(recipe.trainer, launch.get("num_processes"))
-    _check_trl_combinations(recipe, launch)
+    if recipe.stage == "grpo":
+        _check_group_size(recipe.trainer, launch.get("num_processes"))
+        _check_trl_combinations(recipe, launch)
     _check_kwargs("peft", recipe.peft, _lora_fields)
     _check_kwargs("quantization", recipe.quantization, _bnb_fields)
     if recipe.quantization and not recipe.peft:
@@ -349,6 +367,9 @@ def _check_loss_impl(recipe: Recipe) -> None:
     _one_of("loss_impl", recipe.loss_impl, LOSS_IMPLS)
     if recipe.loss_impl != "triton":
         return
+    if recipe.stage != "grpo":
+        raise RecipeError("recipe field `loss_impl: triton` is the fused GRPO kernel; an "
+                          f"{recipe.stage} recipe uses TRL's loss: remove `loss_impl`")
     loss_type = recipe.trainer.get("loss_type", "dapo")
     if loss_type not in TRITON_LOSS_TYPES:
         raise RecipeError(f"recipe field `trainer.loss_type` {loss_type!r} is not covered by "
