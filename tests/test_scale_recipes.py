@@ -6,11 +6,14 @@ the network blocked), each accelerate file goes through ``accelerate launch``'s 
 handling up to the environment it would hand to torchrun, and slurm.sh is run by bash with
 stand-ins for srun, scontrol and accelerate. Beyond "it resolves", the tests hold the recipes to
 what would only fail hours later on a cluster: TRL's and transformers' runtime refusals, the
-batch under the real number of processes, and the paper's values.
+batch under the real number of processes, and the paper's values. The cold-start rungs (stage: sft)
+read a local file a GPU machine would have (runs/cold_start.jsonl); here a few readable samples of
+the tiny world stand in for it, passed as task.source.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -20,9 +23,13 @@ import warnings
 from pathlib import Path
 
 import pytest
+import yaml
 
-from r1lab.train import available_recipes, load_recipe, prepare
-from r1lab.train.recipe import RECIPES_DIR
+from r1lab.cold_start import ideal_sample
+from r1lab.tasks import generate
+from r1lab.template import render
+from r1lab.train import RecipeError, available_recipes, load_recipe, prepare
+from r1lab.train.recipe import RECIPES_DIR, trainer_config_class
 
 REPO = Path(__file__).resolve().parent.parent
 ACCELERATE_DIR = RECIPES_DIR / "accelerate"
@@ -30,6 +37,16 @@ SLURM = RECIPES_DIR / "multi_node" / "slurm.sh"
 SCALES = ("single_gpu", "multi_gpu", "multi_node")
 RECIPES = sorted(str(p.relative_to(RECIPES_DIR).with_suffix(""))
                  for scale in SCALES for p in (RECIPES_DIR / scale).glob("*.yaml"))
+
+
+def stage(name: str) -> str:
+    """A recipe's stage as its file says it (loading an SFT recipe needs its data file)."""
+    return yaml.safe_load((RECIPES_DIR / f"{name}.yaml").read_text())["stage"]
+
+
+GRPO_RECIPES = [name for name in RECIPES if stage(name) == "grpo"]
+SFT_RECIPES = [name for name in RECIPES if stage(name) == "sft"]
+
 PAPER_BATCH = 512  # R1-Zero: 32 questions x 16 samples per step
 # What each rung is meant to be; the tests below check the resolved objects against it.
 # refresh: the reference model is replaced every 400 steps, as in R1 (full fine-tuning only).
@@ -48,6 +65,18 @@ LADDER = {
                                four_bit=False, vllm="colocate",
                                accelerate="multi_node_zero3.yaml", refresh=False),
 }
+# The cold-start rungs (R1 §2.3.1: SFT of the base model on readable long CoT, before RL).
+# batch: samples per optimizer step, the number the headers' time estimates count.
+COLD_START = {
+    "single_gpu/cold_start_lora": dict(model="Qwen/Qwen2.5-Math-1.5B", lora_r=32, four_bit=False,
+                                       accelerate=None, batch=32),
+    "single_gpu/cold_start_qlora": dict(model="Qwen/Qwen2.5-Math-7B", lora_r=16, four_bit=True,
+                                        accelerate=None, batch=32),
+    "multi_gpu/cold_start_zero3": dict(model="Qwen/Qwen2.5-Math-7B", lora_r=None,
+                                       four_bit=False, accelerate="zero3.yaml", batch=32),
+}
+QWEN_MATH_CONTEXT = 4096  # max_position_embeddings of Qwen2.5-Math-1.5B and -7B
+COLD_START_ROWS = 8
 
 
 def header(path: Path) -> str:
@@ -67,8 +96,26 @@ class NetworkUsed(Exception):
 
 
 @pytest.fixture(scope="module")
-def plans():
+def cold_start_file(tmp_path_factory):
+    """A stand-in for runs/cold_start.jsonl: prompt/completion rows in the readable format."""
+    path = tmp_path_factory.mktemp("data") / "cold_start.jsonl"
+    with path.open("w") as rows:
+        for problem in generate(COLD_START_ROWS, split="train", seed=3):
+            sample = {"prompt": render(problem.question),
+                      "completion": ideal_sample(problem, reflect=True)}
+            rows.write(json.dumps(sample) + "\n")
+    return path
+
+
+def data_overrides(name: str, cold_start_file: Path) -> list[str]:
+    """The --set an SFT recipe needs here: its data file is the stand-in."""
+    return [f"task.source={cold_start_file}"] if stage(name) == "sft" else []
+
+
+@pytest.fixture(scope="module")
+def plans(cold_start_file):
     """Every scale recipe's dry-run ``Plan``, built with the network and weight loading blocked."""
+    import datasets
     import huggingface_hub
     import transformers
 
@@ -90,10 +137,14 @@ def plans():
                     transformers.AutoConfig, transformers.AutoTokenizer):
             stand_in = refuse(f"{cls.__name__}.from_pretrained")
             patch.setattr(cls, "from_pretrained", classmethod(stand_in))
+        # datasets.load_dataset sends a HEAD request to count a download even for a local file
+        # (the SFT rungs' data); failures are swallowed, nothing is fetched. Not what this guards.
+        patch.setattr(datasets.config, "HF_UPDATE_DOWNLOAD_COUNTS", False)
         with pytest.raises(NetworkUsed):  # the guard itself works
             socket.create_connection(("huggingface.co", 443))
         attempts.clear()
-        built = {name: prepare(name, dry_run=True) for name in RECIPES}
+        built = {name: prepare(name, data_overrides(name, cold_start_file), dry_run=True)
+                 for name in RECIPES}
     assert attempts == [], f"dry runs reached for the network or weights: {attempts}"
     return built
 
@@ -126,25 +177,19 @@ def fsdp_option(plan, key: str):
 
 
 def test_the_ladder_has_every_rung():
-    assert RECIPES == sorted(LADDER)
+    assert GRPO_RECIPES == sorted(LADDER)
+    assert SFT_RECIPES == sorted(COLD_START)
     assert set(RECIPES) <= set(available_recipes())
 
 
-@pytest.mark.parametrize("name", RECIPES)
-def test_dry_run_resolves_the_rung(plans, name):
-    plan, want = plans[name], LADDER[name]
+def assert_resolved_for_the_gpu(plan, want: dict) -> None:
+    """What every rung shares: bf16 on GPU, a run folder, its adapters, bits and launch file."""
     args = plan.args
     assert plan.model == want["model"]
-    assert plan.recipe.task.name == want["task"]
-    assert plan.train_dataset is None  # a hub dataset: named, not fetched
     assert args.bf16 and not args.fp16 and not args.use_cpu
     assert args.output_dir.startswith("runs/")
     # The memory estimates assume activation checkpointing: the trainer's, or FSDP's.
     assert args.activation_checkpointing or fsdp_option(plan, "fsdp_activation_checkpointing")
-    assert args.num_generations >= 8
-    assert args.use_vllm == (want["vllm"] is not None)
-    if want["vllm"]:
-        assert args.vllm_mode == want["vllm"]
     if want["lora_r"]:
         assert plan.peft_config.r == want["lora_r"]
         assert plan.peft_config.lora_dropout == 0.0
@@ -165,11 +210,42 @@ def test_dry_run_resolves_the_rung(plans, name):
         assert plan.accelerate_config is None
 
 
+@pytest.mark.parametrize("name", GRPO_RECIPES)
+def test_dry_run_resolves_the_rung(plans, name):
+    plan, want = plans[name], LADDER[name]
+    args = plan.args
+    assert_resolved_for_the_gpu(plan, want)
+    assert plan.recipe.task.name == want["task"]
+    assert plan.train_dataset is None  # a hub dataset: named, not fetched
+    assert args.num_generations >= 8
+    assert args.use_vllm == (want["vllm"] is not None)
+    if want["vllm"]:
+        assert args.vllm_mode == want["vllm"]
+
+
+@pytest.mark.parametrize("name", SFT_RECIPES)
+def test_dry_run_resolves_the_cold_start_rung(plans, name):
+    plan, want = plans[name], COLD_START[name]
+    args = plan.args
+    assert_resolved_for_the_gpu(plan, want)
+    assert type(args).__name__ == "SFTConfig"
+    assert args.completion_only_loss is True  # R1 §2.3.1 trains on the responses
+    assert plan.recipe.task.name == "prompt_completion"
+    assert plan.train_dataset.column_names == ["prompt", "completion"]
+    assert len(plan.train_dataset) == COLD_START_ROWS  # the local file is read, even dry
+    assert args.max_length <= QWEN_MATH_CONTEXT  # no positions the model never saw
+    processes = plan.accelerate_config.num_processes if plan.accelerate_config else 1
+    assert args.per_device_train_batch_size * processes * args.gradient_accumulation_steps == (
+        want["batch"])
+
+
 def test_accelerate_objects_of_the_distributed_rungs(plans):
-    zero3 = plans["multi_gpu/r1_zero_zero3"].accelerate_config
-    assert (zero3.distributed_type, zero3.num_processes, zero3.num_machines) == (
-        "DEEPSPEED", 8, 1)
-    assert zero3.deepspeed_config["zero_stage"] == 3
+    for name in ("multi_gpu/r1_zero_zero3", "multi_gpu/cold_start_zero3"):
+        zero3 = plans[name].accelerate_config
+        assert (zero3.distributed_type, zero3.num_processes, zero3.num_machines) == (
+            "DEEPSPEED", 8, 1)
+        assert zero3.deepspeed_config["zero_stage"] == 3
+        assert zero3.deepspeed_config["zero3_save_16bit_model"]  # final/ is one whole model
     fsdp = plans["multi_gpu/r1_zero_fsdp"].accelerate_config
     assert (fsdp.distributed_type, fsdp.num_processes, fsdp.num_machines) == ("FSDP", 8, 1)
     assert fsdp.fsdp_config["fsdp_version"] == 2
@@ -182,7 +258,7 @@ def test_accelerate_objects_of_the_distributed_rungs(plans):
     assert nodes.deepspeed_config["deepspeed_multinode_launcher"] == "standard"  # srun, no pdsh
 
 
-@pytest.mark.parametrize("name", [n for n in RECIPES if LADDER[n]["accelerate"]])
+@pytest.mark.parametrize("name", [n for n in GRPO_RECIPES if LADDER[n]["accelerate"]])
 def test_full_fine_tuning_rungs_keep_the_papers_values(plans, name):
     args = plans[name].args
     processes = plans[name].accelerate_config.num_processes
@@ -198,7 +274,7 @@ def test_full_fine_tuning_rungs_keep_the_papers_values(plans, name):
         assert args.ref_model_mixup_alpha == 1.0  # replaced, not blended
 
 
-@pytest.mark.parametrize("name", [n for n in RECIPES if LADDER[n]["accelerate"]])
+@pytest.mark.parametrize("name", [n for n in GRPO_RECIPES if LADDER[n]["accelerate"]])
 def test_group_size_check_passes_at_the_launch_world_size(plans, name, monkeypatch):
     """load_recipe checks whole groups with WORLD_SIZE; a dry run here sees 1, a launch sees N."""
     processes = plans[name].accelerate_config.num_processes
@@ -206,7 +282,29 @@ def test_group_size_check_passes_at_the_launch_world_size(plans, name, monkeypat
     assert load_recipe(name).trainer["num_generations"] == 16
 
 
-@pytest.mark.parametrize("name", RECIPES)
+# 3 samples per micro-batch x 3 processes x 1 step = 9: no whole groups of 8 (GRPO's default G).
+UNGROUPED = ["trainer.per_device_train_batch_size=3", "trainer.gradient_accumulation_steps=1"]
+
+
+@pytest.mark.parametrize("name", SFT_RECIPES)
+def test_grpo_checks_do_not_apply_to_the_cold_start_rungs(plans, name, cold_start_file,
+                                                          monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    with pytest.raises(RecipeError, match="must divide the generation batch"):
+        load_recipe("single_gpu/r1_zero_lora", UNGROUPED)
+    sft = load_recipe(name, [f"task.source={cold_start_file}", *UNGROUPED])
+    assert sft.trainer["per_device_train_batch_size"] == 3
+    with pytest.raises(RecipeError, match="is not a SFTConfig argument"):
+        load_recipe(name, [f"task.source={cold_start_file}", "trainer.num_generations=16"])
+    plan = plans[name]
+    assert not hasattr(plan.args, "num_generations") and not hasattr(plan.args, "use_vllm")
+    assert plan.reward_funcs == [] and plan.reward_weights == []
+    summary = plan.summary()
+    assert "rewards     none (SFT)" in summary and "vLLM: no" in summary
+    assert "completion-only loss=True max_length=4096" in summary
+
+
+@pytest.mark.parametrize("name", GRPO_RECIPES)
 def test_no_setting_trl_or_transformers_refuse_at_run_time(plans, name):
     """What a dry run does not build (the trainer, vLLM) but a GPU run would refuse."""
     plan = plans[name]
@@ -223,7 +321,7 @@ def test_no_setting_trl_or_transformers_refuse_at_run_time(plans, name):
         assert args.vllm_max_model_length >= args.max_completion_length + 512
 
 
-@pytest.mark.parametrize("name", [n for n in RECIPES if LADDER[n]["refresh"]
+@pytest.mark.parametrize("name", [n for n in GRPO_RECIPES if LADDER[n]["refresh"]
                                   and "zero3" in LADDER[n]["accelerate"]])
 def test_zero3_reference_refresh_has_room_next_to_vllm(plans, name):
     """TRL's refresh under ZeRO-3 gathers policy and reference whole on every GPU at once
@@ -235,15 +333,14 @@ def test_zero3_reference_refresh_has_room_next_to_vllm(plans, name):
 
 
 @pytest.mark.parametrize("name", RECIPES)
-def test_trainer_arguments_use_no_deprecated_name(name):
-    from trl import GRPOConfig
-
-    trainer = load_recipe(name).trainer
+def test_trainer_arguments_use_no_deprecated_name(name, cold_start_file):
+    trainer = load_recipe(name, data_overrides(name, cold_start_file)).trainer
     with warnings.catch_warnings():
         # transformers and TRL announce renamed arguments (gradient_checkpointing ->
         # activation_checkpointing, use_transformers_paged, …) with FutureWarning.
         warnings.simplefilter("error", FutureWarning)
-        args = GRPOConfig(output_dir="runs/unused", use_cpu=True, **trainer)
+        args = trainer_config_class(stage(name))(output_dir="runs/unused", use_cpu=True,
+                                                 **trainer)
     assert args.gradient_checkpointing == args.activation_checkpointing
 
 
@@ -391,14 +488,22 @@ def test_recipe_file_header_says_hardware_time_and_launch(path):
     if path.suffix == ".yaml":
         assert "Memory" in text and "(estimate, not measured)" in text
         assert f"r1lab train {path.parent.name}/{path.stem}" in text
+    if path.suffix == ".yaml" and stage(f"{path.parent.name}/{path.stem}") == "sft":
+        # The data file is the user's to make: say where it comes from and how to pass another.
+        assert "Data:" in text and "--set task.source=PATH" in text
 
 
-PAPER_KNOBS = ("num_generations", "learning_rate", "beta", "temperature", "max_completion_length")
+# Per stage, the fields whose line must name the paper's value (or say R1 gives none).
+PAPER_KNOBS = {
+    "grpo": ("num_generations", "learning_rate", "beta", "temperature", "max_completion_length"),
+    "sft": ("n", "num_train_epochs", "gradient_accumulation_steps", "learning_rate",
+            "max_length"),
+}
 
 
 @pytest.mark.parametrize("name", RECIPES)
 def test_every_paper_knob_names_the_papers_value(name):
     lines = (RECIPES_DIR / f"{name}.yaml").read_text().splitlines()
-    for knob in PAPER_KNOBS:
+    for knob in PAPER_KNOBS[stage(name)]:
         line = next(line for line in lines if line.strip().startswith(f"{knob}:"))
         assert "R1:" in line, f"{name}: `{knob}` has no comment naming the paper's value"
