@@ -306,8 +306,8 @@ COMMANDS: dict[str, Command] = {
     ),
     "train": Command(
         help="train a recipe (R1-Zero GRPO …) with TRL; resumes its run folder",
-        description="Run a recipe: a YAML file naming the model, the prompts, the rule rewards "
-                    "and TRL's GRPOConfig arguments. The same command runs under accelerate "
+        description="Run a recipe: a YAML file naming the model, the data, the rule rewards "
+                    "and TRL's GRPOConfig (stage: grpo) or SFTConfig (stage: sft) arguments. The same command runs under accelerate "
                     "launch. Metrics go to OUTPUT_DIR/metrics.jsonl and metrics.csv; a killed "
                     "run resumes from its newest complete checkpoint when re-run.",
         add_arguments=add_train_arguments,

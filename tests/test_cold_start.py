@@ -149,3 +149,14 @@ def test_sft_data_without_the_columns_is_refused(tmp_path):
 def test_grpo_recipe_refuses_sft_data():
     with pytest.raises(RecipeError, match="does not fit stage 'grpo'"):
         load_recipe("tiny/r1_zero", ["task.name=prompt_completion", "task.source=x.jsonl"])
+
+
+def test_lora_sft_saves_a_merged_model_the_next_stage_can_start_from(sft_file, tmp_path):
+    result = run("tiny/cold_start_sft", [f"task.source={sft_file}", "trainer.max_steps=2",
+                                         "trainer.per_device_train_batch_size=4", "peft.r=4",
+                                         "peft.lora_alpha=8", f"output_dir={tmp_path / 'run'}"],
+                 progress=False)
+    final = result.final_dir
+    assert (final / "config.json").is_file() and (final / "model.safetensors").is_file()
+    assert not (final / "adapter_config.json").exists()
+    assert load_recipe("tiny/r1_zero", [f"model={final}"]).model == str(final)

@@ -137,9 +137,6 @@ def plans(cold_start_file):
                     transformers.AutoConfig, transformers.AutoTokenizer):
             stand_in = refuse(f"{cls.__name__}.from_pretrained")
             patch.setattr(cls, "from_pretrained", classmethod(stand_in))
-        # datasets.load_dataset sends a HEAD request to count a download even for a local file
-        # (the SFT rungs' data); failures are swallowed, nothing is fetched. Not what this guards.
-        patch.setattr(datasets.config, "HF_UPDATE_DOWNLOAD_COUNTS", False)
         with pytest.raises(NetworkUsed):  # the guard itself works
             socket.create_connection(("huggingface.co", 443))
         attempts.clear()

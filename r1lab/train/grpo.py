@@ -66,7 +66,7 @@ class Plan:
         a = self.args
         if self.recipe.stage == "sft":
             knobs = (f"SFT         batch/device={a.per_device_train_batch_size} "
-                     f"lr={a.learning_rate} epochs={a.num_train_epochs} "
+                     f"accumulation={a.gradient_accumulation_steps} lr={a.learning_rate} epochs={a.num_train_epochs} "
                      f"completion-only loss={a.completion_only_loss} max_length={a.max_length}")
         else:
             knobs = (f"GRPO        G={a.num_generations} batch/device="
@@ -84,8 +84,9 @@ class Plan:
             f"precision   {'bf16' if a.bf16 else 'fp16' if a.fp16 else 'fp32'}"
             f"{' on CPU' if a.use_cpu else ''}; vLLM: "
             + (f"{a.vllm_mode}" if getattr(a, "use_vllm", False) else "no"),
-            f"loss        {self.recipe.loss_impl} log-probs"
-            + (" (r1lab.kernels, fused)" if self.recipe.loss_impl == "triton" else " (TRL)"),
+            *([f"loss        {self.recipe.loss_impl} log-probs"
+               + (" (r1lab.kernels, fused)" if self.recipe.loss_impl == "triton" else " (TRL)")]
+              if self.recipe.stage == "grpo" else []),
             "peft        " + (f"LoRA r={self.peft_config.r} alpha={self.peft_config.lora_alpha}"
                               if self.peft_config else "none (full fine-tuning)"),
             "quantized   " + ("4-bit (QLoRA)" if self.quantization_config and
@@ -326,6 +327,10 @@ def run(recipe: Recipe | str, overrides=(), resume="auto", progress: bool = True
         warnings.filterwarnings("ignore", message=_TRANSFORMERS_RENAMES, category=FutureWarning)
         result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     final_dir = output_dir / FINAL_DIR
+    if plan.recipe.stage == "sft" and plan.peft_config and not plan.quantization_config:
+        # The next stage starts from this folder: merge the LoRA adapters into a whole model
+        # (a 4-bit QLoRA base cannot be merged losslessly; its adapters are saved as they are).
+        trainer.model = trainer.model.merge_and_unload()
     trainer.save_model(str(final_dir))
     if trainer.accelerator.is_main_process:
         trainer.processing_class.save_pretrained(str(final_dir))

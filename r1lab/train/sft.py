@@ -22,7 +22,6 @@ SFT_COLUMNS = {
     "grad_norm": "grad_norm",
     "learning_rate": "learning_rate",
 }
-_LOCAL_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
 
 
 def sft_dataset(recipe: Recipe, dry_run: bool):
@@ -35,11 +34,15 @@ def sft_dataset(recipe: Recipe, dry_run: bool):
         return None  # a hub dataset: a dry run does not contact the hub
     try:
         if path is not None:
-            builder = _LOCAL_BUILDERS.get(path.suffix)
-            if builder is None:
+            # Dataset.from_json/from_parquet, not load_dataset: the latter pings the hub to
+            # count the "download" even for a local file, which an offline machine waits on.
+            if path.suffix in (".jsonl", ".json"):
+                rows = datasets.Dataset.from_json(str(path))
+            elif path.suffix == ".parquet":
+                rows = datasets.Dataset.from_parquet(str(path))
+            else:
                 raise RecipeError(f"recipe field `task.source`: {path} must be a .jsonl, .json "
                                   "or .parquet file of prompt/completion rows")
-            rows = datasets.load_dataset(builder, data_files=str(path), split="train")
         else:
             rows = datasets.load_dataset(task.source, split="train")
     except (OSError, ValueError) as error:
