@@ -278,6 +278,22 @@ def test_two_process_run_keeps_the_ranks_in_agreement(tmp_path):
     assert [r["step"] for r in rows] == [1, 2, 3]  # one log, written by rank 0 only
 
 
+def test_the_command_runs_under_accelerate_launch(tmp_path):
+    """`accelerate launch -m r1lab train …` (one CPU process: accelerate's multi-CPU mode needs
+    MPI, so the two-process test above uses torchrun)."""
+    accelerate = Path(sys.executable).with_name("accelerate")
+    done = subprocess.run(
+        [str(accelerate), "launch", "--cpu", "--num_processes", "1", "--num_machines", "1",
+         "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "r1lab", "train", TINY,
+         "--no-progress", "--set", "task.n=16", "--set", "trainer.max_steps=2",
+         "--set", "trainer.max_completion_length=16", "--set", f"output_dir={tmp_path}"],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "trained" in done.stdout and (tmp_path / "final" / "model.safetensors").is_file()
+    assert [r["step"] for r in read_metrics(tmp_path)] == [1, 2]
+
+
 def test_triton_loss_impl_gives_the_same_training_step(tmp_path, monkeypatch):
     """One GRPO step through TRL's log-probs and through the Triton kernel (interpreter)."""
     import r1lab.kernels.fused_loss as fused_loss
