@@ -115,7 +115,6 @@ def data_overrides(name: str, cold_start_file: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def plans(cold_start_file):
     """Every scale recipe's dry-run ``Plan``, built with the network and weight loading blocked."""
-    import datasets
     import huggingface_hub
     import transformers
 
