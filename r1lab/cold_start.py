@@ -21,9 +21,9 @@ write ideal samples directly (``ideal_sample``), a luxury real data does not hav
 >>> problem = generate(1, split="train", seed=0)[0]
 >>> sample = ideal_sample(problem, reflect=False)
 >>> sample.split(SPECIAL_TOKEN)[2], readability_problem(sample, problem.lang) is None
-('summary: 55', True)
+('answer: 55', True)
 >>> refine("<think>我们一步一步地计算。2+3 = 5. so the answer is 5.</think><answer>5</answer>", "en")
-'|special_token|let me compute step by step. 2+3 = 5. so the answer is 5.|special_token|summary: 5'
+'|special_token|let me compute step by step. 2+3 = 5. so the answer is 5.|special_token|answer: 5'
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from r1lab.tasks import Problem
 from r1lab.template import (R1_ZERO_TEMPLATE, SPECIAL_TOKEN, parse, parse_completion,
                             render, render_readable)
 
-# The tiny world's summaries (its tokenizer knows "summary:" and "答案：", see template.py).
-SUMMARIES = {"en": "summary: {answer}", "zh": "答案：{answer}"}
+# The tiny world's summaries (prefixes its tokenizer writes well, see template.py).
+SUMMARIES = {"en": "answer: {answer}", "zh": "答案：{answer}"}
 
 # Path 1: worked examples in the readable format, written for this lab (R1 §2.3.1 names the
 # method, not the examples): a long chain, a re-check, a summary.

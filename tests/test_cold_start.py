@@ -78,7 +78,7 @@ def test_collect_keeps_correct_readable_samples_and_counts_the_rest():
     records = [
         {"completion": good, "lang": "en", "answer": EN.answer, "question": EN.question,
          "n_tokens": 40},
-        {"completion": good.replace(f"summary: {EN.answer}", "summary: 1"), "lang": "en",
+        {"completion": good.replace(f"answer: {EN.answer}", "answer: 1"), "lang": "en",
          "answer": EN.answer, "question": EN.question, "n_tokens": 40},
         {"completion": good, "lang": "en", "answer": EN.answer, "question": EN.question,
          "n_tokens": 64},
