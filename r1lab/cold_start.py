@@ -37,8 +37,10 @@ from r1lab.tasks import Problem
 from r1lab.template import (R1_ZERO_TEMPLATE, SPECIAL_TOKEN, parse, parse_completion,
                             render, render_readable)
 
-# The tiny world's summaries (prefixes its tokenizer writes well, see template.py).
-SUMMARIES = {"en": "answer: {answer}", "zh": "答案：{answer}"}
+# The tiny world's summary, one prefix for both languages (see template.py for why
+# "answer:"): with "答案：" for Chinese beside it, the tiny model blended the two
+# ("answer案：34") in 1 Chinese summary in 3.
+SUMMARY = "answer: {answer}"
 
 # Path 1: worked examples in the readable format, written for this lab (R1 §2.3.1 names the
 # method, not the examples): a long chain, a re-check, a summary.
@@ -72,7 +74,7 @@ _PUNCTUATION = {"en": (("。", ". "), ("，", ", "), ("：", ": ")),
 
 def few_shot_template(lang: str = "en") -> str:
     """Path 1: the readable examples, each a finished document, then the R1 template."""
-    shots = "".join(render(q) + render_readable(r, SUMMARIES[lang].format(answer=a)) + EOS
+    shots = "".join(render(q) + render_readable(r, SUMMARY.format(answer=a)) + EOS
                     for q, r, a in EXAMPLES[lang])
     return shots + R1_ZERO_TEMPLATE
 
@@ -80,7 +82,7 @@ def few_shot_template(lang: str = "en") -> str:
 def ideal_sample(problem: Problem, reflect: bool) -> str:
     """The generator's own readable sample: the exact chain in the question's language."""
     reasoning = chain_of_thought(problem, (problem.lang, problem.lang), check=reflect)
-    return render_readable(reasoning, SUMMARIES[problem.lang].format(answer=problem.answer))
+    return render_readable(reasoning, SUMMARY.format(answer=problem.answer))
 
 
 def refine(completion: str, lang: str) -> str | None:
@@ -101,7 +103,7 @@ def refine(completion: str, lang: str) -> str | None:
     text = " ".join(text.split()).replace(" 。", "。").replace(" ，", "，")
     if lang == "en" and not text.endswith("."):
         text += "."
-    return render_readable(text, SUMMARIES[lang].format(answer=parsed.answer))
+    return render_readable(text, SUMMARY.format(answer=parsed.answer))
 
 
 def readability_problem(completion: str, lang: str, truncated: bool = False) -> str | None:

@@ -44,10 +44,9 @@ TAGS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)
 TEMPLATE_EXAMPLE = "<think> reasoning process here </think> <answer> answer here </answer>"
 
 # Cold-start readable format (R1 §2.3.1): the summary states the answer after a fixed prefix.
-# "Summary:" is the paper's and "总结：" its Chinese. The tiny world writes "answer:" and
-# "答案：": its tokenizer has no capital S and no 总结, and spells "summary" letter by
-# letter, which a 0.8M-parameter model misspells when sampling ("summyy"); "answer" is one
-# token.
+# "Summary:" is the paper's and "总结：" its Chinese. The tiny world writes "answer:": its
+# tokenizer has no capital S and no 总结, and spells "summary" letter by letter, which a
+# 0.8M-parameter model misspells when sampling ("summyy"); "answer" is one token.
 SPECIAL_TOKEN = "|special_token|"
 SUMMARY_PREFIXES = ("Summary:", "总结：", "总结:", "answer:", "答案：", "答案:")
 

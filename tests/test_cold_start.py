@@ -35,8 +35,7 @@ MIXED = ("<think>我们一步一步地计算。2+3*4 = 2+12 = 14 wait, let me ch
 def test_refine_rewrites_a_mixed_r1_zero_output_into_one_language(lang, reasoning):
     assert cs.readability_problem(MIXED.replace("<think>", SPECIAL_TOKEN), lang) is not None
     refined = cs.refine(MIXED, lang)
-    assert refined == f"{SPECIAL_TOKEN}{reasoning}{SPECIAL_TOKEN}" + cs.SUMMARIES[lang].format(
-        answer="14")
+    assert refined == f"{SPECIAL_TOKEN}{reasoning}{SPECIAL_TOKEN}answer: 14"
     assert cs.readability_problem(refined, lang) is None
 
 
