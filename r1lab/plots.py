@@ -22,6 +22,7 @@ LABELS = {
     "completion_length": "completion length (tokens)",
     "reasoning_share": "share of completions that reason",
     "reflection_words": "reflection words per completion",
+    "language": "language consistency (target-language share of CoT words)",
     "kl": "KL to reference (nats/token)",
     "clip_ratio": "share of tokens clipped",
     "entropy": "entropy (nats/token)",
