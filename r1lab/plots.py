@@ -72,16 +72,10 @@ def training_curves(rows: Sequence[Mapping], panels=R1_ZERO_PANELS, window: int 
             ax.plot(steps, values, color=color, alpha=0.25, linewidth=1)
             ax.plot(steps, smooth(values, window), color=color, linewidth=2,
                     label=LABELS.get(name, name))
-        ax.set_title(TITLES.get(tuple(names), ", ".join(names)))
-        ax.set_xlabel("optimizer step")
-        ax.set_ylabel(LABELS[names[0]] if len(names) == 1 else "mean per completion")
-        if len(names) > 1:
-            ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+        _label(ax, TITLES.get(tuple(names), ", ".join(names)),
+               LABELS.get(names[0], names[0]) if len(names) == 1 else "mean per completion",
+               legend=len(names) > 1)
+    return _finish(fig, title)
 
 
 def compare_runs(runs: Mapping[str, Sequence[Mapping]], names=("accuracy", "completion_length"),
@@ -94,11 +88,20 @@ def compare_runs(runs: Mapping[str, Sequence[Mapping]], names=("accuracy", "comp
         for i, (label, rows) in enumerate(runs.items()):
             steps, values = _column(rows, name)
             ax.plot(steps, smooth(values, window), color=f"C{i}", linewidth=2, label=label)
-        ax.set_title(LABELS.get(name, name))
-        ax.set_xlabel("optimizer step")
-        ax.set_ylabel(LABELS.get(name, name))
+        _label(ax, LABELS.get(name, name), LABELS.get(name, name), legend=True)
+    return _finish(fig, title)
+
+
+def _label(ax, title: str, ylabel: str, legend: bool) -> None:
+    ax.set_title(title)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel(ylabel)
+    if legend:
         ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
+    ax.grid(alpha=0.3)
+
+
+def _finish(fig, title: str | None):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
