@@ -12,8 +12,9 @@ Metrics (each a mean over samples unless said otherwise):
 * ``format rate``: share of samples that ``r1lab.template.parse_completion`` calls well
   formed (R1-Zero tags or the cold-start readable format).
 * ``reasoning rate``: share of samples with a non-empty ``<think>`` block.
-* ``mixing rate``: share of *reasoning* samples whose think text mixes scripts
-  (:func:`mixes_languages`; R1 §2.3.2 saw CoT language mixing in R1-Zero).
+* ``mixing rate``: share of *reasoning* samples whose think text is not all in the
+  question's language (``lang``): ``r1lab.rewards.language.mixes_languages``, the
+  language-consistency reward below 1 (R1 §2.3.2 saw CoT language mixing in R1-Zero).
 * ``accuracy when reasoning / direct``: share of correct samples among those that do / do
   not reason (None when there are none).
 * ``mean completion tokens``: generated tokens per sample, up to the first end-of-sequence.
@@ -23,7 +24,7 @@ rule cannot score (``None``) counts as incorrect and is counted in ``n_unscored`
 
 >>> pass_at_k(n=8, c=2, k=1)
 0.25
->>> mixes_languages("所以 the answer is 14")
+>>> mixes_languages("所以 the answer is 14", "en")
 True
 """
 
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,19 +40,13 @@ import torch
 from tqdm import tqdm
 
 from r1lab.rewards import accuracy_reward
-from r1lab.template import R1_ZERO_TEMPLATE, TAGS, parse_completion, render
+from r1lab.rewards.language import mixes_languages
+from r1lab.template import R1_ZERO_TEMPLATE, parse_completion, render
 
 # R1 §3: "sampling temperature of 0.6, a top-p value of 0.95".
 PAPER_TEMPERATURE = 0.6
 PAPER_TOP_P = 0.95
 Z_95 = 1.96  # two-sided 95% quantile of the standard normal
-
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
-_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-# Function names written without a backslash are math, not English.
-_MATH_WORDS = frozenset({"sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "lg", "exp",
-                         "max", "min", "mod", "gcd", "lcm", "lim", "det"})
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -107,27 +101,6 @@ def confidence_interval(values: Sequence[float]) -> tuple[float, float]:
     return (round(max(0.0, mean - half), 6), round(min(1.0, mean + half), 6))
 
 
-def mixes_languages(text: str) -> bool:
-    """True when ``text`` mixes Chinese and English, judged by script alone.
-
-    Mixed = at least one CJK ideograph (U+4E00–U+9FFF) and at least one Latin word of two
-    or more letters that is not math: LaTeX commands (``\\frac``), single letters
-    (variables) and function names (``sin``, ``log``) do not count, nor do the R1 tags.
-    A script detector, not a language identifier: it cannot tell English from French.
-
-    >>> mixes_languages("3*4=12, so the answer is 14"), mixes_languages("三乘四等于十二")
-    (False, False)
-    >>> mixes_languages("三乘四 equals 十二"), mixes_languages("答案是 \\\\frac{1}{2} x")
-    (True, False)
-    """
-    if not isinstance(text, str) or not _CJK.search(text):
-        return False
-    for tag in TAGS:
-        text = text.replace(tag, " ")
-    text = _LATEX_COMMAND.sub(" ", text)
-    return any(word.lower() not in _MATH_WORDS for word in _LATIN_WORD.findall(text))
-
-
 def _share(flags: Sequence[bool]) -> float | None:
     return round(sum(flags) / len(flags), 6) if flags else None
 
@@ -165,7 +138,8 @@ class Report:
     reasoning_rate: float
     """Share of samples with a non-empty think block."""
     mixing_rate: float
-    """Share of reasoning samples whose think text mixes scripts; 0 when none reason."""
+    """Share of reasoning samples whose think text is not all in the question's language
+    (``r1lab.rewards.language.mixes_languages``); 0 when none reason."""
     accuracy_when_reasoning: float | None
     """Share correct among reasoning samples; None when there are none."""
     accuracy_when_direct: float | None
@@ -333,7 +307,8 @@ def _grade(problems, prompts, completions, lengths, k, first_index) -> list[dict
             "index": first_index + owners[j], "sample": j % k, **problems[owners[j]],
             "completion": completion, "correct": score == 1.0, "score": score,
             "well_formed": parsed.well_formed, "reasons": reasons,
-            "mixed": reasons and mixes_languages(parsed.think), "n_tokens": n_tokens,
+            "mixed": reasons and mixes_languages(parsed.think, problems[owners[j]]["lang"]),
+            "n_tokens": n_tokens,
         })
     return records
 

@@ -50,6 +50,22 @@ TEMPLATE_EXAMPLE = "<think> reasoning process here </think> <answer> answer here
 SPECIAL_TOKEN = "|special_token|"
 SUMMARY_PREFIXES = ("Summary:", "总结：", "总结:", "answer:", "答案：", "答案:")
 
+# Characters that print nothing: zero-width spaces and joiners, word joiners, the BOM, the soft
+# hyphen, invisible math operators. For emptiness they are whitespace, so that
+# "<think>\u200b</think>" is an empty block, not a free chain of thought.
+INVISIBLE = "\u00ad\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff"
+# Every character str.isspace() knows (all lie below U+3001), plus the invisible ones.
+BLANK = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + INVISIBLE
+
+
+def strip_blank(text: str) -> str:
+    """``text.strip()`` that also strips invisible characters (``INVISIBLE``).
+
+    >>> strip_blank("\ufeff 14\u200b "), strip_blank("\u2060")
+    ('14', '')
+    """
+    return text.strip(BLANK)
+
 
 class Parsed(NamedTuple):
     """A completion split into its parts.
@@ -114,7 +130,7 @@ def _tag_positions(text: str) -> list[tuple[int, str]]:
 def _single_block(text: str, tags: list[tuple[int, str]], open_tag: str, close_tag: str):
     """Content of the only ``open…close`` pair with no other tag between them, else None."""
     blocks = [
-        text[i + len(open_tag) : j].strip()
+        strip_blank(text[i + len(open_tag) : j])
         for (i, a), (j, b) in zip(tags, tags[1:])
         if a == open_tag and b == close_tag
     ]
@@ -131,7 +147,7 @@ def parse(completion: str, prompt: str | None = None) -> Parsed:
 
     * exactly one ``<think>…</think>`` block, then exactly one ``<answer>…</answer>`` block,
       and no other R1 tag anywhere (so no answer tag inside the think block);
-    * both blocks non-empty (after stripping whitespace);
+    * both blocks non-empty (after stripping whitespace and ``INVISIBLE`` characters);
     * only whitespace before ``<think>``, between ``</think>`` and ``<answer>``, and after
       ``</answer>``;
     * tags echoed from the prompt are removed first and never count: the template's own
@@ -169,11 +185,11 @@ def _format_problem(text, tags, think, answer) -> str | None:
     if names != list(TAGS):
         return f"tags out of order: expected {' '.join(TAGS)}, got {' '.join(names)}"
     (i_to, _), (i_tc, _), (i_ao, _), (i_ac, _) = tags
-    if text[:i_to].strip():
+    if strip_blank(text[:i_to]):
         return "text before <think>"
-    if text[i_tc + len(THINK_CLOSE) : i_ao].strip():
+    if strip_blank(text[i_tc + len(THINK_CLOSE) : i_ao]):
         return "text between </think> and <answer>"
-    if text[i_ac + len(ANSWER_CLOSE) :].strip():
+    if strip_blank(text[i_ac + len(ANSWER_CLOSE) :]):
         return "text after </answer>"
     if think is None:
         return "empty <think> block"
@@ -207,7 +223,7 @@ def parse_readable(completion: str) -> Readable:
     if len(parts) != 3:
         problem = f"expected 2 {SPECIAL_TOKEN} markers, found {len(parts) - 1}"
         return Readable(None, None, False, problem)
-    before, reasoning, summary = (part.strip() for part in parts)
+    before, reasoning, summary = (strip_blank(part) for part in parts)
     reasoning, summary = reasoning or None, summary or None
     problem = None
     if before:
@@ -228,10 +244,10 @@ def summary_answer(summary: str | None) -> str | None:
     """
     if not isinstance(summary, str):
         return None
-    text = summary.strip()
+    text = strip_blank(summary)
     for prefix in SUMMARY_PREFIXES:
         if text.lower().startswith(prefix.lower()):
-            answer = text[len(prefix):].strip().rstrip(".。").strip()
+            answer = strip_blank(strip_blank(text[len(prefix) :]).rstrip(".。"))
             return answer or None
     return None
 

@@ -9,6 +9,7 @@ from transformers import (AutoModelForCausalLM, AutoTokenizer, PreTrainedTokeniz
                           Qwen2Config, Qwen2ForCausalLM)
 
 from r1lab.eval import Report, confidence_interval, evaluate, mixes_languages, pass_at_k
+from r1lab.rewards import language_consistency_reward
 from r1lab.template import render
 
 SHORT_TEMPLATE = "User: {prompt}. Assistant:"  # keeps the random model's prompts short
@@ -96,13 +97,13 @@ SCRIPT = {
     ],
     "What is 1+1?": [
         "<answer>3</answer>",  # wrong, direct
-        "<think>一加一等于二</think> <answer>2</answer>",  # right, Chinese only
+        "<think>一加一等于二</think> <answer>2</answer>",  # right, Chinese only: not mixed
         "2",  # right number but no answer block: wrong, direct
         "<think>1+1=2</think> <answer>2</answer>",  # right
     ],
 }
 PROBLEMS = [{"question": "What is 2+3*4?", "answer": "14"},
-            {"question": "What is 1+1?", "answer": "2", "lang": "en"}]
+            {"question": "What is 1+1?", "answer": "2", "lang": "zh"}]
 
 
 @pytest.fixture
@@ -155,20 +156,32 @@ def test_confidence_interval():
         confidence_interval([])
 
 
-@pytest.mark.parametrize("text, mixed", [
-    ("3*4=12, so the answer is 14", False),
-    ("三乘四等于十二，再加二等于十四", False),
-    ("三乘四 equals 十二", True),
-    ("先算 the product 再加", True),
-    (r"\frac{1}{2} x", False),
-    (r"所以 \frac{1}{2} x = y", False),
-    ("所以 sin x = 0, log 2", False),
-    ("所以 x+y=2", False),
-    ("", False),
-    (None, False),
+@pytest.mark.parametrize("text, lang, mixed", [
+    ("3*4=12, so the answer is 14", "en", False),
+    ("三乘四等于十二，再加二等于十四", "zh", False),
+    ("三乘四 equals 十二", "zh", True),
+    ("三乘四 equals 十二", "en", True),
+    ("先算 the product 再加", "zh", True),
+    ("3*4=12, so the answer is 14", "zh", True),  # wholly English for a Chinese question
+    (r"所以 \frac{1}{2} x = y", "zh", False),  # math is not a word
+    ("所以 sin x = 0, log 2", "zh", False),
+    ("所以 x+y=2", "zh", False),
+    ("First multiply. Luego sumo dos al resultado, es fácil.", "en", True),  # not by script
+    ("1+1=2", "en", False),  # no words: nothing mixed
+    ("", "en", False),
+    (None, "en", False),
 ])
-def test_mixes_languages(text, mixed):
-    assert mixes_languages(text) is mixed
+def test_mixes_languages(text, lang, mixed):
+    assert mixes_languages(text, lang) is mixed
+
+
+def test_mixing_rate_is_the_language_reward_below_one(scripted):
+    # One measure: a reasoning sample is mixed exactly when the reward RL trains on is < 1.
+    report = evaluate(scripted, scripted.tokenizer, PROBLEMS, k=4, progress=False)
+    reasoning = [r for r in report.records if r["reasons"]]
+    scores = language_consistency_reward([r["completion"] for r in reasoning],
+                                         target_lang=[r["lang"] for r in reasoning])
+    assert [r["mixed"] for r in reasoning] == [s is not None and s < 1 for s in scores]
 
 
 # ---------------------------------------------------------------- accounting on known outputs

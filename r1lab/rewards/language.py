@@ -17,7 +17,8 @@ How words are counted (deterministic: the same text always gets the same score):
   ``$x$``, ``\\frac``, ``x^2``, ``f(x)``, ``np.sum``, ``snake_case``, URLs), words longer than
   ``MAX_WORD_LETTERS`` (hashes, base64, "aaaa…"), and one-letter
   Latin or Greek words (``x``, ``n``, ``π``: in a chain of thought nearly always variables;
-  the few one-letter words, "a", "I", "y", carry no language signal anyway). Emoji and
+  the few one-letter words, "a", "I", "y", carry no language signal anyway), and function
+  names written without a backslash (``MATH_NAMES``: ``sin x``, ``log 2``). Emoji and
   symbols are not letters, so never words.
 * Chinese has no spaces: each Han character counts as one word (as does each kana
   character). Characters, not segmented words, because segmentation needs a dictionary-based
@@ -39,8 +40,15 @@ How words are counted (deterministic: the same text always gets the same score):
   synthetic chains of thought switching between English and Spanish sentences, the score
   is off by 0.025 on average, and 294 of 300 pure English chains full of short sentences
   score exactly 1.0 (identifying each sentence alone: 0.021 and 94 of 300). It is called
-  only when the target language shares its script with other languages of the table, so
-  the tiny world (English and Chinese) never loads it.
+  only when the target language shares its script with other languages of the table: for
+  an English target (Latin, like Spanish) it is, for a Chinese one never.
+
+Mixing (R1 §2.3.2: R1-Zero's chains of thought mix languages) is measured with the same
+count, so that the reward RL trains on and the mixing rate evaluation reports cannot drift
+apart: a chain of thought *mixes* when not all of its words are in the target language
+(``mixes_languages``: share < 1, i.e. the reward is below its maximum). A chain written
+wholly in another language counts too: for the reader who asked in the target language it
+is no more readable.
 
 Why lingua: it is the most accurate identifier on short text among the maintained,
 offline, deterministic candidates we measured (on short chain-of-thought sentences,
@@ -64,7 +72,7 @@ from collections.abc import Iterator
 import regex
 
 from r1lab.rewards.contract import as_text, column
-from r1lab.template import parse, parse_readable
+from r1lab.template import parse_completion
 
 # ISO 639-1 codes this reward knows, grouped by the script they are written in (Unicode
 # script names; "Kana" is Hiragana and Katakana). Adding a language lingua knows to its
@@ -122,6 +130,9 @@ _SCRIPT = regex.compile(
     + r"|(?P<Symbol>[\p{Script=Common}\p{Script=Inherited}])"
 )
 _VARIABLE_SCRIPTS = ("Latin", "Greek")  # where a one-letter word is a math variable
+# Function names written without a backslash ("sin x", "log 2") are math, not English.
+MATH_NAMES = frozenset({"sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "lg", "exp",
+                        "max", "min", "mod", "gcd", "lcm", "lim", "det"})
 # RL samples the same sentences again and again: (script, text) -> language.
 _identified: dict[tuple[str, str], str | None] = {}
 
@@ -150,8 +161,7 @@ def language_consistency_reward(completions, target_lang=None, **columns) -> lis
     prompts = column(columns, "prompts", n, required=False)
     scores: list[float | None] = []
     for completion, prompt, target in zip(completions, prompts, targets):
-        text = as_text(completion)
-        cot = parse(text, as_text(prompt) or None).think or parse_readable(text).reasoning
+        cot = parse_completion(as_text(completion), as_text(prompt) or None).think
         no_score = cot is None or target is None
         scores.append(None if no_score else target_language_share(cot, target))
     return scores
@@ -184,6 +194,25 @@ def target_language_share(text: str, target: str) -> float | None:
             hits += len(same_script)
     hits += _words_identified_as(target, to_identify)
     return hits / total if total else None
+
+
+def mixes_languages(text: str | None, target: str) -> bool:
+    """True when the chain of thought ``text`` has words outside language ``target``:
+    ``target_language_share(text, target) < 1``, the one mixing measure of r1lab (the
+    evaluation's mixing rate is the share of reasoning samples for which it holds). False
+    for no text or a text without words (nothing to read, so nothing mixed).
+
+    >>> mixes_languages("三乘四 equals 十二", "zh"), mixes_languages("三乘四等于十二", "zh")
+    (True, False)
+    >>> mixes_languages("3*4=12, so the answer is 14", "zh")  # wholly English: not Chinese
+    True
+    >>> mixes_languages(r"答案是 \\frac{1}{2} x", "zh")  # math is not a word
+    False
+    """
+    if not isinstance(text, str):
+        return False
+    share = target_language_share(text, target)
+    return share is not None and share < 1
 
 
 def _sentences(text: str) -> Iterator[tuple[int, int, list[tuple[str, str]]]]:
@@ -240,8 +269,9 @@ def _prose_chunk(chunk: regex.Match) -> str:
 
 
 def _is_word(letters: str, script: str) -> bool:
-    """False for math letters, one-letter variables and overlong runs of letters."""
-    if script == "Symbol" or len(letters) > MAX_WORD_LETTERS:
+    """False for math letters, one-letter variables, function names and overlong runs of
+    letters."""
+    if script == "Symbol" or len(letters) > MAX_WORD_LETTERS or letters.lower() in MATH_NAMES:
         return False
     return len(letters) > 1 or script not in _VARIABLE_SCRIPTS
 
