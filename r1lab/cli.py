@@ -190,35 +190,39 @@ def run_eval(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- the command
 
 
-PRESET_NAMES = ("base", "student")  # r1lab.models.pretrain.PRESETS, named here to keep --help light
+PRESET_NAMES = ("base", "student")  # r1lab.tiny.pretrain.PRESETS, named here to keep --help light
 
 
 def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("preset", choices=PRESET_NAMES, help="which tiny model to train")
-    parser.add_argument("--out", help="output folder (default: data/models/<name>)")
+    parser.add_argument("--out", type=Path, help="output folder (default: data/models/<name>)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the model already in the output folder (the shipped "
+                             "ones included); without it such a folder is refused")
     parser.add_argument("--documents", type=_positive_int, help="override the corpus size")
     parser.add_argument("--max-steps", type=int, default=-1,
                         help="stop after N optimizer steps (smoke runs)")
-    parser.add_argument("--seed", type=int, help="override the seed")
+    parser.add_argument("--seed", type=int, help="override the seed (0 to 2**32 - 1)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def run_pretrain(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from r1lab.models.pretrain import PRESETS, pretrain
+    from r1lab.tiny.pretrain import PRESETS, PretrainError, pretrain
 
     config = PRESETS[args.preset]
-    if config.tokenizer and not Path(config.tokenizer, "tokenizer.json").is_file():
-        raise UsageError(f"the {args.preset} preset reuses the tokenizer in {config.tokenizer}, "
-                         "which is missing: train the base first (r1lab pretrain base)")
     if args.documents:
         config = replace(config, documents=args.documents)
     if args.seed is not None:
         config = replace(config, seed=args.seed)
-    out = pretrain(config, args.out or Path("data/models") / config.name, args.max_steps,
-                   progress=not args.no_progress)
-    print(f"saved {out}; measure it with: python -m r1lab.models.card {out}")
+    try:
+        out = pretrain(config, args.out or Path("data/models") / config.name, args.max_steps,
+                       progress=not args.no_progress, overwrite=args.overwrite)
+    except PretrainError as error:
+        raise UsageError(str(error)) from None
+    print(f"saved {out}; measure it and write its card with: "
+          f"python -m r1lab.tiny.card {out} --role {args.preset}")
     return 0
 
 

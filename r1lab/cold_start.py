@@ -31,9 +31,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from r1lab.models.corpus import CHECKS, CLOSINGS, EOS, OPENINGS, chain_of_thought
 from r1lab.rewards.language import target_language_share
-from r1lab.tasks import Problem
+from r1lab.tasks import CHECKS, CLOSINGS, EOS, OPENINGS, Problem, chain_of_thought
 from r1lab.template import (R1_ZERO_TEMPLATE, SPECIAL_TOKEN, parse, parse_completion,
                             render, render_readable)
 

@@ -3,7 +3,8 @@ import time
 
 import pytest
 
-from r1lab.models.corpus import CLOSINGS, EOS, OPENINGS, chain_of_thought, documents
+from r1lab.tasks import CLOSINGS, EOS, OPENINGS, chain_of_thought
+from r1lab.tiny.corpus import documents
 from r1lab.rewards import REWARDS, combined_reward, language_consistency_reward
 from r1lab.rewards import language
 from r1lab.rewards.language import MAX_SECONDS_PER_MB, target_language_share

@@ -1,4 +1,5 @@
-"""Tasks: the tiny world's arithmetic problems and the GSM8K / MATH loaders, all as ``Problem``.
+"""Tasks: the tiny world's arithmetic problems and the sentences its chains of thought are
+written in, and the GSM8K / MATH loaders, all as ``Problem``.
 
 Pure Python; ``datasets`` is imported only by ``to_dataset`` and the hub loaders.
 """
@@ -11,11 +12,18 @@ from r1lab.tasks.arithmetic import (
     solution_chain,
     to_dataset,
 )
+from r1lab.tasks.chains import CHECKS, CLOSINGS, EOS, OPENINGS, chain_of_thought, chain_text
 from r1lab.tasks.hub import load_gsm8k, load_math
 
 __all__ = [
+    "CHECKS",
+    "CLOSINGS",
+    "EOS",
+    "OPENINGS",
     "ArithmeticConfig",
     "Problem",
+    "chain_of_thought",
+    "chain_text",
     "count_expressions",
     "generate",
     "load_gsm8k",

@@ -1,4 +1,4 @@
-"""Measure a tiny model's profile and write its model card: ``python -m r1lab.models.card DIR``.
+"""Measure a tiny model's profile and write its model card: ``python -m r1lab.tiny.card DIR``.
 
 The profile is what RL will have to work with (issue targets for the base model in brackets):
 
@@ -154,7 +154,7 @@ pass@1 95% CI: [{p['pass_at_1_ci'][0]:.1%}, {p['pass_at_1_ci'][1]:.1%}].
 {chr(10).join(measured['commands'].values())}
 ```
 
-The corpus recipe is `r1lab.models.corpus.CorpusConfig` (see `pretrain.json` for the exact
+The corpus recipe is `r1lab.tiny.corpus.CorpusConfig` (see `pretrain.json` for the exact
 values); `profile.json` holds these numbers.
 """
     (model_dir / "README.md").write_text(text)
@@ -163,7 +163,7 @@ values); `profile.json` holds these numbers.
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model_dir", help="folder written by r1lab.models.pretrain")
+    parser.add_argument("model_dir", help="folder written by r1lab pretrain")
     parser.add_argument("--n", type=int, default=500, help="held-out questions")
     parser.add_argument("--k", type=int, default=8, help="samples per question")
     parser.add_argument("--regenerate", default="",

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from r1lab.models.corpus import EOS
+from r1lab.tasks import EOS
 from r1lab.template import SPECIAL_TOKEN, TAGS
 
 ALPHABET = list("0123456789+-*()= .,:;?!") + ["？", "，", "。", "："]

@@ -1,17 +1,21 @@
-"""Pretrain a tiny base model on the synthetic corpus: ``r1lab pretrain base`` (or
-``python -m r1lab.models.pretrain base``).
+"""Pretrain a tiny base model on the synthetic corpus: ``r1lab pretrain base``.
 
 The model is a standard transformers architecture (Llama), saved with its tokenizer, so TRL,
 PEFT, ``AutoModelForCausalLM.from_pretrained`` / ``AutoTokenizer`` and the full-scale code
 treat it like any hub model. (Not Qwen2: transformers maps every Qwen2 folder to Qwen's own
 byte-level tokenizer class, which would silently mangle this tokenizer's spaces and Chinese.)
 Training is transformers' ``Trainer`` on packed blocks of corpus tokens.
+
+``pretrain`` checks its request before building anything and raises ``PretrainError`` for
+one it cannot honour: a corpus too small to fill an optimizer step, a seed numpy refuses, a
+destination that is a file, or a folder that already holds a model (the shipped ones
+included) unless ``overwrite=True``.
 """
 
 from __future__ import annotations
 
 import json
-import sys
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,8 +30,19 @@ from transformers import (
     TrainingArguments,
 )
 
-from r1lab.models.corpus import CorpusConfig, documents
-from r1lab.models.tokenizer import build_tokenizer
+from r1lab.sources import REPO_ROOT
+from r1lab.tiny.corpus import CorpusConfig, documents
+from r1lab.tiny.tokenizer import build_tokenizer
+
+SHIPPED_MODELS = REPO_ROOT / "data" / "models"
+SEED_MAX = 2**32 - 1  # Trainer seeds numpy, whose seeds are 32-bit
+TOKENS_PER_DOCUMENT = 40
+"""About how many tokens one corpus document takes with the tiny tokenizer (measured on the
+default corpus: 200 documents pack into 61 blocks of 128 tokens)."""
+
+
+class PretrainError(ValueError):
+    """A pretraining request that cannot run as asked; the message says what to change."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,41 @@ PRESETS = {
 }
 
 
+def min_documents(config: PretrainConfig) -> int:
+    """The smallest corpus worth training on: enough tokens for two optimizer steps."""
+    return math.ceil(2 * config.batch_size * config.block_size / TOKENS_PER_DOCUMENT)
+
+
+def check_request(config: PretrainConfig, out_dir: Path, overwrite: bool = False) -> None:
+    """Raise ``PretrainError`` if ``pretrain(config, out_dir)`` cannot run or would overwrite
+    a model without ``overwrite``; nothing is built or written."""
+    if config.documents < min_documents(config):
+        raise PretrainError(
+            f"too few documents to train ({config.documents}): two optimizer steps of "
+            f"{config.batch_size} blocks of {config.block_size} tokens need about "
+            f"{min_documents(config)}; use --documents {min_documents(config)} or more")
+    if not 0 <= config.seed <= SEED_MAX:
+        raise PretrainError(f"seed {config.seed} is out of range: use an integer from 0 to "
+                            f"{SEED_MAX} (transformers' Trainer seeds numpy with it)")
+    if config.tokenizer and not Path(config.tokenizer, "tokenizer.json").is_file():
+        raise PretrainError(f"{config.name} reuses the tokenizer in {config.tokenizer}, which is "
+                            "missing: train the base first (r1lab pretrain base)")
+    for path in (out_dir, *out_dir.parents):
+        if path.exists() and not path.is_dir():
+            where = "is a file" if path == out_dir else f"is inside the file {path}"
+            raise PretrainError(f"output folder {out_dir} {where}: pass --out a new or empty "
+                                "folder")
+    if overwrite or not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    if out_dir.resolve().parent == SHIPPED_MODELS.resolve():
+        raise PretrainError(f"{out_dir} holds the shipped {out_dir.name} model: pass --overwrite "
+                            "to replace it (then re-measure its card), or --out NEW_FOLDER")
+    if (out_dir / "config.json").exists():
+        raise PretrainError(f"{out_dir} already holds a model: pass --overwrite to replace it, "
+                            "or --out NEW_FOLDER")
+    raise PretrainError(f"{out_dir} is not empty: pass --out a new or empty folder, or "
+                        "--overwrite to write into it anyway")
+
 def packed_blocks(tokenizer, texts: list[str], block_size: int) -> torch.Tensor:
     """Concatenate the tokenized documents and cut them into [N, block_size] blocks."""
     ids = [i for row in tokenizer(texts)["input_ids"] for i in row]
@@ -86,9 +136,14 @@ def packed_blocks(tokenizer, texts: list[str], block_size: int) -> torch.Tensor:
 
 
 def pretrain(config: PretrainConfig, out_dir: str | Path, max_steps: int = -1,
-             progress: bool = True) -> Path:
-    """Build the corpus and tokenizer, train the model, save both to ``out_dir``."""
+             progress: bool = True, overwrite: bool = False) -> Path:
+    """Build the corpus and tokenizer, train the model, save both to ``out_dir``.
+
+    Refuses (``PretrainError``) a folder that already holds files unless ``overwrite``:
+    then the model's files are replaced and any others (an old card) are left as they are.
+    """
     out_dir = Path(out_dir)
+    check_request(config, out_dir, overwrite)
     start = time.time()
     texts = documents(config.documents, seed=config.seed, config=config.corpus)
     if config.tokenizer:
@@ -127,13 +182,3 @@ def pretrain(config: PretrainConfig, out_dir: str | Path, max_steps: int = -1,
     (out_dir / "pretrain.json").write_text(json.dumps(meta, indent=2, default=str))
     return out_dir
 
-
-def main(argv=None) -> int:
-    """``python -m r1lab.models.pretrain`` is ``r1lab pretrain``."""
-    from r1lab.cli import main as cli_main
-
-    return cli_main(["pretrain", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -14,6 +14,8 @@ known rate:
 
 The chain style is chosen so that reasoning *pays*: every step is one operation on small
 numbers, easy for a tiny model, while a direct answer needs the whole expression at once.
+The chains are written in the task's sentences (``r1lab.tasks.chains``); this module
+decides how often each kind of document appears.
 
 >>> docs = documents(3, seed=0)
 >>> len(docs), all(d.endswith(EOS) for d in docs)
@@ -25,15 +27,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from r1lab.tasks import ArithmeticConfig, Problem, generate
+from r1lab.tasks import (EOS, ArithmeticConfig, Problem, chain_of_thought, chain_text,
+                         generate)
 from r1lab.template import render
-
-EOS = "<|endoftext|>"
-
-# Sentence frames for a chain of thought; {chain} is "7-2*3+5 = 7-6+5 = 1+5 = 6".
-OPENINGS = {"en": "let me compute step by step. ", "zh": "我们一步一步地计算。"}
-CLOSINGS = {"en": ". so the answer is {answer}.", "zh": "。所以答案是 {answer}。"}
-CHECKS = {"en": " wait, let me check: {step}. yes", "zh": " 等等，我再检查一下：{step}。没错"}
 
 
 @dataclass(frozen=True)
@@ -58,20 +54,6 @@ class CorpusConfig:
     task: ArithmeticConfig = ArithmeticConfig(operands=(4, 7))
     """The expressions drawn (train split only: the test split is never in the corpus). Wider
     than the tiny world's task (6-7 operands): pretraining covers more than RL will ask."""
-
-
-def chain_text(problem: Problem) -> str:
-    """'7-2*3+5 = 7-6+5 = 1+5 = 6'"""
-    return " = ".join(problem.chain)
-
-
-def chain_of_thought(problem: Problem, langs: tuple[str, str], check: bool) -> str:
-    """The think-block text; ``langs`` = (language of the opening, of the closing)."""
-    opening, closing = langs
-    text = OPENINGS[opening] + chain_text(problem)
-    if check and len(problem.chain) >= 2:
-        text += CHECKS[closing].format(step=f"{problem.chain[-2]} = {problem.chain[-1]}")
-    return text + CLOSINGS[closing].format(answer=problem.answer)
 
 
 def _cot_langs(rng: random.Random, lang: str, mixed: bool) -> tuple[str, str]:

@@ -1,4 +1,8 @@
+import ast
+import hashlib
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -6,14 +10,15 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from r1lab.models.corpus import CorpusConfig, documents
-from r1lab.models.pretrain import PRESETS, pretrain
-from r1lab.models.tokenizer import build_tokenizer
+import r1lab.tiny.pretrain as pretrain_module
+from r1lab.cli import main
 from r1lab.eval import evaluate
-from r1lab.models.card import check_targets, weights_sha256
-from r1lab.models.corpus import EOS
-from r1lab.tasks import generate
+from r1lab.tasks import EOS, generate
 from r1lab.template import parse, render
+from r1lab.tiny.card import check_targets, weights_sha256
+from r1lab.tiny.corpus import CorpusConfig, documents
+from r1lab.tiny.pretrain import PRESETS, PretrainError, min_documents, pretrain
+from r1lab.tiny.tokenizer import build_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = [ROOT / "data" / "models" / name for name in ("tiny-base", "tiny-student")]
@@ -25,6 +30,14 @@ def test_corpus_is_deterministic_and_uses_train_expressions_only():
     assert docs != documents(400, seed=4)
     test_questions = {p.question for p in generate(2000, split="test", seed=3)}
     assert not any(q in d for d in docs for q in test_questions)
+
+
+def test_corpus_text_is_the_one_the_shipped_models_were_trained_on():
+    """data/models/* were pretrained on this exact text: any change to the corpus or to the
+    task's chain sentences (r1lab.tasks.chains) would make them irreproducible."""
+    text = "".join(documents(2000, seed=0))
+    digest = "d2098339ad3f4ca2e7ec5bdaf414f413b5c4dfc8954fa5d41eaef14316aeafa6"
+    assert hashlib.sha256(text.encode()).hexdigest() == digest
 
 
 def test_corpus_shares_follow_the_config():
@@ -103,18 +116,102 @@ def test_student_shares_the_base_tokenizer_and_is_smaller():
 
 def test_pretrain_command_runs_a_few_steps(tmp_path):
     """The regeneration command itself, with a tiny budget."""
-    import subprocess
-    import sys
-
     out = tmp_path / "cli-base"
-    subprocess.run([sys.executable, "-m", "r1lab.models.pretrain", "base", "--documents", "300",
+    subprocess.run([sys.executable, "-m", "r1lab", "pretrain", "base", "--documents", "300",
                     "--max-steps", "2", "--out", str(out)], check=True, capture_output=True,
                    cwd=ROOT)
     assert json.loads((out / "pretrain.json").read_text())["config"]["documents"] == 300
     tokenizer = AutoTokenizer.from_pretrained(out)
     assert tokenizer.decode(tokenizer("2+3")["input_ids"]) == "2+3"
-    for command in (["-m", "r1lab.models.pretrain", "--help"], ["-m", "r1lab", "pretrain", "--help"],
-                    ["-m", "r1lab.models.card", "--help"]):
+    for command in (["-m", "r1lab", "pretrain", "--help"], ["-m", "r1lab.tiny.card", "--help"]):
         done = subprocess.run([sys.executable, *command], check=True, capture_output=True,
                               text=True)
         assert "usage:" in done.stdout and "RuntimeWarning" not in done.stderr
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fail the test if pretraining gets as far as building its corpus."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("pretrain started building its corpus")
+
+    monkeypatch.setattr(pretrain_module, "documents", refuse)
+
+
+def one_line_error(capsys, *argv) -> str:
+    assert main(list(argv)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("r1lab pretrain: error: ") and err.count("\n") == 1
+    return err
+
+
+@pytest.mark.parametrize("name", ["tiny-base", "tiny-student"])
+def test_pretrain_refuses_the_shipped_model_before_training(name, no_training, capsys,
+                                                            monkeypatch):
+    shipped = ROOT / "data/models" / name
+    before = weights_sha256(shipped)
+    monkeypatch.chdir(ROOT)  # the default --out is data/models/<name>
+    err = one_line_error(capsys, "pretrain", name.removeprefix("tiny-"))
+    assert f"data/models/{name} holds the shipped {name} model: pass --overwrite" in err
+    assert weights_sha256(shipped) == before
+
+
+def test_pretrain_replaces_an_existing_model_only_with_overwrite(tmp_path, capsys):
+    out = tmp_path / "m"
+    out.mkdir()
+    (out / "config.json").write_text("{}")
+    args = ["pretrain", "base", "--documents", "300", "--max-steps", "1", "--out", str(out),
+            "--no-progress"]
+    assert "already holds a model: pass --overwrite" in one_line_error(capsys, *args)
+    assert (out / "config.json").read_text() == "{}"
+    assert main([*args, "--overwrite"]) == 0
+    assert AutoModelForCausalLM.from_pretrained(out).config.hidden_size == 128
+
+
+MIN = min_documents(PRESETS["base"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--documents", "1"], f"too few documents to train (1): two optimizer steps of 32 blocks "
+                           f"of 128 tokens need about {MIN}; use --documents {MIN} or more"),
+    (["--seed", str(2**64)], f"seed {2**64} is out of range: use an integer from 0 to "
+                             f"{2**32 - 1}"),
+    (["--seed", "-1"], "seed -1 is out of range"),
+    (["--out", "{file}"], "output folder {file} is a file: pass --out a new or empty folder"),
+    (["--out", "{file}/m"], "output folder {file}/m is inside the file {file}"),
+    (["--out", "{folder}"], "{folder} is not empty: pass --out a new or empty folder, or "
+                            "--overwrite"),
+])
+def test_pretrain_mistakes_are_one_line(argv, message, tmp_path, no_training, capsys):
+    file, folder = tmp_path / "notes.txt", tmp_path / "notes"
+    file.write_text("not a model folder")
+    (folder / "a").mkdir(parents=True)
+    fill = {"file": file, "folder": folder}
+    argv = [a.format(**fill) for a in argv]
+    assert message.format(**fill) in one_line_error(capsys, "pretrain", "base", *argv)
+
+
+def test_pretrain_checks_before_it_builds_anything(tmp_path, no_training):
+    with pytest.raises(PretrainError, match="too few documents to train"):
+        pretrain(replace(PRESETS["base"], documents=10), tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
+def test_cold_start_and_tasks_do_not_load_the_tiny_models():
+    """The tiny world's sentences are the task's (r1lab.tasks), not the models package's."""
+    check = ("import r1lab.cold_start, r1lab.tasks, sys; "
+             "assert not [m for m in sys.modules if m.startswith(('r1lab.tiny', 'r1lab.models'))]")
+    subprocess.run([sys.executable, "-c", check], check=True, cwd=ROOT)
+
+
+def test_only_main_imports_the_cli():
+    """cli sits on top (DESIGN.md layers): a module it imports must not import it back."""
+    importers = []
+    for path in sorted((ROOT / "r1lab").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [f"{node.module}.{a.name}" for a in node.names]
+                     if isinstance(node, ast.ImportFrom) and node.module else [])
+            if any(n == "r1lab.cli" or n.startswith("r1lab.cli.") for n in names):
+                importers.append(path.relative_to(ROOT).as_posix())
+    assert sorted(set(importers)) == ["r1lab/__main__.py"]
