@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from r1lab.sources import looks_like_path
+from r1lab.sources import local_path, looks_like_path
 
 USAGE_ERROR = 2
 TASKS = "arithmetic, arithmetic-zh, gsm8k:SOURCE or math:SOURCE"
@@ -98,10 +98,11 @@ def load_problems(task: str, n: int, seed: int, progress: bool = True) -> list:
     if kind in ("gsm8k", "math") and not source:
         raise UsageError(f"task {task!r} needs a source: {kind}:path/to/file.jsonl "
                          f"or {kind}:HUB_DATASET_ID")
-    local = Path(source).expanduser()
-    if source and local.exists():
+    local = local_path(source) if source else None
+    if local is not None:
         source = str(local)
-    elif looks_like_path(source) or local.suffix in (".jsonl", ".json", ".parquet"):
+    elif source and (looks_like_path(source) or Path(source).suffix in (".jsonl", ".json",
+                                                                         ".parquet")):
         # Checked here: a path that does not exist would otherwise be tried as a hub id.
         raise UsageError(f"task file {source} not found: give an existing .jsonl/.json/.parquet "
                          f"file or a hub dataset id ({kind}:ORG/NAME)")
@@ -129,9 +130,11 @@ def load_problems(task: str, n: int, seed: int, progress: bool = True) -> list:
 def model_source(name: str) -> str:
     """``name`` as ``from_pretrained`` takes it: a checked local folder, or a hub id.
 
-    Checked before anything slow runs, so a mistyped folder fails at once."""
-    path = Path(name).expanduser()
-    if path.exists():
+    Checked before anything slow runs, so a mistyped folder fails at once. A relative path
+    is looked for under the current folder, then under the repository root
+    (``r1lab.sources.local_path``), as recipes do."""
+    path = local_path(name)
+    if path is not None:
         if not (path / "config.json").is_file():
             raise UsageError(f"model folder {name} has no config.json: pass a folder written "
                              "by save_pretrained (model and tokenizer)")

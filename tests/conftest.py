@@ -1,6 +1,12 @@
-"""Test tiers: `gpu` tests need CUDA and are skipped where there is none (CI, laptops)."""
+"""Test tiers: `slow` tests train or run notebooks (``make test-fast`` leaves them out); `gpu`
+tests need CUDA and are skipped where there is none (CI, laptops).
+
+``tests/fixtures`` holds scripts that tests launch as subprocesses; pytest never imports them.
+"""
 
 import pytest
+
+collect_ignore = ["fixtures"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -296,7 +296,7 @@ def test_grpo_checks_do_not_apply_to_the_cold_start_rungs(plans, name, cold_star
     assert not hasattr(plan.args, "num_generations") and not hasattr(plan.args, "use_vllm")
     assert plan.reward_funcs == [] and plan.reward_weights == []
     summary = plan.summary()
-    assert "rewards     none (SFT)" in summary and "vLLM: no" in summary
+    assert "stage       sft" in summary and "rewards" not in summary and "vLLM: no" in summary
     assert "completion-only loss=True max_length=4096" in summary
 
 

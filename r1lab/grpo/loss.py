@@ -40,27 +40,31 @@ def _nan_extreme(x: torch.Tensor, largest: bool) -> torch.Tensor:
     return finite.max() if largest else finite.min()
 
 
-def _check(logps, old_logps, ref_logps, advantages, mask, loss_type, level, beta,
-           max_completion_length, epsilon_low, epsilon_high):
+def check_loss_inputs(shape, old_logps, ref_logps, advantages, mask, *, loss_type: str,
+                      importance_sampling_level: str, beta: float,
+                      max_completion_length: int | None, epsilon_low: float = 0.0,
+                      epsilon_high: float = 0.0, like: str = "logps") -> None:
+    """Raise ``ValueError`` naming the argument for knobs or tensors the loss cannot take.
+
+    ``shape`` is the [B, T] every per-token tensor must have, the shape of the tensor named
+    ``like`` (``logps`` here; ``completion_ids`` for the fused kernel, which checks its
+    inputs with this function before it runs).
+    """
     if loss_type not in LOSS_TYPES:
         raise ValueError(f"loss_type must be one of {LOSS_TYPES}; got {loss_type!r}")
-    if level not in IMPORTANCE_SAMPLING_LEVELS:
-        raise ValueError(
-            f"importance_sampling_level must be one of {IMPORTANCE_SAMPLING_LEVELS}; got {level!r}"
-        )
-    if logps.dim() != 2:
-        raise ValueError(f"logps must be [B, T] per-token log-probs; got shape {tuple(logps.shape)}")
-    named = {"old_logps": old_logps, "ref_logps": ref_logps, "mask": mask}
-    for name, tensor in named.items():
-        if tensor is not None and tensor.shape != logps.shape:
-            raise ValueError(
-                f"{name} has shape {tuple(tensor.shape)}; it must match logps {tuple(logps.shape)}"
-            )
-    if advantages.shape not in ((logps.shape[0],), (logps.shape[0], 1)):
-        raise ValueError(
-            f"advantages must be [B] = [{logps.shape[0]}] (one per completion); "
-            f"got {tuple(advantages.shape)}"
-        )
+    if importance_sampling_level not in IMPORTANCE_SAMPLING_LEVELS:
+        raise ValueError(f"importance_sampling_level must be one of "
+                         f"{IMPORTANCE_SAMPLING_LEVELS}; got {importance_sampling_level!r}")
+    if len(shape) != 2:
+        raise ValueError(f"{like} must be [B, T] per-token values; got shape {tuple(shape)}")
+    B, T = shape
+    for name, tensor in (("old_logps", old_logps), ("ref_logps", ref_logps), ("mask", mask)):
+        if tensor is not None and tuple(tensor.shape) != (B, T):
+            raise ValueError(f"{name} has shape {tuple(tensor.shape)}; it must be [B, T] = "
+                             f"{[B, T]} like {like} (one value per completion token)")
+    if advantages.shape not in ((B,), (B, 1)):
+        raise ValueError(f"advantages must be [B] = [{B}] (one per completion); "
+                         f"got {tuple(advantages.shape)}")
     if beta != 0.0 and ref_logps is None:
         raise ValueError("beta != 0 needs ref_logps (the reference model's per-token log-probs)")
     if loss_type == "dr_grpo" and not max_completion_length:
@@ -125,8 +129,10 @@ def grpo_loss(
     0.0
     """
     epsilon_high = epsilon_low if epsilon_high is None else epsilon_high
-    _check(logps, old_logps, ref_logps, advantages, mask, loss_type, importance_sampling_level,
-           beta, max_completion_length, epsilon_low, epsilon_high)
+    check_loss_inputs(logps.shape, old_logps, ref_logps, advantages, mask, loss_type=loss_type,
+                      importance_sampling_level=importance_sampling_level, beta=beta,
+                      max_completion_length=max_completion_length, epsilon_low=epsilon_low,
+                      epsilon_high=epsilon_high)
     mask = mask.to(logps.dtype)  # [B, T]
     old_logps = logps.detach() if old_logps is None else old_logps  # [B, T]
     advantages = advantages.reshape(-1, 1).to(logps.dtype)  # [B, 1]

@@ -21,7 +21,8 @@ import os
 
 import torch
 
-from r1lab.grpo import IMPORTANCE_SAMPLING_LEVELS, LOSS_TYPES, grpo_loss
+from r1lab.grpo import grpo_loss
+from r1lab.grpo.loss import check_loss_inputs
 from r1lab.kernels import triton_logprobs
 
 LOGIT_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
@@ -232,32 +233,6 @@ def fused_log_probs(
     return logps, (entropy if compute_entropy else None)
 
 
-def _check_loss_knobs(completion_ids, old_logps, ref_logps, advantages, loss_type, level, beta,
-                      max_completion_length):
-    """Fail before the kernel runs, naming the arguments of this function."""
-    if loss_type not in LOSS_TYPES:
-        raise ValueError(f"loss_type must be one of {LOSS_TYPES}; got {loss_type!r}")
-    if level not in IMPORTANCE_SAMPLING_LEVELS:
-        raise ValueError(
-            f"importance_sampling_level must be one of {IMPORTANCE_SAMPLING_LEVELS}; got {level!r}"
-        )
-    B, T = completion_ids.shape
-    for name, tensor in (("old_logps", old_logps), ("ref_logps", ref_logps)):
-        if tensor is not None and tensor.shape != completion_ids.shape:
-            raise ValueError(
-                f"{name} has shape {tuple(tensor.shape)}; it must be [B, T] = {[B, T]} like "
-                "completion_ids (one log-prob per completion token)"
-            )
-    if advantages.shape not in ((B,), (B, 1)):
-        raise ValueError(
-            f"advantages must be [B] = [{B}] (one per completion); got {tuple(advantages.shape)}"
-        )
-    if beta != 0.0 and ref_logps is None:
-        raise ValueError("beta != 0 needs ref_logps (the reference model's per-token log-probs)")
-    if loss_type == "dr_grpo" and not max_completion_length:
-        raise ValueError("loss_type 'dr_grpo' divides by max_completion_length: pass it")
-
-
 def fused_grpo_loss(
     logits: torch.Tensor,
     completion_ids: torch.Tensor,
@@ -295,8 +270,11 @@ def fused_grpo_loss(
     >>> float(loss), round(metrics["entropy"], 4)  # ratios are 1, so loss = -mean(A); H = log 5
     (0.0, 1.6094)
     """
-    _check_loss_knobs(completion_ids, old_logps, ref_logps, advantages, loss_type,
-                      importance_sampling_level, beta, max_completion_length)
+    check_loss_inputs(completion_ids.shape, old_logps, ref_logps, advantages, mask,
+                      loss_type=loss_type, importance_sampling_level=importance_sampling_level,
+                      beta=beta, max_completion_length=max_completion_length,
+                      epsilon_low=epsilon_low, epsilon_high=epsilon_low if epsilon_high is None
+                      else epsilon_high, like="completion_ids")
     logps, entropy = fused_log_probs(
         logits, completion_ids, mask, temperature=temperature, compute_entropy=compute_entropy,
         inplace_backward=inplace_backward, block_size=block_size, interpret=interpret,

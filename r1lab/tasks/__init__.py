@@ -13,7 +13,7 @@ from r1lab.tasks.arithmetic import (
     to_dataset,
 )
 from r1lab.tasks.chains import CHECKS, CLOSINGS, EOS, OPENINGS, chain_of_thought, chain_text
-from r1lab.tasks.hub import load_gsm8k, load_math
+from r1lab.tasks.hub import load_gsm8k, load_math, read_rows
 
 __all__ = [
     "CHECKS",
@@ -28,6 +28,7 @@ __all__ = [
     "generate",
     "load_gsm8k",
     "load_math",
+    "read_rows",
     "solution_chain",
     "to_dataset",
 ]

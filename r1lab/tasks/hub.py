@@ -3,7 +3,8 @@
 R1 reports MATH-500 among its benchmarks (R1 §3); GSM8K is the usual first RL task at
 one-GPU scale. Both become the same ``Problem`` the tiny world uses, so rewards, evaluation
 and training take either. ``source`` is a hub id or a path to a local .jsonl/.json/.parquet
-file; extra keyword arguments go to ``datasets.load_dataset`` (``revision``, ``cache_dir``…).
+file, read by ``read_rows``; extra keyword arguments go to ``datasets.load_dataset``
+(``revision``, ``cache_dir``…).
 ``datasets`` is imported only when a loader runs.
 
 The answer extraction, on its own:
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from r1lab.tasks.arithmetic import Problem
 
-_LOCAL_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
+_LOCAL_READERS = {".jsonl": "from_json", ".json": "from_json", ".parquet": "from_parquet"}
 GSM8K_MARKER = "####"  # GSM8K solutions end "#### <final answer>"
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 
@@ -77,25 +78,35 @@ def last_boxed(solution: str) -> str | None:
     return None
 
 
-def _load_rows(source, split: str, name: str | None, limit: int | None, load_kwargs):
-    """Rows of a hub dataset or a local file (a local file is one split: ``split`` is unused)."""
+def read_rows(source, split: str = "train", name: str | None = None, limit: int | None = None,
+              **load_kwargs):
+    """Rows of a local .jsonl/.json/.parquet file or a hub dataset, as a ``datasets.Dataset``.
+
+    The one reader of row files for tasks, SFT data and evaluation. A local file is one
+    split (``split``, ``name`` and ``load_kwargs`` are unused); a hub id goes to
+    ``datasets.load_dataset`` with ``name``, ``split`` and ``load_kwargs`` (``revision``,
+    ``cache_dir``…). ``limit``
+    keeps the first rows only.
+    """
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
         raise ValueError(f"limit must be None or an integer >= 0; got {limit!r}")
     if not isinstance(source, (str, Path)):
         raise TypeError(f"source must be a hub id or a file path; got {source!r}")
     path = Path(source)
-    if path.suffix in _LOCAL_BUILDERS and not path.exists():
+    if path.suffix in _LOCAL_READERS and not path.exists():
         raise FileNotFoundError(f"no file {str(path)!r} (hub ids have no file extension)")
-    from datasets import load_dataset
+    import datasets
 
     if path.exists():
-        builder = _LOCAL_BUILDERS.get(path.suffix)
-        if builder is None:
+        reader = _LOCAL_READERS.get(path.suffix)
+        if reader is None:
             raise ValueError(
-                f"local file {str(path)!r} must end in one of {sorted(_LOCAL_BUILDERS)}")
-        dataset = load_dataset(builder, data_files=str(path), split="train", **load_kwargs)
+                f"local file {str(path)!r} must end in one of {sorted(_LOCAL_READERS)}")
+        # Dataset.from_json/from_parquet, not load_dataset: the latter pings the hub to
+        # count the "download" even for a local file, which an offline machine waits on.
+        dataset = getattr(datasets.Dataset, reader)(str(path))
     else:
-        dataset = load_dataset(str(source), name, split=split, **load_kwargs)
+        dataset = datasets.load_dataset(str(source), name, split=split, **load_kwargs)
     if limit is not None:
         dataset = dataset.select(range(min(limit, len(dataset))))
     return dataset
@@ -113,7 +124,7 @@ def load_gsm8k(
     ``config`` is the hub dataset's configuration ("main" or "socratic"); ``limit`` keeps the
     first rows only.
     """
-    rows = _load_rows(source, split, config, limit, load_kwargs)
+    rows = read_rows(source, split, config, limit, **load_kwargs)
     if not {"question", "answer"} <= set(rows.column_names):
         raise ValueError(
             f"{source!s} is not in GSM8K's schema: expected columns 'question' and 'answer' "
@@ -140,7 +151,7 @@ def load_math(
     MATH-500 has an ``answer`` column; the original MATH (Hendrycks et al.) has only
     ``solution``. ``limit`` keeps the first rows only.
     """
-    rows = _load_rows(source, split, None, limit, load_kwargs)
+    rows = read_rows(source, split, None, limit, **load_kwargs)
     columns = set(rows.column_names)
     if "problem" not in columns or not columns & {"answer", "solution"}:
         raise ValueError(

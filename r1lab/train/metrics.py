@@ -54,12 +54,6 @@ FIXED_COLUMNS = {
 }
 
 
-def columns_for(reward_names: dict[str, str]) -> dict[str, str]:
-    """Our column -> TRL's log key, given {recipe reward name: reward function name}."""
-    rewards = {name: f"rewards/{func}/mean" for name, func in reward_names.items()}
-    return {"reward": "reward", **rewards, **FIXED_COLUMNS}
-
-
 def read_metrics(run_dir) -> list[dict]:
     """The rows of a run's ``metrics.jsonl`` (an empty list when it has none yet)."""
     path = Path(run_dir) / METRICS_FILE
@@ -120,11 +114,11 @@ class MetricsLog(TrainerCallback):
 
 
 class ProgressBar(TrainerCallback):
-    """One tqdm bar with the step's reward, accuracy and length (or loss), not printed dicts."""
+    """One tqdm bar with the stage's headline columns (``Stage.shown``), not printed dicts."""
 
-    def __init__(self, columns: dict[str, str], key: str = "reward"):
+    def __init__(self, columns: dict[str, str], stage):
         self.columns = columns
-        self.key = key
+        self.stage = stage
         self.bar = None
 
     def on_train_begin(self, args, state, control, **kwargs):
@@ -132,19 +126,16 @@ class ProgressBar(TrainerCallback):
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=state.max_steps, initial=state.global_step,
-                            desc="GRPO" if self.key == "reward" else "SFT",
-                            unit="step", dynamic_ncols=True)
+                            desc=self.stage.label, unit="step", dynamic_ncols=True)
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.bar is not None:
             self.bar.update(state.global_step - self.bar.n)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if self.bar is not None and logs and self.key in logs:
-            shown = (("loss", "token_accuracy") if self.key == "loss" else
-                     ("reward", "accuracy", "format", "completion_length"))
-            self.bar.set_postfix({name: round(logs[self.columns[name]], 3) for name in shown
-                                  if self.columns.get(name) in logs})
+        if self.bar is not None and logs and self.stage.step_key in logs:
+            self.bar.set_postfix({name: round(logs[self.columns[name]], 3)
+                                  for name in self.stage.shown if self.columns.get(name) in logs})
 
     def on_train_end(self, args, state, control, **kwargs):
         if self.bar is not None:

@@ -19,25 +19,30 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
+import math
 import os
 import re
 import types
 import typing
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from r1lab.sources import REPO_ROOT, local_path, looks_like_path
+from r1lab.train.stage import STAGES, get_stage
+
+# TRL 1.16 and the Trainer themselves call transformers 5's deprecated gradient-checkpointing
+# names (at config time and at every save); nothing a user can change, so not shown.
+TRANSFORMERS_RENAMES = ".*gradient_checkpointing.* is deprecated"
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
-STAGES = ("grpo", "sft")
-LOSS_IMPLS = ("torch", "triton")
-# What the Triton path covers; anything else keeps TRL's own log-prob code (loss_impl: torch).
-TRITON_LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
 TASKS = ("arithmetic", "gsm8k", "math", "prompt_completion")
-# What each stage trains on: RL needs questions with gold answers; SFT needs finished texts.
-STAGE_TASKS = {"grpo": ("arithmetic", "gsm8k", "math"), "sft": ("prompt_completion",)}
+# A recipe's YAML may expand (through anchors and aliases) to this many values at most: a
+# few lines of aliases can otherwise stand for gigabytes.
+MAX_RECIPE_VALUES = 100_000
 
 
 class RecipeError(ValueError):
@@ -69,14 +74,16 @@ class Recipe:
     """A local folder written by ``save_pretrained`` or a hub id (``Qwen/Qwen2.5-Math-1.5B``)."""
     task: TaskSpec = field(default_factory=TaskSpec)
     """The prompts, rendered with the R1-Zero template (R1 Table 1)."""
-    rewards: dict = field(default_factory=lambda: {"accuracy": 1.0, "format": 0.1})
-    """Reward name -> weight (``r1lab.rewards.REWARDS``); rule-based only (R1 §2.2.2)."""
+    rewards: dict = field(default_factory=dict)
+    """Reward name -> weight (``r1lab.rewards.REWARDS``), for stages that score completions
+    (``grpo``: at least one; rule-based, R1 §2.2.2); empty for ``sft``."""
     trainer: dict = field(default_factory=dict)
-    """Keyword arguments of ``trl.GRPOConfig`` (the paper's knobs are named in the recipes)."""
+    """Keyword arguments of the stage's TRL config (``trl.GRPOConfig``, ``trl.SFTConfig``;
+    the paper's knobs are named in the recipes)."""
     stage: str = "grpo"
-    """The trainer to build: ``grpo`` (R1-Zero and the reasoning RL stages, TRL's
-    GRPOTrainer) or ``sft`` (cold start and the SFT stages, TRL's SFTTrainer; ``trainer``
-    then holds ``trl.SFTConfig`` arguments and ``rewards`` is not used)."""
+    """The stage to run, a name in ``r1lab.train.stage.STAGES``: ``grpo`` (R1-Zero and the
+    reasoning RL stages, TRL's GRPOTrainer) or ``sft`` (cold start and the SFT stages, TRL's
+    SFTTrainer)."""
     peft: dict | None = None
     """Keyword arguments of ``peft.LoraConfig``; None trains every weight."""
     quantization: dict | None = None
@@ -84,8 +91,8 @@ class Recipe:
     accelerate: str | None = None
     """The ``accelerate launch --config_file`` this recipe is meant for (checked by dry runs)."""
     loss_impl: str = "torch"
-    """Per-token log-probs for the loss: ``torch`` (TRL's own path) or ``triton`` (the fused
-    kernel of ``r1lab.kernels``: one pass over the logits, gradient written in place)."""
+    """GRPO's per-token log-probs: ``torch`` (TRL's own path) or ``triton`` (the fused kernel
+    of ``r1lab.kernels``: one pass over the logits, gradient written in place)."""
     output_dir: str = "runs/r1-zero"
     """Run folder: checkpoints, metrics.jsonl/csv, the resolved recipe and the final model."""
     name: str = ""
@@ -143,7 +150,11 @@ def apply_override(data: dict, item: str) -> None:
     if not sep or not key:
         raise RecipeError(f"override {item!r} must look like key=value, e.g. "
                           "trainer.learning_rate=1e-4")
-    value = yaml.safe_load(text) if text else None
+    try:
+        value = read_yaml(text) if text else None
+    except RecipeError as error:
+        raise RecipeError(f"override {item!r}: the value is not valid YAML ({error}); quote "
+                          "text, e.g. --set 'output_dir=\"runs/a: b\"'") from None
     *parents, last = key.split(".")
     node = data
     for i, part in enumerate(parents):
@@ -172,7 +183,7 @@ def _build(cls, data: dict, prefix: str):
     values = {}
     for key, value in data.items():
         if key not in fields:
-            raise RecipeError(_unknown(f"{prefix}{key}", key, fields))
+            raise RecipeError(unknown(f"{prefix}{key}", key, fields))
         if dataclasses.is_dataclass(hints[key]):
             values[key] = _build(hints[key], value or {}, f"{prefix}{key}.")
         else:
@@ -185,7 +196,8 @@ def _build(cls, data: dict, prefix: str):
     return cls(**values)
 
 
-def _unknown(where: str, key: str, known) -> str:
+def unknown(where: str, key: str, known) -> str:
+    """The message for an unknown field, with the closest known name."""
     close = difflib.get_close_matches(key, list(known), n=1)
     hint = f"did you mean `{close[0]}`?" if close else f"known fields: {', '.join(sorted(known))}"
     return f"recipe field `{where}` is not a known field; {hint}"
@@ -219,6 +231,13 @@ def _allowed_types(hint) -> tuple | None:
     return None
 
 
+def _enum_values(hint) -> set:
+    """The values of the str-valued enums a type hint admits (IntervalStrategy…)."""
+    args = typing.get_args(hint) or (hint,)
+    return {member.value for arg in args if isinstance(arg, type) and issubclass(arg, str)
+            and hasattr(arg, "__members__") for member in arg}
+
+
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -230,6 +249,8 @@ def _checked(where: str, value, hint):
         # PyYAML reads YAML 1.1, where `3e-6` (no dot) is a string, not a number.
         return float(value)
     if isinstance(value, bool) and bool not in allowed:
+        if value is False and "no" in _enum_values(hint):
+            return "no"  # YAML 1.1 reads an unquoted `no` (save_strategy: no) as false
         ok = False
     else:
         ok = isinstance(value, allowed)
@@ -246,16 +267,9 @@ def _checked(where: str, value, hint):
 # ---------------------------------------------------------------- checking
 
 
-def world_size() -> int:
-    """Processes this run will have: accelerate/torchrun set WORLD_SIZE; 1 otherwise."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
 def trainer_config_class(stage: str):
-    """``trl.GRPOConfig`` or ``trl.SFTConfig``: the class a stage's ``trainer`` fields fill."""
-    import trl
-
-    return trl.SFTConfig if stage == "sft" else trl.GRPOConfig
+    """The TRL config class a stage's ``trainer`` fields fill (``trl.GRPOConfig``…)."""
+    return get_stage(stage).config_class()
 
 
 def trainer_fields(stage: str = "grpo") -> dict:
@@ -266,49 +280,139 @@ def trainer_fields(stage: str = "grpo") -> dict:
             if f.init}
 
 
-def check(recipe: Recipe) -> None:
-    """Raise ``RecipeError`` for anything that would fail later, before any slow work."""
-    from r1lab.rewards import REWARDS
+def declared_default(config_class: type, name: str):
+    """The default a TRL config class declares for a field (before its ``__post_init__``)."""
+    declared = config_class.__dataclass_fields__[name]
+    if declared.default_factory is not dataclasses.MISSING:
+        return declared.default_factory()
+    return declared.default
 
-    _one_of("stage", recipe.stage, STAGES)
+
+def trainer_config(recipe: Recipe, for_this_machine: bool = False,
+                   processes: int | None = None):
+    """The stage's TRL config, built by TRL from the recipe's ``trainer`` fields.
+
+    With ``for_this_machine`` it is the config this machine trains with (CPU settings when it
+    has no GPU; a recipe that needs one is refused). Without, it is the config the machine
+    the recipe is meant for builds: every check of TRL and transformers runs except the one
+    that asks this machine for a bf16 GPU (a dry run, and the recipe checks, read it), and
+    with ``processes`` TRL counts that many processes instead of this one (the recipe checks
+    pass the launch's count, so TRL's batch arithmetic is the launched job's).
+    """
+    stage = get_stage(recipe.stage)
+    config_class = stage.config_class()
+    kwargs = {"report_to": "none",
+              "disable_tqdm": True,  # r1lab's ProgressBar replaces the printed dicts
+              **recipe.trainer, **stage.config_kwargs(recipe), "output_dir": recipe.output_dir}
+    if for_this_machine and not _cuda():
+        meant = trainer_config(recipe)
+        if meant.bf16 or meant.fp16 or getattr(meant, "use_vllm", False):
+            raise RecipeError(
+                f"recipe {recipe.name or ''} needs a CUDA GPU (trainer.bf16/fp16/use_vllm) and "
+                "none is present: run a tiny/ recipe, or add --set trainer.bf16=false for fp32 "
+                "on CPU")
+        kwargs["use_cpu"] = True
+    build = config_class if for_this_machine else _as_meant(config_class, processes)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=TRANSFORMERS_RENAMES, category=FutureWarning)
+            args = build(**kwargs)
+    except (ValueError, TypeError) as error:
+        raise RecipeError(f"recipe field `trainer`: TRL rejected it: {error}") from None
+    args.__class__ = config_class  # the object TRL would build, whichever machine built it
+    return args
+
+
+@functools.cache
+def _as_meant(config_class: type, processes: int | None = None) -> type:
+    """``config_class`` as the machine a recipe is meant for builds it.
+
+    Why a subclass: ``TrainingArguments._validate_args`` refuses bf16 unless this machine
+    has a bf16 GPU or ``use_cpu`` is set, and TRL sizes the generation batch with this
+    process's ``world_size``; transformers has no switch for describing another machine's
+    config. ``use_cpu`` is set for that one check only (it reads nothing else there), so
+    every other field is validated as the GPU machine validates it; ``processes`` (when
+    given) replaces ``world_size``.
+    """
+
+    def _validate_args(self):
+        use_cpu, self.use_cpu = self.use_cpu, True
+        try:
+            config_class._validate_args(self)
+        finally:
+            self.use_cpu = use_cpu
+
+    body = {"_validate_args": _validate_args}
+    if processes is not None:
+        body["world_size"] = property(lambda self: processes)
+    return type(config_class.__name__, (config_class,), body)
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def check(recipe: Recipe) -> None:
+    """Raise ``RecipeError`` for anything that would fail later, before any slow work.
+
+    The fields are checked first, then the TRL config they resolve to (TRL's own defaults
+    filled in), then what the recipe's stage adds (``Stage.check``).
+    """
+    one_of("stage", recipe.stage, tuple(STAGES))
+    stage = get_stage(recipe.stage)
     _check_model(recipe.model)
-    _one_of("task.name", recipe.task.name, TASKS)
-    if recipe.task.name not in STAGE_TASKS[recipe.stage]:
+    one_of("task.name", recipe.task.name, TASKS)
+    if recipe.task.name not in stage.tasks:
         raise RecipeError(f"recipe field `task.name` {recipe.task.name!r} does not fit stage "
-                          f"{recipe.stage!r}: use one of {', '.join(STAGE_TASKS[recipe.stage])}")
+                          f"{recipe.stage!r}: use one of {', '.join(stage.tasks)}")
     _check_task(recipe.task)
-    _check_loss_impl(recipe)
-    if not recipe.rewards:
-        raise RecipeError("recipe field `rewards` is empty: give at least one, e.g. "
-                          "rewards: {accuracy: 1.0, format: 0.1}")
-    for name, weight in recipe.rewards.items():
-        if name not in REWARDS:
-            raise RecipeError(_unknown(f"rewards.{name}", name, REWARDS).replace(
-                "is not a known field", "is not a known reward"))
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)):
-            raise RecipeError(f"recipe field `rewards.{name}` must be a number (its weight); "
-                              f"got {weight!r}")
     known = trainer_fields(recipe.stage)
-    config_name = trainer_config_class(recipe.stage).__name__
+    config_name = stage.config_class().__name__
     for key, value in recipe.trainer.items():
         if key not in known:
             close = difflib.get_close_matches(key, list(known), n=1)
             hint = f"did you mean `{close[0]}`?" if close else f"see trl.{config_name}"
             raise RecipeError(f"recipe field `trainer.{key}` is not a {config_name} argument; "
                               f"{hint}")
-        if key in ("reward_weights", "output_dir"):
+        reserved = {"output_dir": "output_dir", "reward_weights": "rewards"}
+        if key in reserved:
             raise RecipeError(f"recipe field `trainer.{key}` is set by r1lab: use the recipe's "
-                              f"`{'rewards' if key == 'reward_weights' else 'output_dir'}` field")
+                              f"`{reserved[key]}` field")
         recipe.trainer[key] = _checked(f"trainer.{key}", value, known[key])
-    launch = _accelerate_file(recipe.accelerate)
-    if recipe.stage == "grpo":
-        _check_group_size(recipe.trainer, launch.get("num_processes"))
-        _check_trl_combinations(recipe, launch)
     _check_kwargs("peft", recipe.peft, _lora_fields)
     _check_kwargs("quantization", recipe.quantization, _bnb_fields)
+    if recipe.peft is not None and not recipe.peft.get("r", 1) >= 1:
+        raise RecipeError(f"recipe field `peft.r` (the LoRA rank) must be >= 1; got "
+                          f"{recipe.peft['r']!r}")
     if recipe.quantization and not recipe.peft:
         raise RecipeError("recipe field `quantization` needs `peft` too: a 4-bit model trains "
                           "through LoRA adapters (QLoRA); add peft: {r: 16, lora_alpha: 32}")
+    launch = _accelerate_file(recipe.accelerate)
+    stage.check_fields(recipe, launch)
+    args = trainer_config(recipe, processes=launch_processes(launch))
+    _check_resolved(args)
+    stage.check_config(recipe, args, launch)
+
+
+def launch_processes(launch: dict) -> int:
+    """Processes the recipe's job will have: the running job's (accelerate, torchrun and
+    Slurm set WORLD_SIZE) or, before launch, its accelerate file's ``num_processes``."""
+    if "WORLD_SIZE" in os.environ:
+        return int(os.environ["WORLD_SIZE"])
+    return int(launch.get("num_processes") or 1)
+
+
+def _check_resolved(args) -> None:
+    """What TRL and transformers accept at config time but fail on (or train wrongly with)."""
+    if not math.isfinite(args.learning_rate) or args.learning_rate < 0:
+        raise RecipeError(f"recipe field `trainer.learning_rate` must be a finite number >= 0; "
+                          f"got {args.learning_rate}")
+    for name in ("per_device_train_batch_size", "gradient_accumulation_steps"):
+        if getattr(args, name) < 1:
+            raise RecipeError(f"recipe field `trainer.{name}` must be >= 1; got "
+                              f"{getattr(args, name)}")
 
 
 def _accelerate_file(name: str | None) -> dict:
@@ -322,62 +426,67 @@ def _accelerate_file(name: str | None) -> dict:
     return _yaml_mapping(path, f"recipe field `accelerate`: {path}", "an accelerate config")
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the
+    last one silently, so a second ``trainer:`` block would replace the first)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping (the second would "
+                    "silently replace the first): keep one", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(text: str):
+    """Recipe YAML: duplicate keys refused, the expanded size capped (``MAX_RECIPE_VALUES``).
+
+    ``RecipeError`` says what is wrong; the caller adds where.
+    """
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as error:
+        raise RecipeError(str(error)) from None
+    if _expanded_size(data, {}) > MAX_RECIPE_VALUES:
+        raise RecipeError(f"it expands to more than {MAX_RECIPE_VALUES:,} values through YAML "
+                          "aliases (*name); write the values out instead")
+    return data
+
+
+def _expanded_size(value, sizes: dict) -> int:
+    """How many values ``value`` stands for once every alias is expanded (shared objects are
+    measured once, so a few lines that stand for gigabytes are measured in microseconds)."""
+    if not isinstance(value, (dict, list)):
+        return 1
+    if id(value) not in sizes:
+        sizes[id(value)] = 0  # a self-referencing alias counts its cycle once
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        sizes[id(value)] = 1 + sum(_expanded_size(v, sizes) for _, v in items)
+    return sizes[id(value)]
+
+
 def _yaml_mapping(path: Path, what: str, expected: str) -> dict:
     """The YAML mapping in ``path``; ``RecipeError`` naming ``what`` if it is not one."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise RecipeError(f"{what} is not valid YAML: {error}") from None
+        data = read_yaml(path.read_text(encoding="utf-8"))
+    except RecipeError as error:
+        raise RecipeError(f"{what} is not valid: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise RecipeError(f"{what} cannot be read: {error}") from None
     if not isinstance(data, dict):
         raise RecipeError(f"{what} must be {expected}")
     return data
 
 
-def _check_trl_combinations(recipe: Recipe, launch: dict) -> None:
-    """Settings TRL or transformers only refuse once the GPUs are allocated."""
-    trainer = recipe.trainer
-    if trainer.get("sync_ref_model"):
-        if recipe.peft is not None:
-            raise RecipeError("recipe field `trainer.sync_ref_model` cannot be used with `peft`: "
-                              "with LoRA the reference is the base model under the adapters, so "
-                              "there is no separate copy to refresh; remove one of the two")
-        if not trainer.get("beta", 0.0):
-            raise RecipeError("recipe field `trainer.sync_ref_model` needs `trainer.beta` > 0: "
-                              "with beta 0 there is no reference model to refresh")
-    vllm_length = trainer.get("vllm_max_model_length")
-    completion = trainer.get("max_completion_length", 256)
-    if trainer.get("use_vllm") and vllm_length is not None and vllm_length <= completion:
-        raise RecipeError(f"recipe field `trainer.vllm_max_model_length` ({vllm_length}) must "
-                          f"exceed max_completion_length ({completion}) by the prompt length")
-    fsdp = launch.get("fsdp_config") or {}
-    if fsdp.get("fsdp_activation_checkpointing") and trainer.get(
-            "activation_checkpointing", trainer.get("gradient_checkpointing", True)):
-        raise RecipeError(f"recipe field `trainer.activation_checkpointing` must be false: "
-                          f"{recipe.accelerate} already checkpoints activations inside FSDP and "
-                          "transformers refuses both (TRL turns the trainer's on by default)")
-
-
-def _one_of(where: str, value, choices) -> None:
+def one_of(where: str, value, choices) -> None:
+    """``RecipeError`` unless ``value`` is one of ``choices``."""
     if value not in choices:
         raise RecipeError(f"recipe field `{where}` must be one of {', '.join(choices)}; "
                           f"got {value!r}")
-
-
-def _check_loss_impl(recipe: Recipe) -> None:
-    _one_of("loss_impl", recipe.loss_impl, LOSS_IMPLS)
-    if recipe.loss_impl != "triton":
-        return
-    if recipe.stage != "grpo":
-        raise RecipeError("recipe field `loss_impl: triton` is the fused GRPO kernel; an "
-                          f"{recipe.stage} recipe uses TRL's loss: remove `loss_impl`")
-    loss_type = recipe.trainer.get("loss_type", "dapo")
-    if loss_type not in TRITON_LOSS_TYPES:
-        raise RecipeError(f"recipe field `trainer.loss_type` {loss_type!r} is not covered by "
-                          f"loss_impl: triton (covered: {', '.join(TRITON_LOSS_TYPES)}); use "
-                          "loss_impl: torch")
-    if recipe.trainer.get("top_entropy_quantile", 1.0) < 1.0:
-        raise RecipeError("recipe field `trainer.top_entropy_quantile` < 1 needs TRL's entropy "
-                          "masking: use loss_impl: torch")
 
 
 def _check_model(model: str) -> None:
@@ -393,7 +502,7 @@ def _check_model(model: str) -> None:
 
 
 def _check_task(task: TaskSpec) -> None:
-    _one_of("task.name", task.name, TASKS)
+    one_of("task.name", task.name, TASKS)
     if task.n < 1:
         raise RecipeError(f"recipe field `task.n` must be >= 1; got {task.n}")
     if task.name == "arithmetic":
@@ -405,9 +514,9 @@ def _check_task(task: TaskSpec) -> None:
         names = {f.name for f in dataclasses.fields(ArithmeticConfig)}
         for key in task.arithmetic:
             if key not in names:
-                raise RecipeError(_unknown(f"task.arithmetic.{key}", key, names))
+                raise RecipeError(unknown(f"task.arithmetic.{key}", key, names))
         try:
-            ArithmeticConfig(**_tuples(task.arithmetic))
+            arithmetic_config(task)
         except (TypeError, ValueError) as error:
             raise RecipeError(f"recipe field `task.arithmetic`: {error}") from None
         return
@@ -423,31 +532,13 @@ def _check_task(task: TaskSpec) -> None:
                           "path or give a hub dataset id")
 
 
-def _tuples(overrides: dict) -> dict:
-    """YAML has no tuples; ArithmeticConfig takes tuples for its ranges."""
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+def arithmetic_config(task: TaskSpec):
+    """The ``r1lab.tasks.ArithmeticConfig`` a task's ``arithmetic`` overrides describe."""
+    from r1lab.tasks import ArithmeticConfig
 
-
-def _check_group_size(trainer: dict, launch_processes: int | None = None) -> None:
-    """TRL samples G completions per prompt: the generation batch must hold whole groups.
-
-    The process count is the running job's (WORLD_SIZE) or, before launch (a dry run), the
-    one the recipe's accelerate file will start.
-    """
-    group = trainer.get("num_generations", 8)
-    per_device = trainer.get("per_device_train_batch_size", 8)
-    steps = trainer.get("steps_per_generation") or trainer.get("gradient_accumulation_steps", 1)
-    processes = world_size() if "WORLD_SIZE" in os.environ else (launch_processes or 1)
-    batch = trainer.get("generation_batch_size") or per_device * processes * steps
-    if group is not None and group < 2:
-        raise RecipeError(f"recipe field `trainer.num_generations` must be >= 2 (GRPO compares "
-                          f"completions within a group); got {group}")
-    if group and batch % group:
-        raise RecipeError(
-            f"recipe field `trainer.num_generations` ({group}) must divide the generation batch "
-            f"({batch} = per_device_train_batch_size {per_device} x {processes} processes x "
-            f"{steps} steps_per_generation); set per_device_train_batch_size to a multiple of "
-            f"{group} or pick a group size that divides {batch}")
+    # YAML has no tuples; ArithmeticConfig takes tuples for its ranges.
+    return ArithmeticConfig(**{k: tuple(v) if isinstance(v, list) else v
+                               for k, v in task.arithmetic.items()})
 
 
 def _lora_fields() -> set:
@@ -470,4 +561,4 @@ def _check_kwargs(where: str, kwargs: dict | None, known_fields) -> None:
     known = known_fields()
     for key in kwargs:
         if key not in known:
-            raise RecipeError(_unknown(f"{where}.{key}", key, known))
+            raise RecipeError(unknown(f"{where}.{key}", key, known))

@@ -1,17 +1,19 @@
-"""Supervised fine-tuning stages through TRL's ``SFTTrainer``: cold start (R1 §2.3.1) and,
-later, the rejection-sampling SFT (§2.3.3) and distillation (§2.4).
+"""The SFT stage through TRL's ``SFTTrainer``: cold start (R1 §2.3.1) and, later, the
+rejection-sampling SFT (§2.3.3) and distillation (§2.4).
 
 A recipe with ``stage: sft`` trains on rows of ``prompt`` and ``completion`` (the task
 ``prompt_completion``, from a local file or a hub dataset) with the loss on the completion
 only, like the paper's SFT on responses. Full fine-tuning by default; ``peft`` gives LoRA,
-``quantization`` QLoRA (GPU). ``r1lab.train.run`` runs it with the same run folder, metrics
-log and resume as the RL stages.
+``quantization`` QLoRA (GPU). A LoRA run saves a merged model in ``final/``, so the next
+stage starts from a whole model. The runner (``r1lab.train.run``) does the rest.
 """
 
 from __future__ import annotations
 
-from r1lab.sources import local_path
+from typing import Any
+
 from r1lab.train.recipe import Recipe, RecipeError
+from r1lab.train.stage import Stage
 
 # metrics.jsonl columns of an SFT run (our name: TRL's log key).
 SFT_COLUMNS = {
@@ -24,33 +26,74 @@ SFT_COLUMNS = {
 }
 
 
-def sft_dataset(recipe: Recipe, dry_run: bool):
-    """The recipe's prompt/completion rows (None in a dry run for hub data)."""
-    import datasets
+class SFTStage(Stage):
+    name = "sft"
+    label = "SFT"
+    tasks = ("prompt_completion",)
+    step_key = "loss"
+    shown = ("loss", "token_accuracy")
 
-    task = recipe.task
-    path = local_path(task.source)
-    if path is None and dry_run:
-        return None  # a hub dataset: a dry run does not contact the hub
-    try:
-        if path is not None:
-            # Dataset.from_json/from_parquet, not load_dataset: the latter pings the hub to
-            # count the "download" even for a local file, which an offline machine waits on.
-            if path.suffix in (".jsonl", ".json"):
-                rows = datasets.Dataset.from_json(str(path))
-            elif path.suffix == ".parquet":
-                rows = datasets.Dataset.from_parquet(str(path))
-            else:
-                raise RecipeError(f"recipe field `task.source`: {path} must be a .jsonl, .json "
-                                  "or .parquet file of prompt/completion rows")
-        else:
-            rows = datasets.load_dataset(task.source, split="train")
-    except (OSError, ValueError) as error:
-        raise RecipeError(f"recipe field `task.source`: cannot load {task.source}: "
-                          f"{error}") from None
-    missing = {"prompt", "completion"} - set(rows.column_names)
-    if missing:
-        raise RecipeError(f"recipe field `task.source`: {task.source} lacks the column(s) "
-                          f"{', '.join(sorted(missing))}; SFT needs prompt and completion")
-    rows = rows.select_columns(["prompt", "completion"])
-    return rows.select(range(min(task.n, len(rows))))
+    def config_class(self) -> type:
+        from trl import SFTConfig
+
+        return SFTConfig
+
+    def config_kwargs(self, recipe: Recipe) -> dict:
+        # R1 §2.3.1 fine-tunes on the responses: no loss on the prompt tokens.
+        return {} if "completion_only_loss" in recipe.trainer else {"completion_only_loss": True}
+
+    def check_fields(self, recipe: Recipe, launch: dict) -> None:
+        if recipe.rewards:
+            raise RecipeError("recipe field `rewards` is not used by stage sft (it trains on "
+                              "finished completions, it scores none): remove it")
+        if recipe.loss_impl != "torch":
+            raise RecipeError("recipe field `loss_impl: triton` is the fused GRPO kernel; an "
+                              "sft recipe uses TRL's loss: remove `loss_impl`")
+
+    def check_config(self, recipe: Recipe, args: Any, launch: dict) -> None:
+        if args.max_length is not None and args.max_length < 1:
+            raise RecipeError(f"recipe field `trainer.max_length` must be >= 1; got "
+                              f"{args.max_length}")
+
+    def dataset(self, recipe: Recipe, dry_run: bool) -> Any:
+        """The recipe's prompt/completion rows (None in a dry run for hub data)."""
+        from r1lab.sources import local_path
+        from r1lab.tasks import read_rows
+
+        task = recipe.task
+        if local_path(task.source) is None and dry_run:
+            return None  # a hub dataset: a dry run does not contact the hub
+        try:
+            rows = read_rows(task.source, split="train")
+        except (OSError, ValueError) as error:
+            raise RecipeError(f"recipe field `task.source`: cannot load {task.source}: "
+                              f"{error}") from None
+        missing = {"prompt", "completion"} - set(rows.column_names)
+        if missing:
+            raise RecipeError(f"recipe field `task.source`: {task.source} lacks the column(s) "
+                              f"{', '.join(sorted(missing))}; SFT needs prompt and completion")
+        rows = rows.select_columns(["prompt", "completion"])
+        return rows.select(range(min(task.n, len(rows))))
+
+    def columns(self, recipe: Recipe) -> dict[str, str]:
+        return SFT_COLUMNS
+
+    def trainer(self, plan) -> Any:
+        from trl import SFTTrainer
+
+        return SFTTrainer(model=plan.model, args=plan.args, train_dataset=plan.train_dataset,
+                          peft_config=plan.peft_config)
+
+    def describe(self, plan) -> list[str]:
+        a = plan.args
+        return [f"SFT         batch/device={a.per_device_train_batch_size} "
+                f"accumulation={a.gradient_accumulation_steps} lr={a.learning_rate} "
+                f"epochs={a.num_train_epochs} completion-only loss={a.completion_only_loss} "
+                f"max_length={a.max_length}"]
+
+    def before_save(self, trainer: Any, plan) -> None:
+        if plan.peft_config and not plan.quantization_config:
+            # The next stage starts from this folder: merge the LoRA adapters into a whole
+            # model (a 4-bit QLoRA base cannot be merged losslessly; its adapters are saved
+            # as they are).
+            trainer.model = trainer.model.merge_and_unload()

@@ -23,8 +23,7 @@ import torch
 from trl import GRPOTrainer
 
 from r1lab.kernels import fused_log_probs
-
-LOSS_IMPLS = ("torch", "triton")
+from r1lab.train.grpo import LOSS_IMPLS
 
 
 class R1LabGRPOTrainer(GRPOTrainer):

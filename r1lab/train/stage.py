@@ -1,0 +1,94 @@
+"""What a training stage provides to the runner (``r1lab.train.run``), and the table of stages.
+
+A stage is one module under ``r1lab/train/`` with a ``Stage`` subclass: the TRL config class
+its recipe's ``trainer`` fields fill, the checks only it needs, its training rows, its trainer
+and the columns of its metrics log. The runner does everything else the same way for every
+stage (recipe, run folder, resume, metrics, final model). Adding a stage is adding a module
+and a row to ``STAGES``.
+
+>>> sorted(STAGES)
+['grpo', 'sft']
+>>> get_stage("sft").config_class().__name__
+'SFTConfig'
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from r1lab.train.recipe import Recipe
+    from r1lab.train.run import Plan
+
+# Stage name -> "module:class". Modules are imported when a recipe names their stage, so
+# loading a recipe never imports a trainer it does not use.
+STAGES = {
+    "grpo": "r1lab.train.grpo:GRPOStage",  # R1-Zero and the reasoning RL stages (R1 §2.2, §2.3.2)
+    "sft": "r1lab.train.sft:SFTStage",  # cold start, rejection-sampling SFT (R1 §2.3.1, §2.3.3)
+}
+
+
+class Stage(ABC):
+    """The part of a run that differs between stages (the abstract methods), and neutral
+    defaults for the rest."""
+
+    name: str = ""
+    """The recipe's ``stage`` value."""
+    label: str = ""
+    """The progress bar's label."""
+    tasks: tuple[str, ...] = ()
+    """The ``task.name`` values this stage trains on."""
+    uses_rewards: bool = False
+    """Whether the recipe's ``rewards`` score completions in this stage."""
+    step_key: str = "loss"
+    """A TRL log key present in training-step logs only (not in the final summary)."""
+    shown: tuple[str, ...] = ("loss",)
+    """Metric columns shown on the progress bar."""
+
+    @abstractmethod
+    def config_class(self) -> type:
+        """The TRL config class (a ``transformers.TrainingArguments``) of ``trainer``."""
+
+    def config_kwargs(self, recipe: Recipe) -> dict:
+        """Arguments the stage adds to the recipe's ``trainer`` fields."""
+        return {}
+
+    def check_fields(self, recipe: Recipe, launch: dict) -> None:
+        """Raise ``RecipeError`` for fields this stage refuses, before TRL builds the config
+        (where TRL's own refusal would not name the recipe field and the fix). ``launch`` is
+        the raw accelerate file the recipe names ({} when none)."""
+
+    def check_config(self, recipe: Recipe, args: Any, launch: dict) -> None:
+        """Raise ``RecipeError`` for what this stage refuses in the resolved TRL config
+        ``args`` (TRL's defaults filled in)."""
+
+    @abstractmethod
+    def dataset(self, recipe: Recipe, dry_run: bool) -> Any:
+        """The training rows (a ``datasets.Dataset``; None in a dry run for hub data)."""
+
+    @abstractmethod
+    def columns(self, recipe: Recipe) -> dict[str, str]:
+        """Metric column -> TRL log key, for ``metrics.jsonl``."""
+
+    def plan_extras(self, recipe: Recipe) -> dict:
+        """Stage objects the trainer needs beyond the config (``Plan.extras``)."""
+        return {}
+
+    @abstractmethod
+    def trainer(self, plan: Plan) -> Any:
+        """The TRL trainer for a plan (this loads the model)."""
+
+    def describe(self, plan: Plan) -> list[str]:
+        """Lines of the dry-run summary that only this stage has."""
+        return []
+
+    def before_save(self, trainer: Any, plan: Plan) -> None:
+        """Called after training, before the final model is saved."""
+
+
+def get_stage(name: str) -> Stage:
+    """The ``Stage`` registered as ``name`` in ``STAGES`` (``KeyError`` if none)."""
+    module, _, cls = STAGES[name].partition(":")
+    return getattr(importlib.import_module(module), cls)()
