@@ -1,0 +1,71 @@
+"""What every notebook's first cell needs: the scale it runs at, and its scratch run folders.
+
+``R1LAB_SCALE`` (``tiny`` | ``single_gpu`` | ``multi_gpu``) picks the recipes a notebook
+runs; unset means ``tiny``. A notebook that only makes sense in the tiny world (it trains
+the tiny models, or asserts what they learn) calls ``require_tiny`` first, so another scale
+stops at once with a message saying what to run instead.
+
+>>> read_scale({})
+'tiny'
+>>> read_scale({"R1LAB_SCALE": "huge"})
+Traceback (most recent call last):
+...
+ValueError: R1LAB_SCALE must be one of tiny, single_gpu, multi_gpu; got 'huge'
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from r1lab.sources import REPO_ROOT
+
+SCALES = ("tiny", "single_gpu", "multi_gpu")
+
+
+class ScaleError(RuntimeError):
+    """A notebook asked to run at a scale it does not support."""
+
+
+def read_scale(environ=os.environ) -> str:
+    """``R1LAB_SCALE`` from the environment; a typo fails instead of falling back to tiny."""
+    scale = environ.get("R1LAB_SCALE", "tiny")
+    if scale not in SCALES:
+        raise ValueError(f"R1LAB_SCALE must be one of {', '.join(SCALES)}; got {scale!r}")
+    return scale
+
+
+def require_tiny(notebook: str, instead: str, environ=os.environ) -> str:
+    """Stop a tiny-world-only notebook at another scale; ``instead`` says what to run there.
+
+    >>> require_tiny("04", "r1lab train single_gpu/r1_zero_lora", {"R1LAB_SCALE": "single_gpu"})
+    Traceback (most recent call last):
+    ...
+    r1lab.notebook.ScaleError: notebook 04 runs the tiny world only, and R1LAB_SCALE is single_gpu: at that scale run r1lab train single_gpu/r1_zero_lora from a shell (or unset R1LAB_SCALE to run this notebook)
+    """
+    scale = read_scale(environ)
+    if scale != "tiny":
+        raise ScaleError(f"notebook {notebook} runs the tiny world only, and R1LAB_SCALE is "
+                         f"{scale}: at that scale run {instead} from a shell (or unset "
+                         "R1LAB_SCALE to run this notebook)")
+    return scale
+
+
+def run_folder(name: str, fresh: bool = True) -> Path:
+    """``runs/<name>`` under the repository root, emptied first when ``fresh`` (a notebook's
+    scratch runs start over each time it runs top to bottom)."""
+    folder = REPO_ROOT / "runs" / name
+    if fresh:
+        shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def quiet_downloads() -> None:
+    """Hide transformers' and datasets' loading bars (they make committed outputs noisy)."""
+    import datasets
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    datasets.disable_progress_bars()
