@@ -1,13 +1,16 @@
+import os
 import random
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
 from r1lab.rewards import REWARDS, accuracy_reward, combined_reward, format_reward
 from r1lab.rewards.accuracy import is_hedged
-from r1lab.rewards.math_check import DEFAULT_TIMEOUT_S, MathChecker
+from r1lab.rewards.math_check import DEFAULT_TIMEOUT_S, MathChecker, default_checker
 
 O1 = "<think>2+3=5, 5*4=20</think><answer>20</answer>"
 O2 = "<think>3*4=12, 2+12=14</think><answer>14</answer>"
@@ -158,3 +161,92 @@ def test_lower_layers_import_without_torch():
     code = ("import sys, r1lab.template, r1lab.rewards; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------- reward inputs as TRL and users pass them
+
+
+def test_invisible_characters_earn_no_format():
+    assert format_reward(["<think>\u200b</think><answer>14</answer>",
+                          "|special_token|\ufeff|special_token|Summary: 14"]) == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("key", ["reasoning_content", "thinking"])
+def test_reasoning_split_off_by_trl_is_read(key):
+    # TRL's response parsers move the think block into the message's reasoning field.
+    completions = [[{"role": "assistant", key: "3*4=12, 2+12=14", "content": "<answer>14</answer>"}],
+                   [{"role": "assistant", key: "", "content": "<answer>14</answer>"}]]
+    assert format_reward(completions) == [1.0, 0.0]
+    assert accuracy_reward(completions, answer=["14", "14"]) == [1.0, 1.0]
+    assert REWARDS["language"](completions, target_lang="en") == [None, None]  # no words
+    worded = [[{"role": "assistant", key: "so the answer is fourteen", "content": "<answer>14</answer>"}]]
+    assert REWARDS["language"](worded, target_lang="en") == [1.0]
+
+
+def test_numpy_and_pandas_columns_are_columns():
+    np = pytest.importorskip("numpy")
+    pd = pytest.importorskip("pandas")
+    completions = [O2, O1]  # answers 14 and 20
+    for golds in (np.array(["14", "20"]), pd.Series(["14", "20"]), np.array([14, 20]), ("14", "20")):
+        assert accuracy_reward(completions, answer=golds) == [1.0, 1.0], type(golds)
+    langs = np.array(["en", "zh"])
+    assert REWARDS["language"](["<think>so it is</think><answer>1</answer>"] * 2,
+                               target_lang=langs) == [1.0, 0.0]
+    with pytest.raises(ValueError, match="2 values for 3 completions"):
+        accuracy_reward([O2] * 3, answer=np.array(["14", "20"]))
+
+
+def test_gold_numbers_beyond_the_int_string_limit_are_graded():
+    # Python refuses int(str) and str(int) beyond 4300 digits; such a gold is graded (0: no
+    # answer of at most MAX_ANSWER_CHARS matches it), never an exception.
+    digits = "7" * 5000
+    golds = [digits, int(digits[:1000]) * 10**4000, digits]
+    answers = [wrap("7"), wrap("7"), wrap(r"\boxed{7}")]
+    assert accuracy_reward(answers, answer=golds) == [0.0, 0.0, 0.0]
+    assert accuracy_reward([wrap("1" + "0" * 900)], answer=[10**900]) == [1.0]
+
+
+@pytest.mark.parametrize("answer", [r"\$18", "$18", "18 dollars", r"18 \text{ dollars}", "18.00"])
+def test_currency_and_units_on_numeric_golds(answer):
+    assert accuracy_reward([wrap(answer)], answer=["18"]) == [1.0]
+
+
+def test_decimal_comma_unicode_minus_and_thousands():
+    assert accuracy_reward([wrap("0,111"), wrap("\u22127"), wrap("1,800"), wrap("18,00")],
+                           answer=["0.111", "-7", "1800", "1800"]) == [1.0, 1.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("answer", [r"\frac{1}{3} \quad \frac{1}{2}", r"\frac{1}{3} \text{ maybe } \frac{1}{2}",
+                                    r"\boxed{\frac{1}{2} \text{ or } \frac{1}{3}}", r"\boxed{1} \text{ or } \boxed{2}"])
+def test_hedged_latex_answers_score_zero(answer):
+    assert is_hedged(answer)
+    assert accuracy_reward([wrap(answer)], answer=[r"\frac{1}{2}"]) == [0.0]
+
+
+def test_rewards_in_a_process_forked_while_another_thread_checks():
+    # The fork copies the checker's lock held by the checking thread, and its worker's pipes;
+    # the child must start its own worker instead of waiting on them forever.
+    checker = default_checker()
+    # an answer no other test checks, so that no cached verdict makes the check quick
+    slow = threading.Thread(target=checker.equal, args=("15", r"\boxed{8^{8^{8^{8}}}}"))
+    saved, checker.timeout = checker.timeout, 1.0
+    try:
+        slow.start()
+        time.sleep(0.3)  # the thread now holds the lock, waiting on the worker
+        pid = os.fork()
+        if pid == 0:  # the child: grade, report by exit status, never return into pytest
+            try:
+                ok = accuracy_reward([wrap(r"\frac{2}{4}")], answer=[r"\frac{1}{2}"]) == [1.0]
+            finally:
+                os._exit(0 if ok else 1)
+        deadline = time.monotonic() + 30
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if done[0] == 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        assert done[0] == pid and os.waitstatus_to_exitcode(done[1]) == 0, "child deadlocked"
+    finally:
+        slow.join()
+        checker.timeout = saved
+    assert checker.equal(r"\frac{1}{3}", r"\frac{2}{6}") is True  # the parent's checker still works

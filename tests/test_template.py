@@ -150,3 +150,13 @@ def test_rewards_and_eval_score_the_readable_format():
                    "|special_token||special_token|Summary: 14"]
     assert accuracy_reward(completions, answer=["14"] * 4) == [1.0, 0.0, 0.0, 1.0]
     assert format_reward(completions) == [1.0, 1.0, 1.0, 0.0]  # the last has no reasoning
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u2060", "\ufeff", "\u200b\u200d \u2060"])
+def test_invisible_characters_never_fill_a_block(invisible):
+    assert parse(f"<think>{invisible}</think><answer>14</answer>").problem == "empty <think> block"
+    assert parse(f"<think>3*4=12</think><answer>{invisible}</answer>").answer is None
+    readable = parse_readable(f"{SPECIAL_TOKEN}{invisible}{SPECIAL_TOKEN}Summary: 14")
+    assert readable.problem == "empty reasoning"
+    # ...and count as whitespace around the blocks (a BOM before <think> is no text)
+    assert parse(f"{invisible}<think>x</think>{invisible}<answer>14</answer>").well_formed
