@@ -1,6 +1,7 @@
 """Measure a tiny model's profile and write its model card: ``python -m r1lab.tiny.card DIR``.
 
-The profile is what RL will have to work with (issue targets for the base model in brackets):
+The profile is what RL will have to work with (the base model's targets, ``BASE_TARGETS``, in
+brackets):
 
 * ``pass_at_1``: unprompted, paper protocol (T=0.6, top-p 0.95, k samples) [10%-40%];
 * ``reasoning_accuracy``: prefilled with ``<think>``, made to reason [>= 60%, >= 2x direct];
@@ -26,8 +27,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from r1lab.eval import evaluate
 from r1lab.tasks import generate
 
-# What the tiny base model must offer RL (issue "The tiny world"): room to improve, a
-# behaviour to discover (reasoning) that pays, and language mixing to correct later.
+# What the tiny base model must offer RL: room to improve, a behaviour to discover
+# (reasoning) that pays, and language mixing to correct later.
 BASE_TARGETS = {
     "pass_at_1": (0.10, 0.40),
     "reasoning_accuracy": (0.60, 1.0),
