@@ -163,7 +163,7 @@ def test_lower_layers_import_without_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-# ---------------------------------------------------------------- reward inputs as TRL and users pass them
+# ---------------------------------------------------------------- inputs as TRL and users pass them
 
 
 def test_invisible_characters_earn_no_format():
@@ -174,12 +174,14 @@ def test_invisible_characters_earn_no_format():
 @pytest.mark.parametrize("key", ["reasoning_content", "thinking"])
 def test_reasoning_split_off_by_trl_is_read(key):
     # TRL's response parsers move the think block into the message's reasoning field.
-    completions = [[{"role": "assistant", key: "3*4=12, 2+12=14", "content": "<answer>14</answer>"}],
-                   [{"role": "assistant", key: "", "content": "<answer>14</answer>"}]]
+    def message(reasoning):
+        return [{"role": "assistant", key: reasoning, "content": "<answer>14</answer>"}]
+
+    completions = [message("3*4=12, 2+12=14"), message("")]
     assert format_reward(completions) == [1.0, 0.0]
     assert accuracy_reward(completions, answer=["14", "14"]) == [1.0, 1.0]
     assert REWARDS["language"](completions, target_lang="en") == [None, None]  # no words
-    worded = [[{"role": "assistant", key: "so the answer is fourteen", "content": "<answer>14</answer>"}]]
+    worded = [message("so the answer is fourteen")]
     assert REWARDS["language"](worded, target_lang="en") == [1.0]
 
 
@@ -187,7 +189,8 @@ def test_numpy_and_pandas_columns_are_columns():
     np = pytest.importorskip("numpy")
     pd = pytest.importorskip("pandas")
     completions = [O2, O1]  # answers 14 and 20
-    for golds in (np.array(["14", "20"]), pd.Series(["14", "20"]), np.array([14, 20]), ("14", "20")):
+    for golds in (np.array(["14", "20"]), pd.Series(["14", "20"]), np.array([14, 20]),
+                  ("14", "20")):
         assert accuracy_reward(completions, answer=golds) == [1.0, 1.0], type(golds)
     langs = np.array(["en", "zh"])
     assert REWARDS["language"](["<think>so it is</think><answer>1</answer>"] * 2,
@@ -216,8 +219,9 @@ def test_decimal_comma_unicode_minus_and_thousands():
                            answer=["0.111", "-7", "1800", "1800"]) == [1.0, 1.0, 1.0, 0.0]
 
 
-@pytest.mark.parametrize("answer", [r"\frac{1}{3} \quad \frac{1}{2}", r"\frac{1}{3} \text{ maybe } \frac{1}{2}",
-                                    r"\boxed{\frac{1}{2} \text{ or } \frac{1}{3}}", r"\boxed{1} \text{ or } \boxed{2}"])
+@pytest.mark.parametrize("answer", [
+    r"\frac{1}{3} \quad \frac{1}{2}", r"\frac{1}{3} \text{ maybe } \frac{1}{2}",
+    r"\boxed{\frac{1}{2} \text{ or } \frac{1}{3}}", r"\boxed{1} \text{ or } \boxed{2}"])
 def test_hedged_latex_answers_score_zero(answer):
     assert is_hedged(answer)
     assert accuracy_reward([wrap(answer)], answer=[r"\frac{1}{2}"]) == [0.0]

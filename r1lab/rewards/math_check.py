@@ -65,7 +65,8 @@ def normalize(text: str) -> str:
 
 
 def unwrap(text: str) -> str:
-    r"""Peel math delimiters and ``\boxed{…}`` around the *whole* text: ``$\boxed{14}$`` -> ``14``.
+    r"""Peel math delimiters and ``\boxed{…}`` around the *whole* text (``$\boxed{14}$``
+    -> ``14``).
 
     >>> unwrap(r"$\boxed{14}$"), unwrap(r" \(2+3\) "), unwrap(r"\boxed{1} \text{ or } \boxed{2}")
     ('14', '2+3', '\\boxed{1} \\text{ or } \\boxed{2}')
