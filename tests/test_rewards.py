@@ -143,8 +143,7 @@ def test_overrunning_check_is_killed_and_the_worker_restarts():
     checker = MathChecker(timeout=0.2)
     assert checker.equal(r"\frac{1}{2}", "0.5") is True  # worker started and warm
     start = time.perf_counter()
-    # math-verify's own (signal) timeout would end this after ~1 s with False; None proves
-    # the hard kill fired first.
+    # only the hard kill ends this check (math-verify's own timeouts are off in the worker)
     assert checker.equal("14", r"\boxed{9^{9^{9^{9}}}}") is None
     assert time.perf_counter() - start < 0.2 + 0.5
     assert checker._process is None
