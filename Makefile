@@ -1,6 +1,7 @@
 # Two commands set everything up (see README):
 #   make lab    install if needed, then open JupyterLab on notebooks/
 #   make test   install if needed, then run the whole suite (unit tests, doctests, notebooks)
+# make test-fast runs the unit tests and doctests without the slow tier, in a few minutes.
 # The install is redone only when requirements-lock.txt or pyproject.toml change.
 
 PYTHON ?= python3
@@ -12,7 +13,7 @@ LAB_PORT ?= 8888
 LAB_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: lab test install lock clean
+.PHONY: lab test test-fast install lock clean
 
 install: $(STAMP)
 
@@ -31,6 +32,10 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The unit tests and doctests without the slow tier (training runs, launches, notebooks).
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow" tests r1lab $(PYTEST_ARGS)
 
 # Re-resolve the tested set from pyproject.toml's ranges (needs the package registry).
 lock:

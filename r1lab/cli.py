@@ -12,12 +12,14 @@ Heavy imports (torch, transformers, r1lab.tasks) happen inside the handlers, so
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from r1lab.sources import local_path, looks_like_path
+from r1lab.sources import local_path, looks_like_path, model_folder_problem
 
 USAGE_ERROR = 2
 TASKS = "arithmetic, arithmetic-zh, gsm8k:SOURCE or math:SOURCE"
@@ -39,6 +41,13 @@ def _temperature(text: str) -> float:
     value = float(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be >= 0 (0 = greedy); got {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 2**32:  # numpy's and Python's generators both take this range
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**32 - 1; got {text}")
     return value
 
 
@@ -66,8 +75,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k", type=_positive_int, default=8,
                         help="samples per problem; pass@1 is their mean correctness. "
                              "Default: %(default)s")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seeds the arithmetic problems and the sampling. Default: %(default)s")
+    parser.add_argument("--seed", type=_seed, default=0,
+                        help="seeds the arithmetic problems and the sampling (0 to 2**32 - 1). "
+                             "Default: %(default)s")
     parser.add_argument("--temperature", type=_temperature, default=0.6,
                         help="sampling temperature; R1 uses 0.6; 0 = greedy, one sample. "
                              "Default: %(default)s")
@@ -135,9 +145,10 @@ def model_source(name: str) -> str:
     (``r1lab.sources.local_path``), as recipes do."""
     path = local_path(name)
     if path is not None:
-        if not (path / "config.json").is_file():
-            raise UsageError(f"model folder {name} has no config.json: pass a folder written "
-                             "by save_pretrained (model and tokenizer)")
+        problem = model_folder_problem(path) if path.is_dir() else "is a file, not a folder"
+        if problem:
+            raise UsageError(f"model folder {name} {problem}: pass a folder written by "
+                             "save_pretrained (model and tokenizer)")
         return str(path)
     if looks_like_path(name):
         raise UsageError(f"model folder {name} not found: pass an existing folder written "
@@ -169,7 +180,27 @@ def load_model(source: str, device: str, progress: bool = True):
     return model, tokenizer
 
 
+def writable_file(path: Path, what: str) -> Path:
+    """``path`` checked as a file r1lab may write, before any slow work (``UsageError``)."""
+    path = path.expanduser()
+    if path.is_dir():
+        raise UsageError(f"{what} {path} is a folder: give a file name, e.g. {path / 'report.json'}")
+    parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise UsageError(f"{what} {path}: {parent} is a file, not a folder; pick another path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=True):
+            pass
+    except OSError as error:
+        raise UsageError(f"{what} {path} cannot be written ({error.strerror}): pick a folder "
+                         "you can write to") from None
+    return path
+
+
 def run_eval(args: argparse.Namespace) -> int:
+    if args.json:
+        args.json = writable_file(args.json, "--json")
     source = model_source(args.model)
     problems = load_problems(args.task, args.n, args.seed, progress=not args.no_progress)
     if not problems:
@@ -185,8 +216,11 @@ def run_eval(args: argparse.Namespace) -> int:
     print(f"{args.model} on {args.task}")
     print(report.table())
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        print(f"wrote {report.to_json(args.json)}")
+        # Written beside the destination, then renamed: a crash never leaves half a file.
+        partial = args.json.with_name(f".{args.json.name}.partial")
+        report.to_json(partial)
+        os.replace(partial, args.json)
+        print(f"wrote {args.json}")
     return 0
 
 
@@ -268,6 +302,10 @@ def run_train(args: argparse.Namespace) -> int:
             return 0
         from r1lab.train import run
 
+        if args.no_progress:  # the model-loading and saving bars too, not only training's
+            from transformers.utils import logging
+
+            logging.disable_progress_bar()
         result = run(recipe, resume=args.resume, progress=not args.no_progress)
     except RecipeError as error:
         raise UsageError(str(error)) from None

@@ -90,7 +90,12 @@ def refine(completion: str, lang: str) -> str | None:
     The refiner translates the tiny world's fixed phrases into ``lang``, normalises
     punctuation to that language's, and moves the answer into a summary. It does not fix
     the arithmetic: wrong chains stay wrong (the caller keeps correct ones only).
+    ``lang`` is one of the tiny world's languages, ``en`` or ``zh`` (``ValueError`` else).
     """
+    if lang not in _PUNCTUATION:
+        raise ValueError(f"lang must be one of {', '.join(sorted(_PUNCTUATION))} (the tiny "
+                         f"world's languages, which the refiner translates between); got "
+                         f"{lang!r}")
     parsed = parse(completion)
     if not parsed.well_formed:
         return None

@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -35,4 +36,66 @@ def local_path(name: str) -> Path | None:
         return path
     if not path.is_absolute() and (REPO_ROOT / path).exists():
         return REPO_ROOT / path
+    return None
+
+
+WEIGHT_FILES = ("model.safetensors", "adapter_model.safetensors", "model.safetensors.index.json")
+
+
+def safetensors_problem(path: Path) -> str | None:
+    """Why a .safetensors file cannot be read whole, or None.
+
+    A safetensors file starts with its header's length and ends where its last tensor
+    ends; a file cut short by a full disk or a killed copy fails one of the two.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+        if len(head) < 8:
+            return "is truncated"
+        header_len = int.from_bytes(head, "little")
+        if header_len > size:
+            return "is truncated"
+        try:
+            header = json.loads(handle.read(header_len))
+        except ValueError:
+            return "has a truncated header"
+    ends = [t["data_offsets"][1] for k, t in header.items()
+            if k != "__metadata__" and isinstance(t, dict) and "data_offsets" in t]
+    if 8 + header_len + max(ends, default=0) > size:
+        return "is truncated"
+    return None
+
+
+def model_folder_problem(path: Path) -> str | None:
+    """Why a local model folder (``save_pretrained``'s) cannot load, or None if it looks whole.
+
+    Checked before anything slow: ``config.json`` and ``tokenizer.json`` (when present)
+    must be JSON, and the weights must be present and complete.
+    """
+    for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
+        file = path / name
+        if name == "config.json" and not file.is_file():
+            return "has no config.json (pass a folder written by save_pretrained)"
+        if file.is_file():
+            try:
+                json.loads(file.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError) as error:
+                return f"has a corrupt {name} ({error}); re-save or re-download the model"
+    weights = [path / f for f in WEIGHT_FILES if (path / f).is_file()]
+    if not weights and not any(path.glob("*.bin")):
+        return f"has no weights ({' or '.join(WEIGHT_FILES)})"
+    shards = [w for w in weights if w.suffix == ".safetensors"]
+    index = path / "model.safetensors.index.json"
+    if index.is_file():
+        try:
+            shards += [path / f for f in set(json.loads(index.read_text())["weight_map"].values())]
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            return f"has a corrupt model.safetensors.index.json ({error})"
+    for shard in shards:
+        if not shard.is_file():
+            return f"lacks the weights file {shard.name}"
+        problem = safetensors_problem(shard)
+        if problem:
+            return f"has weights that cannot be read: {shard.name} {problem}"
     return None

@@ -10,6 +10,9 @@ collect_ignore = ["fixtures"]
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.suffix == ".ipynb":  # every notebook cell runs under nbval: slow tier
+            item.add_marker(pytest.mark.slow)
     gpu_items = [item for item in items if "gpu" in item.keywords]
     if not gpu_items:
         return

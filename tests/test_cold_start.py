@@ -116,6 +116,7 @@ def test_sft_recipe_resolves_into_an_sft_config(sft_file):
     assert len(plan.train_dataset) == 16 and plan.reward_funcs == []
 
 
+@pytest.mark.slow
 def test_sft_run_trains_on_the_completions_and_logs_loss(sft_file, tmp_path):
     result = run("tiny/cold_start_sft", [f"task.source={sft_file}", "trainer.max_steps=3",
                                          "trainer.logging_steps=1",
@@ -150,6 +151,7 @@ def test_grpo_recipe_refuses_sft_data():
         load_recipe("tiny/r1_zero", ["task.name=prompt_completion", "task.source=x.jsonl"])
 
 
+@pytest.mark.slow
 def test_lora_sft_saves_a_merged_model_the_next_stage_can_start_from(sft_file, tmp_path):
     result = run("tiny/cold_start_sft", [f"task.source={sft_file}", "trainer.max_steps=2",
                                          "trainer.per_device_train_batch_size=4", "peft.r=4",

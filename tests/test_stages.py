@@ -1,4 +1,4 @@
-"""The stage-neutral runner and the stage table (r1lab.train.run, r1lab.train.stage), and the
+"""The stage-neutral runner and the stage table (r1lab.train.runner, r1lab.train.stage), and the
 package's layering: one runner for every stage, a stage is a module and a row, recipes are
 checked against the TRL config they resolve to, and imports point downward.
 
@@ -153,7 +153,7 @@ class EchoStage(Stage):
 
 
 def test_the_runner_does_not_branch_on_the_stage():
-    tree = ast.parse((REPO / "r1lab" / "train" / "run.py").read_text())
+    tree = ast.parse((REPO / "r1lab" / "train" / "runner.py").read_text())
     names = {node.value for node in ast.walk(tree)
              if isinstance(node, ast.Constant) and isinstance(node.value, str)}
     assert not names & {"grpo", "sft"}  # no stage is named in the runner's code
@@ -174,23 +174,10 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-def test_no_module_imports_the_cli_but_main():
-    importers = sorted(str(p.relative_to(REPO)) for p in (REPO / "r1lab").rglob("*.py")
-                       if "r1lab.cli" in _imports(p))
-    assert importers == ["r1lab/__main__.py"]
-
-
 def test_no_library_module_patches_with_unittest_mock():
     patching = [str(p.relative_to(REPO)) for p in (REPO / "r1lab").rglob("*.py")
                 if any(name.startswith("unittest") for name in _imports(p))]
     assert patching == []
-
-
-def test_cold_start_does_not_load_the_tiny_models():
-    code = ("import r1lab.cold_start, sys; "
-            "bad = [m for m in sys.modules if m.startswith(('r1lab.tiny', 'r1lab.models'))]; "
-            "assert not bad, bad")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=120)
 
 
 def test_the_lower_layers_import_without_torch():

@@ -174,6 +174,7 @@ def straight_run(tmp_path_factory):
     return run(TINY, fast(out), progress=False)
 
 
+@pytest.mark.slow
 def test_metrics_log_has_the_documented_columns(straight_run):
     rows = read_metrics(straight_run.output_dir)
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
@@ -189,6 +190,7 @@ def test_metrics_log_has_the_documented_columns(straight_run):
     assert (final / "model.safetensors").is_file() and (final / "tokenizer.json").is_file()
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_metrics_and_weights(straight_run, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run(TINY, fast(tmp_path), progress=False, callbacks=[KillAfterSave(2)])
@@ -215,6 +217,7 @@ def prepare_weights(folder):
     return load_file(str(Path(folder) / "model.safetensors"))
 
 
+@pytest.mark.slow
 def test_broken_checkpoints_are_skipped_or_refused(straight_run, tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(straight_run.output_dir, run_dir)
@@ -240,6 +243,7 @@ def test_broken_checkpoints_are_skipped_or_refused(straight_run, tmp_path):
         run(TINY, fast(run_dir), resume=str(run_dir / "checkpoint-99"), progress=False)
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_different_recipe_or_resume_never(straight_run, tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(straight_run.output_dir, run_dir)
@@ -257,6 +261,7 @@ def sha256_of(state_dict):
     return digest.hexdigest()
 
 
+@pytest.mark.slow
 def test_two_process_run_keeps_the_ranks_in_agreement(tmp_path):
     """torchrun + gloo on CPU: DDP averages gradients, so both ranks end on equal weights."""
     torchrun = Path(sys.executable).with_name("torchrun")
@@ -278,6 +283,7 @@ def test_two_process_run_keeps_the_ranks_in_agreement(tmp_path):
     assert [r["step"] for r in rows] == [1, 2, 3]  # one log, written by rank 0 only
 
 
+@pytest.mark.slow
 def test_the_command_runs_under_accelerate_launch(tmp_path):
     """`accelerate launch -m r1lab train …` (one CPU process: accelerate's multi-CPU mode needs
     MPI, so the two-process test above uses torchrun)."""
@@ -294,6 +300,7 @@ def test_the_command_runs_under_accelerate_launch(tmp_path):
     assert [r["step"] for r in read_metrics(tmp_path)] == [1, 2]
 
 
+@pytest.mark.slow
 def test_triton_loss_impl_gives_the_same_training_step(tmp_path, monkeypatch):
     """One GRPO step through TRL's log-probs and through the Triton kernel (interpreter)."""
     import r1lab.kernels.fused_loss as fused_loss
@@ -340,6 +347,7 @@ def test_probe_counts_are_what_the_curves_show():
     assert reflection_words(texts) == [2.0, 2.0, 0.0, 0.0, 0.0]
 
 
+@pytest.mark.slow
 def test_training_curves_draw_every_panel(straight_run):
     import matplotlib
 

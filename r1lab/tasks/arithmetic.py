@@ -381,7 +381,7 @@ def _in_range(chain: tuple[str, ...], value_range: tuple[int, int] | None) -> bo
     return all(low <= v <= high for v in chain_values(chain))
 
 
-def _check_room(n: int, split: str, config: ArithmeticConfig) -> None:
+def check_room(n: int, split: str, config: ArithmeticConfig) -> None:
     """Raise unless the split holds ``n`` distinct expressions (so sampling always ends)."""
     total = count_expressions(config)
     # The hash puts close to share% of a large space in the split; half of that is always there.
@@ -418,7 +418,7 @@ def generate(
     _check_split(split)
     if not isinstance(config, ArithmeticConfig):
         raise TypeError(f"config must be an ArithmeticConfig; got {type(config).__name__}")
-    _check_room(n, split, config)
+    check_room(n, split, config)
     rng = random.Random(seed)
     seen: set[str] = set()
     problems: list[Problem] = []

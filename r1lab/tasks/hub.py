@@ -17,6 +17,7 @@ The answer extraction, on its own:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from r1lab.tasks.arithmetic import Problem
@@ -78,6 +79,35 @@ def last_boxed(solution: str) -> str | None:
     return None
 
 
+def _check_json_rows(path: Path) -> None:
+    """A .json/.jsonl file must hold rows: a JSON array of objects, or one object per line.
+
+    Checked here, line by line, so a bad line is named (``datasets`` would fail deep inside
+    pyarrow and pandas, logging both tracebacks).
+    """
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise ValueError(f"file {str(path)!r} is empty: it needs one JSON object per line")
+    if path.suffix == ".json":
+        try:
+            whole = json.loads(text)
+        except ValueError:
+            whole = None
+        if isinstance(whole, list) and all(isinstance(row, dict) for row in whole) and whole:
+            return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as error:
+            raise ValueError(f"file {str(path)!r} is not JSON Lines (one JSON object per "
+                             f"line): line {number}: {error}") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"file {str(path)!r} line {number} is {type(row).__name__}, not "
+                             "a JSON object of named columns")
+
+
 def read_rows(source, split: str = "train", name: str | None = None, limit: int | None = None,
               **load_kwargs):
     """Rows of a local .jsonl/.json/.parquet file or a hub dataset, as a ``datasets.Dataset``.
@@ -99,12 +129,19 @@ def read_rows(source, split: str = "train", name: str | None = None, limit: int 
 
     if path.exists():
         reader = _LOCAL_READERS.get(path.suffix)
-        if reader is None:
+        if reader is None or not path.is_file():
             raise ValueError(
-                f"local file {str(path)!r} must end in one of {sorted(_LOCAL_READERS)}")
+                f"local file {str(path)!r} must end in one of "
+                f"{sorted(_LOCAL_READERS)}")
+        if reader == "from_json":
+            _check_json_rows(path)
         # Dataset.from_json/from_parquet, not load_dataset: the latter pings the hub to
         # count the "download" even for a local file, which an offline machine waits on.
-        dataset = getattr(datasets.Dataset, reader)(str(path))
+        try:
+            dataset = getattr(datasets.Dataset, reader)(str(path))
+        except datasets.exceptions.DatasetGenerationError as error:
+            cause = error.__cause__ or error.__context__ or error
+            raise ValueError(f"file {str(path)!r} cannot be read as rows: {cause}") from None
     else:
         dataset = datasets.load_dataset(str(source), name, split=split, **load_kwargs)
     if limit is not None:
@@ -131,13 +168,33 @@ def load_gsm8k(
             f"(ending '#### <number>'); found {rows.column_names}")
     problems = []
     for index, row in enumerate(rows):
-        answer = gsm8k_final_answer(row["answer"] or "")
+        question = _text(row["question"], source, index, "question")
+        answer = row["answer"]
+        # A bare number is a final answer already; text must end "#### <final answer>".
+        answer = (_number(answer) if _is_number(answer)
+                  else gsm8k_final_answer(_text(answer, source, index, "answer")))
         if answer is None:
             raise ValueError(
                 f"{source!s} row {index}: the answer has no '#### <final answer>' line: "
                 f"{row['answer']!r}")
-        problems.append(Problem(question=row["question"].strip(), answer=answer))
+        problems.append(Problem(question=question, answer=answer))
     return problems
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number(value) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _text(value, source, index: int, column: str) -> str:
+    """A row's text field, stripped; ``ValueError`` naming the row for anything else."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{source!s} row {index}: {column} must be non-empty text; got "
+                         f"{value!r}")
+    return value.strip()
 
 
 def load_math(
@@ -159,9 +216,17 @@ def load_math(
             f"'solution' (with a \\boxed{{…}} answer); found {rows.column_names}")
     problems = []
     for index, row in enumerate(rows):
-        answer = (row.get("answer") or "").strip() or last_boxed(row.get("solution") or "")
+        question = _text(row["problem"], source, index, "problem")
+        answer, solution = row.get("answer"), row.get("solution")
+        if _is_number(answer):
+            answer = _number(answer)
+        elif answer is not None and not isinstance(answer, str):
+            raise ValueError(f"{source!s} row {index}: answer must be text or a number; got "
+                             f"{answer!r}")
+        answer = (answer or "").strip() or (last_boxed(solution) if isinstance(solution, str)
+                                            else None)
         if not answer:
             raise ValueError(
                 f"{source!s} row {index}: no answer, and no \\boxed{{…}} in its solution")
-        problems.append(Problem(question=row["problem"].strip(), answer=answer))
+        problems.append(Problem(question=question, answer=answer))
     return problems

@@ -14,8 +14,9 @@ import warnings
 import zipfile
 from pathlib import Path
 
+from r1lab.sources import WEIGHT_FILES, safetensors_problem
+
 _STEP = re.compile(r"^checkpoint-(\d+)$")
-WEIGHT_FILES = ("model.safetensors", "adapter_model.safetensors", "model.safetensors.index.json")
 
 
 def checkpoints(run_dir) -> list[Path]:
@@ -48,7 +49,7 @@ def checkpoint_problem(path) -> str | None:
     weights = next((path / f for f in WEIGHT_FILES if (path / f).is_file()), None)
     if weights is None:
         return f"no weights file ({' or '.join(WEIGHT_FILES)})"
-    if weights.suffix == ".safetensors" and (problem := _safetensors_problem(weights)):
+    if weights.suffix == ".safetensors" and (problem := safetensors_problem(weights)):
         return f"{weights.name} {problem}"
     deepspeed = any(p.name.startswith("global_step") for p in path.iterdir() if p.is_dir())
     if not deepspeed:  # DeepSpeed keeps optimizer shards in global_step*/ instead
@@ -57,24 +58,6 @@ def checkpoint_problem(path) -> str | None:
                 return f"no {name}"
             if not _zip_ok(path / name):
                 return f"{name} is truncated"
-    return None
-
-
-def _safetensors_problem(path: Path) -> str | None:
-    """safetensors files start with the header length and end at the last tensor's end."""
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        head = handle.read(8)
-        if len(head) < 8:
-            return "is truncated"
-        header_len = int.from_bytes(head, "little")
-        try:
-            header = json.loads(handle.read(header_len))
-        except ValueError:
-            return "has a truncated header"
-    ends = [t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"]
-    if 8 + header_len + max(ends, default=0) > size:
-        return "is truncated"
     return None
 
 

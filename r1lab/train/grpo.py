@@ -5,7 +5,7 @@ distribution); this stage adds the prompts in the R1-Zero template (R1 Table 1),
 recipe's rule rewards with their weights (R1 §2.2.2) plus the zero-weight probes of
 ``r1lab.train.probes``, the checks TRL or transformers would only make once the GPUs are
 allocated, and ``loss_impl`` (TRL's log-probs or the fused kernel of ``r1lab.kernels``).
-The runner (``r1lab.train.run``) does the rest.
+The runner (``r1lab.train.runner``) does the rest.
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ class GRPOStage(Stage):
         _check_group_size(self.config_class(), recipe.trainer, launch_processes(launch))
 
     def check_config(self, recipe: Recipe, args: Any, launch: dict) -> None:
+        supported = supported_values(type(args), "loss_type")
+        if supported and args.loss_type not in supported:
+            raise RecipeError(f"recipe field `trainer.loss_type` must be one of "
+                              f"{', '.join(supported)} (TRL's); got {args.loss_type!r}")
         _check_loss_impl(recipe, args)
         _check_trl_combinations(recipe, args, launch)
 
@@ -60,7 +64,14 @@ class GRPOStage(Stage):
         if source is None and dry_run:
             return None  # a hub dataset: a dry run does not contact the hub
         loader = load_gsm8k if task.name == "gsm8k" else load_math
-        return to_dataset(loader(str(source or task.source), split="train", limit=task.n))
+        try:
+            problems = loader(str(source or task.source), split="train", limit=task.n)
+        except (OSError, ValueError, TypeError) as error:
+            raise RecipeError(f"recipe field `task.source`: cannot load {task.source}: "
+                              f"{error}") from None
+        if not problems:
+            raise RecipeError(f"recipe field `task.source`: {task.source} has no rows")
+        return to_dataset(problems)
 
     def columns(self, recipe: Recipe) -> dict[str, str]:
         from r1lab.rewards import REWARDS
@@ -98,6 +109,20 @@ class GRPOStage(Stage):
         from r1lab.train.probes import PROBES
 
         return [float(w) for w in recipe.rewards.values()] + [0.0] * len(PROBES)
+
+
+def supported_values(config_class: type, name: str) -> tuple[str, ...]:
+    """The values a TRL config field's help text lists ("Supported values are 'a', 'b'…").
+
+    TRL accepts any string for some fields (``loss_type``) and fails only at the first
+    training step; its help text is where it lists what it supports. Empty when the help
+    text has no such list (then nothing is checked).
+    """
+    import re
+
+    help_text = config_class.__dataclass_fields__[name].metadata.get("help", "")
+    listed = re.search(r"Supported values are (.*?)\.\s", help_text)
+    return tuple(re.findall(r"'([^']+)'", listed.group(1))) if listed else ()
 
 
 def _check_rewards(rewards: dict) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from r1lab.sources import REPO_ROOT, local_path, looks_like_path
+from r1lab.sources import REPO_ROOT, local_path, looks_like_path, model_folder_problem
 from r1lab.train.stage import STAGES, get_stage
 
 # TRL 1.16 and the Trainer themselves call transformers 5's deprecated gradient-checkpointing
@@ -442,6 +442,15 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _one_line(error: yaml.YAMLError) -> str:
+    """PyYAML's multi-line message as one line: the problem and where it is."""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    context = getattr(error, "context", None)
+    return f"{problem}{where}" + (f" ({context})" if context else "")
+
+
 def read_yaml(text: str):
     """Recipe YAML: duplicate keys refused, the expanded size capped (``MAX_RECIPE_VALUES``).
 
@@ -450,7 +459,7 @@ def read_yaml(text: str):
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as error:
-        raise RecipeError(str(error)) from None
+        raise RecipeError(_one_line(error)) from None
     if _expanded_size(data, {}) > MAX_RECIPE_VALUES:
         raise RecipeError(f"it expands to more than {MAX_RECIPE_VALUES:,} values through YAML "
                           "aliases (*name); write the values out instead")
@@ -492,9 +501,10 @@ def one_of(where: str, value, choices) -> None:
 def _check_model(model: str) -> None:
     path = local_path(model)
     if path is not None:
-        if not (path / "config.json").is_file():
-            raise RecipeError(f"recipe field `model`: folder {model} has no config.json; give a "
-                              "folder written by save_pretrained, or a hub id")
+        problem = model_folder_problem(path) if path.is_dir() else "is a file, not a folder"
+        if problem:
+            raise RecipeError(f"recipe field `model`: {model} {problem}; give a folder "
+                              "written by save_pretrained, or a hub id")
     elif looks_like_path(model):
         raise RecipeError(f"recipe field `model`: folder {model} not found (looked in "
                           f"{Path.cwd()} and {REPO_ROOT}); fix the path or give a hub id "
@@ -516,9 +526,15 @@ def _check_task(task: TaskSpec) -> None:
             if key not in names:
                 raise RecipeError(unknown(f"task.arithmetic.{key}", key, names))
         try:
-            arithmetic_config(task)
+            config = arithmetic_config(task)
         except (TypeError, ValueError) as error:
             raise RecipeError(f"recipe field `task.arithmetic`: {error}") from None
+        from r1lab.tasks.arithmetic import check_room
+
+        try:
+            check_room(task.n, "train", config)
+        except ValueError as error:
+            raise RecipeError(f"recipe field `task.n`: {error}") from None
         return
     if task.arithmetic:
         raise RecipeError(f"recipe field `task.arithmetic` applies to the arithmetic task only; "

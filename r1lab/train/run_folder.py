@@ -177,7 +177,12 @@ class RunLock:
         self.held = False
 
     def __enter__(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise RunFolderError(f"output_dir {self.path.parent} cannot be created "
+                                 f"({error.strerror}): pick a folder you can write to "
+                                 "(--set output_dir=runs/NAME)") from None
         me = {"pid": os.getpid(), "host": socket.gethostname()}
         for _ in range(2):
             try:
@@ -185,6 +190,12 @@ class RunLock:
                     json.dump(me, handle)
                 self.held = True
                 return self
+            except IsADirectoryError:
+                raise RunFolderError(f"{self.path} is a folder; remove it") from None
+            except PermissionError as error:
+                raise RunFolderError(f"output_dir {self.path.parent} is not writable "
+                                     f"({error.strerror}): pick a folder you can write to "
+                                     "(--set output_dir=runs/NAME)") from None
             except FileExistsError:
                 owner = self._owner()
                 if owner is not None and self._alive(owner):

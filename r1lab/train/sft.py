@@ -5,7 +5,7 @@ A recipe with ``stage: sft`` trains on rows of ``prompt`` and ``completion`` (th
 ``prompt_completion``, from a local file or a hub dataset) with the loss on the completion
 only, like the paper's SFT on responses. Full fine-tuning by default; ``peft`` gives LoRA,
 ``quantization`` QLoRA (GPU). A LoRA run saves a merged model in ``final/``, so the next
-stage starts from a whole model. The runner (``r1lab.train.run``) does the rest.
+stage starts from a whole model. The runner (``r1lab.train.runner``) does the rest.
 """
 
 from __future__ import annotations
@@ -73,7 +73,15 @@ class SFTStage(Stage):
             raise RecipeError(f"recipe field `task.source`: {task.source} lacks the column(s) "
                               f"{', '.join(sorted(missing))}; SFT needs prompt and completion")
         rows = rows.select_columns(["prompt", "completion"])
-        return rows.select(range(min(task.n, len(rows))))
+        rows = rows.select(range(min(task.n, len(rows))))
+        for column in ("prompt", "completion"):
+            for index, value in enumerate(rows[column]):
+                # Text, or TRL's conversational form (a list of {"role", "content"} messages).
+                if not (isinstance(value, str) and value.strip()) and not (
+                        isinstance(value, list) and value):
+                    raise RecipeError(f"recipe field `task.source`: {task.source} row {index}: "
+                                      f"{column} must be non-empty text; got {value!r}")
+        return rows
 
     def columns(self, recipe: Recipe) -> dict[str, str]:
         return SFT_COLUMNS

@@ -1,4 +1,4 @@
-"""What a training stage provides to the runner (``r1lab.train.run``), and the table of stages.
+"""What a training stage provides to the runner (``r1lab.train.runner``), and the table of stages.
 
 A stage is one module under ``r1lab/train/`` with a ``Stage`` subclass: the TRL config class
 its recipe's ``trainer`` fields fill, the checks only it needs, its training rows, its trainer
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from r1lab.train.recipe import Recipe
-    from r1lab.train.run import Plan
+    from r1lab.train.runner import Plan
 
 # Stage name -> "module:class". Modules are imported when a recipe names their stage, so
 # loading a recipe never imports a trainer it does not use.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,10 @@ from r1lab.train.recipe import (TRANSFORMERS_RENAMES, Recipe, RecipeError, load_
 from r1lab.train.run_folder import FINAL_DIR, RunFolderError, RunLock, prepare_run_folder
 from r1lab.train.run_folder import write_recipe_copy
 from r1lab.train.stage import Stage, get_stage
+
+# Free bytes below which a failed save is taken for a full disk (torch.save says only
+# "file write failed"); smaller than any checkpoint worth saving.
+DISK_NEARLY_FULL = 64 * 2**20
 
 
 @dataclass
@@ -218,7 +223,7 @@ def _train(plan: Plan, output_dir: Path, resume_from: Path | None, progress: boo
             result = trainer.train(
                 resume_from_checkpoint=str(resume_from) if resume_from else None)
         except (OSError, RuntimeError) as error:
-            if _disk_full(error):
+            if _disk_full(error, output_dir):
                 raise RunFolderError(_disk_full_message(output_dir, trainer)) from error
             raise
         final_dir = output_dir / FINAL_DIR
@@ -228,7 +233,7 @@ def _train(plan: Plan, output_dir: Path, resume_from: Path | None, progress: boo
             if trainer.accelerator.is_main_process:
                 trainer.processing_class.save_pretrained(str(final_dir))
         except (OSError, RuntimeError) as error:
-            if _disk_full(error):
+            if _disk_full(error, output_dir):
                 raise RunFolderError(f"disk full while saving {final_dir}; training finished "
                                      "and its last checkpoint is kept: free space and re-run the "
                                      "same command") from error
@@ -239,20 +244,21 @@ def _train(plan: Plan, output_dir: Path, resume_from: Path | None, progress: boo
                      resumed_from=resume_from, trainer=trainer)
 
 
-def _disk_full(error: BaseException) -> bool:
-    """Whether an exception (or one it was raised from) is "no space left on device".
+def _disk_full(error: BaseException, folder: Path) -> bool:
+    """Whether an exception raised while saving means "no space left on device".
 
-    torch.save reports it as a RuntimeError ("file write failed") whose cause may be lost,
-    so that case also asks the disk.
+    Python reports it as an OSError with errno ENOSPC (or EDQUOT, a quota); torch.save as a
+    RuntimeError ("file write failed") that does not say why, so that case asks the disk.
     """
     seen = error
     while seen is not None:
         if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
             return True
-        if "No space left on device" in str(seen):
-            return True
         seen = seen.__cause__ or seen.__context__
-    return False
+    try:
+        return shutil.disk_usage(folder).free < DISK_NEARLY_FULL
+    except OSError:
+        return False
 
 
 def _disk_full_message(output_dir: Path, trainer) -> str:
