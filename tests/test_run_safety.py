@@ -196,6 +196,13 @@ def test_eval_checks_its_json_destination_before_sampling(tmp_path, capsys):
         assert time.perf_counter() - start < 5  # refused before any sampling
 
 
+def test_eval_finds_the_shipped_model_from_the_notebooks_folder(monkeypatch, capsys):
+    monkeypatch.chdir(REPO / "notebooks")
+    assert cli_main(["eval", "data/models/tiny-base", "--n", "2", "--k", "1",
+                     "--no-progress"]) == 0
+    assert "pass@1" in capsys.readouterr().out
+
+
 def test_eval_writes_its_report_whole(tmp_path, capsys):
     out = tmp_path / "deep" / "report.json"
     assert cli_main(["eval", str(BASE), "--n", "2", "--k", "1", "--no-progress",
@@ -246,6 +253,7 @@ TRAIN_MISTAKES = [
     (["--set=trainer.per_device_train_batch_size=0"],
      "`trainer.per_device_train_batch_size` must be >= 1"),
     (["--set=peft.r=0"], "`peft.r` (the LoRA rank) must be >= 1"),
+    ([f"--set=trainer.seed={2**64}"], "`trainer.seed` must be from 0 to 2**32 - 1"),
     (["--set=rewards.format=.nan"], "`rewards.format` must be a finite number"),
     (["--set=task.n=1000", "--set=task.arithmetic.operands=[2, 2]"],
      "`task.n`: asked for 1000 distinct train problems, but this config has only"),

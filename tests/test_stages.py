@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -184,6 +185,21 @@ def test_the_lower_layers_import_without_torch():
     code = ("import sys, r1lab.template, r1lab.tasks, r1lab.rewards, r1lab.sources; "
             "assert 'torch' not in sys.modules, 'torch was imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=120)
+
+
+def test_readmes_layout_names_every_part_of_the_package():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("## Layout", 1)[1].split("```")[1]
+    parts = sorted(p.name + ("/" if p.is_dir() else "") for p in (REPO / "r1lab").iterdir()
+                   if p.name not in ("__init__.py", "__main__.py", "__pycache__"))
+    assert [part for part in parts if part not in layout] == []
+    train = sorted(p.name for p in (REPO / "r1lab" / "train").glob("*.py")
+                   if p.name != "__init__.py")
+    assert [name for name in train if name not in layout] == []
+    named = set(re.findall(r"\b([a-z_]+\.py|[a-z_]+/)", layout))
+    top = {"notebooks/", "r1lab/", "tests/", "benchmarks/", "data/", "recipes/"}
+    missing = [n for n in named - top if n.endswith("/") and not (REPO / "r1lab" / n).is_dir()]
+    assert missing == [], f"README's Layout names folders r1lab does not have: {missing}"
 
 
 @pytest.mark.slow

@@ -409,6 +409,11 @@ def _check_resolved(args) -> None:
     if not math.isfinite(args.learning_rate) or args.learning_rate < 0:
         raise RecipeError(f"recipe field `trainer.learning_rate` must be a finite number >= 0; "
                           f"got {args.learning_rate}")
+    for name in ("seed", "data_seed"):
+        value = getattr(args, name)
+        if value is not None and not 0 <= value < 2**32:  # numpy's generator takes no more
+            raise RecipeError(f"recipe field `trainer.{name}` must be from 0 to 2**32 - 1; "
+                              f"got {value}")
     for name in ("per_device_train_batch_size", "gradient_accumulation_steps"):
         if getattr(args, name) < 1:
             raise RecipeError(f"recipe field `trainer.{name}` must be >= 1; got "
