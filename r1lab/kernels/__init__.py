@@ -9,4 +9,7 @@ Triton's interpreter when asked (``interpret=True``) and plain torch otherwise.
 
 from r1lab.kernels.fused_loss import fused_grpo_loss, fused_log_probs
 
-__all__ = ["fused_grpo_loss", "fused_log_probs"]
+LOSS_IMPLS = ("torch", "triton")
+"""A GRPO recipe's ``loss_impl``: TRL's own per-token log-probs, or this kernel's."""
+
+__all__ = ["LOSS_IMPLS", "fused_grpo_loss", "fused_log_probs"]

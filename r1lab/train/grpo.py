@@ -13,14 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from r1lab.grpo import LOSS_TYPES
+from r1lab.kernels import LOSS_IMPLS
 from r1lab.sources import local_path
 from r1lab.train.metrics import FIXED_COLUMNS
 from r1lab.train.recipe import (Recipe, RecipeError, arithmetic_config, declared_default,
                                 launch_processes, one_of, unknown)
 from r1lab.train.stage import Stage
-
-LOSS_IMPLS = ("torch", "triton")
-"""``loss_impl`` values: TRL's own per-token log-probs, or ``r1lab.kernels``' fused pass."""
 
 
 class GRPOStage(Stage):

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from r1lab.train.recipe import Recipe
-    from r1lab.train.runner import Plan
+# Annotations name r1lab.train.recipe.Recipe and r1lab.train.runner.Plan; both modules
+# import this one, so the names stay strings here.
 
 # Stage name -> "module:class". Modules are imported when a recipe names their stage, so
 # loading a recipe never imports a trainer it does not use.

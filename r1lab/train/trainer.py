@@ -22,8 +22,7 @@ from __future__ import annotations
 import torch
 from trl import GRPOTrainer
 
-from r1lab.kernels import fused_log_probs
-from r1lab.train.grpo import LOSS_IMPLS
+from r1lab.kernels import LOSS_IMPLS, fused_log_probs
 
 
 class R1LabGRPOTrainer(GRPOTrainer):
