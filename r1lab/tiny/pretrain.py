@@ -7,9 +7,9 @@ byte-level tokenizer class, which would silently mangle this tokenizer's spaces 
 Training is transformers' ``Trainer`` on packed blocks of corpus tokens.
 
 ``pretrain`` checks its request before building anything and raises ``PretrainError`` for
-one it cannot honour: a corpus too small to fill an optimizer step, a seed numpy refuses, a
-destination that is a file, or a folder that already holds a model (the shipped ones
-included) unless ``overwrite=True``.
+one it cannot honour: a corpus too small for two optimizer steps, a seed numpy refuses, a
+missing tokenizer to reuse, a destination that is a file, or a folder that already holds
+files (a shipped model included) unless ``overwrite=True``.
 """
 
 from __future__ import annotations
