@@ -52,6 +52,7 @@ def test_help(tmp_path):
     assert set(COMMANDS) >= {"eval"}
 
 
+@pytest.mark.slow
 def test_eval_arithmetic_writes_json(model_folder, tmp_path):
     out = tmp_path / "reports" / "tiny.json"
     run = r1lab("eval", model_folder, "--task", "arithmetic", "--n", "3", *FAST,
@@ -120,6 +121,7 @@ def test_usage_mistakes_exit_2(args, message, tmp_path):
     assert message in run.stderr
 
 
+@pytest.mark.slow
 def test_pretrain_student_without_its_base_is_a_clear_error(tmp_path):
     """The student reuses data/models/tiny-base's tokenizer; elsewhere that is a usage error."""
     done = subprocess.run([sys.executable, "-m", "r1lab", "pretrain", "student"], cwd=tmp_path,

@@ -340,6 +340,7 @@ def test_trainer_arguments_use_no_deprecated_name(name, cold_start_file):
     assert args.gradient_checkpointing == args.activation_checkpointing
 
 
+@pytest.mark.slow
 def test_cli_dry_run_prints_the_resolved_multi_gpu_recipe():
     unreachable = "http://127.0.0.1:9"  # any request through it fails at once
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",

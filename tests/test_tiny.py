@@ -114,6 +114,7 @@ def test_student_shares_the_base_tokenizer_and_is_smaller():
     assert sizes[1] < sizes[0] / 2
 
 
+@pytest.mark.slow
 def test_pretrain_command_runs_a_few_steps(tmp_path):
     """The regeneration command itself, with a tiny budget."""
     out = tmp_path / "cli-base"
