@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from r1lab.sources import local_path, looks_like_path, model_folder_problem
+from r1lab.sources import data_location, model_location
 
 USAGE_ERROR = 2
 TASKS = "arithmetic, arithmetic-zh, gsm8k:SOURCE or math:SOURCE"
@@ -108,14 +108,13 @@ def load_problems(task: str, n: int, seed: int, progress: bool = True) -> list:
     if kind in ("gsm8k", "math") and not source:
         raise UsageError(f"task {task!r} needs a source: {kind}:path/to/file.jsonl "
                          f"or {kind}:HUB_DATASET_ID")
-    local = local_path(source) if source else None
+    try:
+        local = data_location(source) if source else None
+    except ValueError as error:
+        raise UsageError(f"task {error}: give an existing .jsonl/.json/.parquet file or a hub "
+                         f"dataset id ({kind}:ORG/NAME)") from None
     if local is not None:
         source = str(local)
-    elif source and (looks_like_path(source) or Path(source).suffix in (".jsonl", ".json",
-                                                                         ".parquet")):
-        # Checked here: a path that does not exist would otherwise be tried as a hub id.
-        raise UsageError(f"task file {source} not found: give an existing .jsonl/.json/.parquet "
-                         f"file or a hub dataset id ({kind}:ORG/NAME)")
     try:
         import r1lab.tasks as tasks
     except ImportError as error:
@@ -143,17 +142,12 @@ def model_source(name: str) -> str:
     Checked before anything slow runs, so a mistyped folder fails at once. A relative path
     is looked for under the current folder, then under the repository root
     (``r1lab.sources.local_path``), as recipes do."""
-    path = local_path(name)
-    if path is not None:
-        problem = model_folder_problem(path) if path.is_dir() else "is a file, not a folder"
-        if problem:
-            raise UsageError(f"model folder {name} {problem}: pass a folder written by "
-                             "save_pretrained (model and tokenizer)")
-        return str(path)
-    if looks_like_path(name):
-        raise UsageError(f"model folder {name} not found: pass an existing folder written "
-                         f"by save_pretrained, or a hub id such as {EXAMPLE_HUB_ID}")
-    return name
+    try:
+        path = model_location(name)
+    except ValueError as error:
+        raise UsageError(f"model {error}: pass a folder written by save_pretrained (model "
+                         f"and tokenizer), or a hub id such as {EXAMPLE_HUB_ID}") from None
+    return name if path is None else str(path)
 
 
 def load_model(source: str, device: str, progress: bool = True):

@@ -99,3 +99,39 @@ def model_folder_problem(path: Path) -> str | None:
         if problem:
             return f"has weights that cannot be read: {shard.name} {problem}"
     return None
+
+
+def model_location(name: str) -> Path | None:
+    """The local model folder ``name`` names (checked whole), or None for a hub id.
+
+    ``ValueError`` says what is wrong: a path that exists nowhere (the current folder and
+    the repository root were tried), a file, or a folder that cannot load
+    (``model_folder_problem``). Callers add where the name came from and the fix.
+    """
+    path = local_path(name)
+    if path is not None:
+        problem = model_folder_problem(path) if path.is_dir() else "is a file, not a folder"
+        if problem:
+            raise ValueError(f"folder {name} {problem}")
+        return path
+    if looks_like_path(name):
+        raise ValueError(f"folder {name} not found (looked in {Path.cwd()} and {REPO_ROOT})")
+    return None
+
+
+DATA_SUFFIXES = (".jsonl", ".json", ".parquet")
+
+
+def data_location(name: str) -> Path | None:
+    """The local data file ``name`` names, or None for a hub dataset id.
+
+    ``ValueError`` for a path that exists nowhere (the current folder and the repository
+    root were tried): checked before anything slow, since it would otherwise be tried as a
+    hub id.
+    """
+    path = local_path(name)
+    if path is not None:
+        return path
+    if looks_like_path(name) or Path(name).suffix in DATA_SUFFIXES:
+        raise ValueError(f"file {name} not found (looked in {Path.cwd()} and {REPO_ROOT})")
+    return None

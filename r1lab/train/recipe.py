@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from r1lab.sources import REPO_ROOT, local_path, looks_like_path, model_folder_problem
+from r1lab.sources import data_location, local_path, model_location
 from r1lab.train.stage import STAGES, get_stage
 
 # TRL 1.16 and the Trainer themselves call transformers 5's deprecated gradient-checkpointing
@@ -504,16 +504,11 @@ def one_of(where: str, value, choices) -> None:
 
 
 def _check_model(model: str) -> None:
-    path = local_path(model)
-    if path is not None:
-        problem = model_folder_problem(path) if path.is_dir() else "is a file, not a folder"
-        if problem:
-            raise RecipeError(f"recipe field `model`: {model} {problem}; give a folder "
-                              "written by save_pretrained, or a hub id")
-    elif looks_like_path(model):
-        raise RecipeError(f"recipe field `model`: folder {model} not found (looked in "
-                          f"{Path.cwd()} and {REPO_ROOT}); fix the path or give a hub id "
-                          "such as Qwen/Qwen2.5-Math-1.5B")
+    try:
+        model_location(model)
+    except ValueError as error:
+        raise RecipeError(f"recipe field `model`: {error}; give a folder written by "
+                          "save_pretrained, or a hub id such as Qwen/Qwen2.5-Math-1.5B") from None
 
 
 def _check_task(task: TaskSpec) -> None:
@@ -547,10 +542,11 @@ def _check_task(task: TaskSpec) -> None:
     if not task.source:
         raise RecipeError(f"recipe field `task.source` is missing: {task.name} needs a local "
                           ".jsonl/.json/.parquet file or a hub dataset id (e.g. openai/gsm8k)")
-    if local_path(task.source) is None and (looks_like_path(task.source) or Path(
-            task.source).suffix in (".jsonl", ".json", ".parquet")):
-        raise RecipeError(f"recipe field `task.source`: file {task.source} not found; fix the "
-                          "path or give a hub dataset id")
+    try:
+        data_location(task.source)
+    except ValueError as error:
+        raise RecipeError(f"recipe field `task.source`: {error}; fix the path or give a hub "
+                          "dataset id") from None
 
 
 def arithmetic_config(task: TaskSpec):

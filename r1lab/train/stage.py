@@ -18,8 +18,6 @@ import importlib
 from abc import ABC, abstractmethod
 from typing import Any
 
-# Annotations name r1lab.train.recipe.Recipe and r1lab.train.runner.Plan; both modules
-# import this one, so the names stay strings here.
 
 # Stage name -> "module:class". Modules are imported when a recipe names their stage, so
 # loading a recipe never imports a trainer it does not use.
@@ -31,7 +29,12 @@ STAGES = {
 
 class Stage(ABC):
     """The part of a run that differs between stages (the abstract methods), and neutral
-    defaults for the rest."""
+    defaults for the rest.
+
+    ``recipe`` is an ``r1lab.train.recipe.Recipe``, ``plan`` the runner's
+    ``r1lab.train.runner.Plan`` (both modules import this one, so neither is imported
+    here).
+    """
 
     name: str = ""
     """The recipe's ``stage`` value."""
@@ -50,40 +53,40 @@ class Stage(ABC):
     def config_class(self) -> type:
         """The TRL config class (a ``transformers.TrainingArguments``) of ``trainer``."""
 
-    def config_kwargs(self, recipe: Recipe) -> dict:
+    def config_kwargs(self, recipe) -> dict:
         """Arguments the stage adds to the recipe's ``trainer`` fields."""
         return {}
 
-    def check_fields(self, recipe: Recipe, launch: dict) -> None:
+    def check_fields(self, recipe, launch: dict) -> None:
         """Raise ``RecipeError`` for fields this stage refuses, before TRL builds the config
         (where TRL's own refusal would not name the recipe field and the fix). ``launch`` is
         the raw accelerate file the recipe names ({} when none)."""
 
-    def check_config(self, recipe: Recipe, args: Any, launch: dict) -> None:
+    def check_config(self, recipe, args: Any, launch: dict) -> None:
         """Raise ``RecipeError`` for what this stage refuses in the resolved TRL config
         ``args`` (TRL's defaults filled in)."""
 
     @abstractmethod
-    def dataset(self, recipe: Recipe, dry_run: bool) -> Any:
+    def dataset(self, recipe, dry_run: bool) -> Any:
         """The training rows (a ``datasets.Dataset``; None in a dry run for hub data)."""
 
     @abstractmethod
-    def columns(self, recipe: Recipe) -> dict[str, str]:
+    def columns(self, recipe) -> dict[str, str]:
         """Metric column -> TRL log key, for ``metrics.jsonl``."""
 
-    def plan_extras(self, recipe: Recipe) -> dict:
+    def plan_extras(self, recipe) -> dict:
         """Stage objects the trainer needs beyond the config (``Plan.extras``)."""
         return {}
 
     @abstractmethod
-    def trainer(self, plan: Plan) -> Any:
+    def trainer(self, plan) -> Any:
         """The TRL trainer for a plan (this loads the model)."""
 
-    def describe(self, plan: Plan) -> list[str]:
+    def describe(self, plan) -> list[str]:
         """Lines of the dry-run summary that only this stage has."""
         return []
 
-    def before_save(self, trainer: Any, plan: Plan) -> None:
+    def before_save(self, trainer: Any, plan) -> None:
         """Called after training, before the final model is saved."""
 
 
