@@ -40,7 +40,7 @@ import torch
 from tqdm import tqdm
 
 from r1lab.rewards import accuracy_reward
-from r1lab.rewards.language import mixes_languages
+from r1lab.rewards.language import checked_language, mixes_languages
 from r1lab.template import R1_ZERO_TEMPLATE, parse_completion, render
 
 # R1 §3: "sampling temperature of 0.6, a top-p value of 0.95".
@@ -248,7 +248,9 @@ def _as_problem(item, i: int) -> dict:
             "pass objects with .question (str) and .answer attributes (r1lab.tasks.Problem) "
             f"or dicts with 'question' and 'answer' keys; got {type(item).__name__}"
         )
-    return {"question": question, "answer": str(answer), "lang": lang or "en"}
+    # Checked here, before any sampling: the mixing measure needs a language it knows.
+    lang = checked_language(lang or "en", f"problem {i}'s lang")
+    return {"question": question, "answer": str(answer), "lang": lang}
 
 
 def _check_settings(k, temperature, top_p, max_new_tokens, batch_size) -> None:

@@ -372,3 +372,10 @@ def test_random_model_with_paper_template_prefill_and_greedy(tiny):
                        seed=seed, progress=False).records for seed in (0, 1)]
     assert len(greedy[0]) == 1 and greedy[0] == greedy[1]  # greedy ignores the seed
 
+
+
+def test_an_unknown_language_is_refused_before_sampling(scripted):
+    with pytest.raises(ValueError, match="problem 0's lang must be an ISO 639-1 code"):
+        evaluate(scripted, scripted.tokenizer,
+                 [{"question": "What is 1+1?", "answer": "2", "lang": "klingon"}], k=1)
+    assert scripted.calls == []  # nothing was sampled

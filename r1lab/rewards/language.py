@@ -156,7 +156,7 @@ def language_consistency_reward(completions, target_lang=None, **columns) -> lis
     n = len(completions)
     # Without the column, the error lists the columns TRL did pass.
     given = columns if target_lang is None else {"target_lang": target_lang}
-    targets = [None if code is None else _checked_code(code, f"`target_lang` of completion {i}")
+    targets = [None if code is None else checked_language(code, f"`target_lang` of completion {i}")
                for i, code in enumerate(column(given, "target_lang", n))]
     prompts = column(columns, "prompts", n, required=False)
     scores: list[float | None] = []
@@ -175,7 +175,7 @@ def target_language_share(text: str, target: str) -> float | None:
     >>> target_language_share("so the answer is 14。所以答案是 14", "en")  # 4 words of 4 + 5
     0.4444444444444444
     """
-    target = _checked_code(target, "`target`")
+    target = checked_language(target, "`target`")
     script = LANGUAGES[target]
     identify = len(SCRIPT_LANGUAGES[script]) > 1
     total = hits = 0
@@ -338,7 +338,7 @@ def _detector(script: str):
     return LanguageDetectorBuilder.from_languages(*languages).build()
 
 
-def _checked_code(code, what: str) -> str:
+def checked_language(code, what: str) -> str:
     """``code`` as a key of ``LANGUAGES`` (case and surrounding spaces ignored)."""
     if isinstance(code, str) and code.strip().lower() in LANGUAGES:
         return code.strip().lower()
