@@ -226,7 +226,7 @@ PRESET_NAMES = ("base", "student")  # r1lab.tiny.pretrain.PRESETS, named here to
 
 def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("preset", choices=PRESET_NAMES, help="which tiny model to train")
-    parser.add_argument("--out", type=Path, help="output folder (default: data/models/<name>)")
+    parser.add_argument("--out", type=Path, help="output folder (default: data/models/<name> in the repository)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the model already in the output folder (the shipped "
                              "ones included); without it such a folder is refused")
@@ -240,7 +240,7 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
 def run_pretrain(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from r1lab.tiny.pretrain import PRESETS, PretrainError, pretrain
+    from r1lab.tiny.pretrain import PRESETS, SHIPPED_MODELS, PretrainError, pretrain
 
     config = PRESETS[args.preset]
     if args.documents:
@@ -248,7 +248,7 @@ def run_pretrain(args: argparse.Namespace) -> int:
     if args.seed is not None:
         config = replace(config, seed=args.seed)
     try:
-        out = pretrain(config, args.out or Path("data/models") / config.name, args.max_steps,
+        out = pretrain(config, args.out or SHIPPED_MODELS / config.name, args.max_steps,
                        progress=not args.no_progress, overwrite=args.overwrite)
     except PretrainError as error:
         raise UsageError(str(error)) from None

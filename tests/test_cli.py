@@ -122,9 +122,21 @@ def test_usage_mistakes_exit_2(args, message, tmp_path):
 
 
 @pytest.mark.slow
-def test_pretrain_student_without_its_base_is_a_clear_error(tmp_path):
-    """The student reuses data/models/tiny-base's tokenizer; elsewhere that is a usage error."""
+def test_pretrain_from_another_folder_finds_the_repository(tmp_path):
+    """The default output and the student's tokenizer are the repository's data/models, from
+    any folder: here that means the shipped student, which is refused without --overwrite."""
     done = subprocess.run([sys.executable, "-m", "r1lab", "pretrain", "student"], cwd=tmp_path,
                           capture_output=True, text=True)
-    assert done.returncode == 2
-    assert "train the base first" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "holds the shipped tiny-student model" in done.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_pretrain_student_without_its_base_is_a_clear_error(tmp_path):
+    from dataclasses import replace
+
+    from r1lab.tiny.pretrain import PRESETS, PretrainError, check_request
+
+    orphan = replace(PRESETS["student"], tokenizer=str(tmp_path / "no-base"))
+    with pytest.raises(PretrainError, match="train the base first"):
+        check_request(orphan, tmp_path / "student")

@@ -30,7 +30,7 @@ from transformers import (
     TrainingArguments,
 )
 
-from r1lab.sources import REPO_ROOT
+from r1lab.sources import REPO_ROOT, local_path
 from r1lab.tiny.corpus import CorpusConfig, documents
 from r1lab.tiny.tokenizer import build_tokenizer
 
@@ -98,6 +98,12 @@ def min_documents(config: PretrainConfig) -> int:
     return math.ceil(2 * config.batch_size * config.block_size / TOKENS_PER_DOCUMENT)
 
 
+def _tokenizer_folder(config: PretrainConfig) -> Path:
+    """The folder of the tokenizer a preset reuses (relative paths: this folder, then the
+    repository root, as everywhere in r1lab)."""
+    return local_path(config.tokenizer) or Path(config.tokenizer)
+
+
 def check_request(config: PretrainConfig, out_dir: Path, overwrite: bool = False) -> None:
     """Raise ``PretrainError`` if ``pretrain(config, out_dir)`` cannot run or would overwrite
     a model without ``overwrite``; nothing is built or written."""
@@ -109,7 +115,7 @@ def check_request(config: PretrainConfig, out_dir: Path, overwrite: bool = False
     if not 0 <= config.seed <= SEED_MAX:
         raise PretrainError(f"seed {config.seed} is out of range: use an integer from 0 to "
                             f"{SEED_MAX} (transformers' Trainer seeds numpy with it)")
-    if config.tokenizer and not Path(config.tokenizer, "tokenizer.json").is_file():
+    if config.tokenizer and not _tokenizer_folder(config).joinpath("tokenizer.json").is_file():
         raise PretrainError(f"{config.name} reuses the tokenizer in {config.tokenizer}, which is "
                             "missing: train the base first (r1lab pretrain base)")
     for path in (out_dir, *out_dir.parents):
@@ -147,7 +153,7 @@ def pretrain(config: PretrainConfig, out_dir: str | Path, max_steps: int = -1,
     start = time.time()
     texts = documents(config.documents, seed=config.seed, config=config.corpus)
     if config.tokenizer:
-        tokenizer = AutoTokenizer.from_pretrained(config.tokenizer)
+        tokenizer = AutoTokenizer.from_pretrained(str(_tokenizer_folder(config)))
     else:
         tokenizer = build_tokenizer(texts, config.vocab_size)
     blocks = packed_blocks(tokenizer, texts, config.block_size)  # [N, block]
