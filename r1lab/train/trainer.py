@@ -14,7 +14,7 @@ Memory, honestly: TRL 1.16's own path never builds the [B, T, V] logits (it comp
 log-probs from the hidden states through a chunked LM head), while this path asks the model
 for bf16 logits and then needs nothing bigger than them. So ``triton`` saves memory against
 logits-based paths (plain ``log_softmax``, older TRL), not against TRL 1.16's default; its
-GPU speed and memory are not yet measured on a GPU.
+speed and memory are not yet measured on a GPU.
 """
 
 from __future__ import annotations
