@@ -96,16 +96,22 @@ def _changed_fields(saved: dict, recipe: Recipe) -> list[str]:
                   if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES)
 
 
+def _saved_recipe(path: Path) -> dict | None:
+    """The recipe a run folder saved (``recipe.yaml``), or None if it is unreadable."""
+    try:
+        saved = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return None
+    return saved if isinstance(saved, dict) else None
+
+
 def _check_same_recipe(output_dir: Path, recipe: Recipe) -> None:
     """A run folder takes one recipe (bar the step budget): another would mix two runs."""
     path = output_dir / RECIPE_COPY
     if not path.is_file():
         return
-    try:
-        saved = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
-        saved = None
-    if not isinstance(saved, dict):
+    saved = _saved_recipe(path)
+    if saved is None:
         raise RunFolderError(f"{path} is unreadable, so the run in {output_dir} cannot be "
                              "checked: pick another output_dir (--set output_dir=runs/NAME)")
     changed = _changed_fields(saved, recipe)
@@ -120,19 +126,15 @@ def _check_checkpoint_recipe(checkpoint: Path, recipe: Recipe) -> None:
     """A checkpoint given by path belongs to the run folder above it: its recipe must match."""
     saved_path = checkpoint.parent / RECIPE_COPY
     if saved_path.is_file():
-        try:
-            saved = yaml.safe_load(saved_path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError):
-            saved = None
-        changed = _changed_fields(saved, recipe) if isinstance(saved, dict) else ["unreadable"]
+        saved = _saved_recipe(saved_path)
+        changed = _changed_fields(saved, recipe) if saved is not None else ["unreadable"]
         if changed:
             raise RunFolderError(
                 f"checkpoint {checkpoint} was saved by a different recipe (changed: "
                 f"{', '.join(changed)}); resuming would mix two runs: resume from a checkpoint "
                 "of this recipe, or drop --resume")
         return
-    config = checkpoint / "config.json"
-    if config.is_file():  # no run folder around it: at least the architecture must match
+    if (checkpoint / "config.json").is_file():  # no run folder around it: compare models
         _check_checkpoint_model(checkpoint, recipe)
 
 

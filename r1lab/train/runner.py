@@ -11,6 +11,7 @@ comes from the recipe's ``Stage`` (``r1lab.train.stage``).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -191,17 +192,14 @@ def run(recipe: Recipe | str, overrides=(), resume="auto", progress: bool = True
     """
     plan = prepare(recipe, overrides)
     output_dir = Path(plan.args.output_dir)
+    # Refused before anything is created; re-read under the lock (main process), since
+    # another run may have written between the two looks.
     resume_from = prepare_run_folder(output_dir, plan.recipe, resume)
-    lock = RunLock(output_dir) if _is_main_process() else None
-    try:
-        if lock is not None:
-            lock.__enter__()
-            # Re-read under the lock: another run may have written between the two looks.
+    main = _is_main_process()
+    with RunLock(output_dir) if main else contextlib.nullcontext():
+        if main:
             resume_from = prepare_run_folder(output_dir, plan.recipe, resume)
         return _train(plan, output_dir, resume_from, progress, callbacks)
-    finally:
-        if lock is not None:
-            lock.__exit__(None, None, None)
 
 
 def _train(plan: Plan, output_dir: Path, resume_from: Path | None, progress: bool,
