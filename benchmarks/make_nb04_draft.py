@@ -475,9 +475,9 @@ r1lab train tiny/r1_zero --set trainer.num_generations=4 --set output_dir=runs/g
 * **Loss aggregation** `trainer.loss_type`: `grpo` (the paper), `dr_grpo`, `bnpo`, `dapo` (TRL's
   default, per token).
 * **Rollout temperature** `trainer.temperature=0.7`: fewer slips in the rollouts, so less for a
-  check to catch; does re-checking still take over?
+  check to catch; does re-checking take over then?
 * **A world without slips**: pretrain a base with `CorpusConfig(slip=0.0)` (notebook 03b's Try
-  this) and train it here: a check then catches nothing, so RL has no reason to keep checking.
+  this) and train it here: with nothing for a check to catch, what happens to re-checking?
 * Resume: stop a run and call the same `run(recipe)` (or command) again; it continues from the
   newest checkpoint.
 """)
@@ -501,8 +501,7 @@ md(r"""
 * The paper's "aha moment" (re-checking growing until it is the norm, chains growing longer) did
   not happen here: the tiny world plants checks, but its tiny model's own checks are not reliable
   enough to pay at the rollout temperature, and GRPO found that not slipping pays more cheaply.
-  Section 6's target table says which targets of tiny world v2 were met. The lab keeps the world as
-  it is and says so, rather than tuning a notebook until the curve looks like the paper's.
+  Section 6's target table says which targets of tiny world v2 were met.
 """)
 
 nb = nbf.v4.new_notebook()

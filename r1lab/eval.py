@@ -129,7 +129,8 @@ def seed_interval(values: Sequence[float]) -> tuple[float, float, float]:
     mean = sum(values) / n
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     df = n - 1
-    t = T_95.get(df) or (Z_95 if df > 30 else T_95[min(k for k in T_95 if k >= df)])
+    # Between table rows take the row below (fewer degrees of freedom, a wider interval).
+    t = Z_95 if df > 30 else T_95[max(k for k in T_95 if k <= df)]
     half = t * sd / math.sqrt(n)
     return (round(mean, 6), round(mean - half, 6), round(mean + half, 6))
 
