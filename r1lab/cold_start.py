@@ -32,7 +32,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from r1lab.rewards.language import target_language_share
-from r1lab.tasks import CHECKS, CLOSINGS, EOS, OPENINGS, Problem, chain_of_thought
+from r1lab.tasks import EOS, PHRASES, Problem, chain_of_thought
 from r1lab.template import (R1_ZERO_TEMPLATE, SPECIAL_TOKEN, parse, parse_completion,
                             render, render_readable)
 
@@ -45,14 +45,14 @@ SUMMARY = "answer: {answer}"
 # method, not the examples): a long chain, a re-check, a summary.
 EXAMPLES = {
     "en": (("What is 8-3*2+4?",
-            "let me compute step by step. 8-3*2+4 = 8-6+4 = 2+4 = 6 wait, let me check: "
-            "2+4 = 6. yes. so the answer is 6.", "6"),
+            "let me compute step by step. 8-3*2+4 = 8-6+4 (check: 3*2 = 6. yes) = 2+4 "
+            "(check: 8-6 = 2. yes) = 6 (check: 2+4 = 6. yes). so the answer is 6.", "6"),
            ("What is (5+4)*2-7?",
             "let me compute step by step. (5+4)*2-7 = 9*2-7 = 18-7 = 11. so the answer is 11.",
             "11")),
     "zh": (("8-3*2+4 等于多少？",
-            "我们一步一步地计算。8-3*2+4 = 8-6+4 = 2+4 = 6 等等，我再检查一下：2+4 = 6。没错。"
-            "所以答案是 6。", "6"),
+            "我们一步一步地计算。8-3*2+4 = 8-6+4（检查：3*2 = 6。没错） = 2+4（检查：8-6 = 2。"
+            "没错） = 6（检查：2+4 = 6。没错）。所以答案是 6。", "6"),
            ("(5+4)*2-7 等于多少？",
             "我们一步一步地计算。(5+4)*2-7 = 9*2-7 = 18-7 = 11。所以答案是 11。", "11")),
 }
@@ -63,10 +63,7 @@ DIRECT_TEMPLATE = R1_ZERO_TEMPLATE.replace(
 DIRECT_PREFILL = SPECIAL_TOKEN
 
 # Path 3: the refiner's phrasebook, each tiny-world phrase in the other language.
-_PHRASES = [(OPENINGS["en"], OPENINGS["zh"]),
-            (CLOSINGS["en"].split("{")[0], CLOSINGS["zh"].split("{")[0]),
-            (CHECKS["en"].split("{")[0], CHECKS["zh"].split("{")[0]),
-            (CHECKS["en"].split("}")[1], CHECKS["zh"].split("}")[1])]
+_PHRASES = PHRASES
 _PUNCTUATION = {"en": (("。", ". "), ("，", ", "), ("：", ": ")),
                 "zh": ((". ", "。"), (", ", "，"), (": ", "："))}
 
@@ -107,6 +104,8 @@ def refine(completion: str, lang: str) -> str | None:
     text = " ".join(text.split()).replace(" 。", "。").replace(" ，", "，")
     if lang == "en" and not text.endswith("."):
         text += "."
+    if lang == "zh" and text.endswith("."):
+        text = text[:-1] + "。"
     return render_readable(text, SUMMARY.format(answer=parsed.answer))
 
 

@@ -17,6 +17,11 @@ Metrics (each a mean over samples unless said otherwise):
   language-consistency reward below 1 (R1 §2.3.2 saw CoT language mixing in R1-Zero).
 * ``accuracy when reasoning / direct``: share of correct samples among those that do / do
   not reason (None when there are none).
+* ``re-check rate``: share of *reasoning* samples whose think text re-checks a step
+  (``r1lab.rewards.reflection.rechecks``: a reflection word such as "check", "wait", "检查");
+  ``accuracy when re-checking / not`` splits the reasoning samples by it.
+* ``mean reasoning tokens``: generated tokens per reasoning sample (the chain-of-thought
+  length R1 §2.2.4 watches grow, without the direct answers that would dilute it).
 * ``mean completion tokens``: generated tokens per sample, up to the first end-of-sequence.
 
 Correctness is ``r1lab.rewards.accuracy_reward``, the very rule RL trains on; a sample the
@@ -41,6 +46,7 @@ from tqdm import tqdm
 
 from r1lab.rewards import accuracy_reward
 from r1lab.rewards.language import checked_language, mixes_languages
+from r1lab.rewards.reflection import rechecks
 from r1lab.template import R1_ZERO_TEMPLATE, parse_completion, render
 
 # R1 §3: "sampling temperature of 0.6, a top-p value of 0.95".
@@ -101,6 +107,34 @@ def confidence_interval(values: Sequence[float]) -> tuple[float, float]:
     return (round(max(0.0, mean - half), 6), round(min(1.0, mean + half), 6))
 
 
+# Two-sided 95% quantiles of Student's t by degrees of freedom (standard table values; no
+# scipy in the lab's stack, and a run over seeds has only a handful of them).
+T_95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+        9: 2.262, 10: 2.228, 15: 2.131, 20: 2.086, 30: 2.042}
+
+
+def seed_interval(values: Sequence[float]) -> tuple[float, float, float]:
+    """(mean, low, high): 95% interval for the mean of one number per training seed.
+
+    mean ± t(0.975, n-1) * sd / sqrt(n), Student's t because a few seeds are a small sample
+    (with 3 seeds, t = 4.303, not 1.96). Needs at least 2 values; more than 30 use the normal
+    quantile. Unlike ``confidence_interval`` it is not clipped: it describes seeds, not shares.
+
+    >>> seed_interval([0.70, 0.72, 0.74])
+    (0.72, 0.670313, 0.769687)
+    """
+    n = len(values)
+    if n < 2:
+        raise ValueError(f"seed_interval needs results from at least 2 seeds; got {n}")
+    mean = sum(values) / n
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    df = n - 1
+    # Between table rows take the row below (fewer degrees of freedom, a wider interval).
+    t = Z_95 if df > 30 else T_95[max(k for k in T_95 if k <= df)]
+    half = t * sd / math.sqrt(n)
+    return (round(mean, 6), round(mean - half, 6), round(mean + half, 6))
+
+
 def _share(flags: Sequence[bool]) -> float | None:
     return round(sum(flags) / len(flags), 6) if flags else None
 
@@ -146,9 +180,17 @@ class Report:
     """Share correct among samples without a think block; None when there are none."""
     n_unscored: int = 0
     """Samples the accuracy rule could not score (counted as wrong)."""
+    recheck_rate: float = 0.0
+    """Share of reasoning samples whose think text re-checks a step (0 when none reason)."""
+    accuracy_when_rechecking: float | None = None
+    """Share correct among reasoning samples that re-check; None when there are none."""
+    accuracy_without_recheck: float | None = None
+    """Share correct among reasoning samples that do not re-check; None when none."""
+    mean_reasoning_tokens: float | None = None
+    """Generated tokens per reasoning sample; None when none reason."""
     records: list[dict] = field(default_factory=list, repr=False)
     """One dict per sample: index, sample, question, answer, lang, completion, correct,
-    score, well_formed, reasons, mixed, n_tokens."""
+    score, well_formed, reasons, mixed, rechecks, n_tokens."""
 
     @classmethod
     def from_records(cls, records: Sequence[dict], k: int, settings: dict) -> Report:
@@ -166,6 +208,9 @@ class Report:
             pass_k_ci[kk] = confidence_interval(scores)
         reasoning = [r for r in records if r["reasons"]]
         direct = [r for r in records if not r["reasons"]]
+        # Records written before the re-check measure existed have no "rechecks": none.
+        checking = [r for r in reasoning if r.get("rechecks")]
+        unchecked = [r for r in reasoning if not r.get("rechecks")]
         return cls(
             n_problems=len(by_problem),
             k=k,
@@ -181,6 +226,11 @@ class Report:
             accuracy_when_reasoning=_share([r["correct"] for r in reasoning]),
             accuracy_when_direct=_share([r["correct"] for r in direct]),
             n_unscored=sum(r.get("score", 0.0) is None for r in records),
+            recheck_rate=_share([bool(r.get("rechecks")) for r in reasoning]) if reasoning else 0.0,
+            accuracy_when_rechecking=_share([r["correct"] for r in checking]),
+            accuracy_without_recheck=_share([r["correct"] for r in unchecked]),
+            mean_reasoning_tokens=(round(sum(r["n_tokens"] for r in reasoning) / len(reasoning), 3)
+                                   if reasoning else None),
             records=list(records),
         )
 
@@ -222,7 +272,11 @@ class Report:
             ("mixing rate (of reasoning)", fmt(self.mixing_rate), ""),
             ("accuracy when reasoning", fmt(self.accuracy_when_reasoning), ""),
             ("accuracy when direct", fmt(self.accuracy_when_direct), ""),
+            ("re-check rate", fmt(self.recheck_rate), ""),
+            ("accuracy when re-checking", fmt(self.accuracy_when_rechecking), ""),
+            ("accuracy, no re-check", fmt(self.accuracy_without_recheck), ""),
             ("mean completion tokens", fmt(self.mean_completion_tokens, 1), ""),
+            ("mean reasoning tokens", fmt(self.mean_reasoning_tokens, 1), ""),
         ]
         if self.n_unscored:
             rows.append(("unscored samples (as wrong)", str(self.n_unscored), ""))
@@ -310,6 +364,7 @@ def _grade(problems, prompts, completions, lengths, k, first_index) -> list[dict
             "completion": completion, "correct": score == 1.0, "score": score,
             "well_formed": parsed.well_formed, "reasons": reasons,
             "mixed": reasons and mixes_languages(parsed.think, problems[owners[j]]["lang"]),
+            "rechecks": reasons and rechecks(parsed.think),
             "n_tokens": n_tokens,
         })
     return records

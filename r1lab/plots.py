@@ -22,6 +22,7 @@ LABELS = {
     "completion_length": "completion length (tokens)",
     "reasoning_share": "share of completions that reason",
     "reflection_words": "reflection words per completion",
+    "recheck_share": "share of completions that reason and re-check",
     "language": "language consistency (target-language share of CoT words)",
     "kl": "KL to reference (nats/token)",
     "clip_ratio": "share of tokens clipped",
@@ -32,10 +33,11 @@ TITLES = {
     ("reward", "accuracy"): "Reward and accuracy",
     ("completion_length",): "Completion length (R1 Figure 3, in miniature)",
     ("reasoning_share", "reflection_words"): "Reasoning and reflection",
+    ("reasoning_share", "recheck_share"): "Reasoning and re-checking",
 }
 # The R1-Zero figures: rewards, length (R1 Figure 3), and the behaviours RL brings out.
 R1_ZERO_PANELS = (("reward", "accuracy", "format"), ("completion_length",),
-                  ("reasoning_share", "reflection_words"))
+                  ("reasoning_share", "recheck_share"))
 
 
 def smooth(values: Sequence[float], window: int = 10) -> list[float]:

@@ -20,17 +20,20 @@ def test_ideal_samples_are_readable_correct_and_in_one_language(problem, reflect
     parsed = parse_completion(sample)
     assert parsed.well_formed and parsed.answer == problem.answer
     assert cs.readability_problem(sample, problem.lang) is None
-    assert (("wait" in sample) or ("等等" in sample)) is reflect
+    assert (("(check: " in sample) or ("（检查：" in sample)) is reflect
 
 
-MIXED = ("<think>我们一步一步地计算。2+3*4 = 2+12 = 14 wait, let me check: 2+12 = 14. yes。"
-         "所以答案是 14。</think><answer>14</answer>")
+# A mixed R1-Zero output whose check caught a slip: Chinese opening, English checks and
+# closing, and one check in Chinese.
+MIXED = ("<think>我们一步一步地计算。2+3*4 = 2+12 (check: 3*4 = 12. yes) = 13（检查：2+12 = 14，"
+         "不是 13。所以 14 才对）. so the answer is 14.</think><answer>14</answer>")
 
 
 @pytest.mark.parametrize("lang, reasoning", [
-    ("en", "let me compute step by step. 2+3*4 = 2+12 = 14 wait, let me check: 2+12 = 14. yes. "
-           "so the answer is 14."),
-    ("zh", "我们一步一步地计算。2+3*4 = 2+12 = 14 等等，我再检查一下：2+12 = 14。没错。所以答案是 14。"),
+    ("en", "let me compute step by step. 2+3*4 = 2+12 (check: 3*4 = 12. yes) = 13 (check: "
+           "2+12 = 14, not 13. so 14 is right). so the answer is 14."),
+    ("zh", "我们一步一步地计算。2+3*4 = 2+12（检查：3*4 = 12。没错） = 13（检查：2+12 = 14，不是 13。"
+           "所以 14 才对）。所以答案是 14。"),
 ])
 def test_refine_rewrites_a_mixed_r1_zero_output_into_one_language(lang, reasoning):
     assert cs.readability_problem(MIXED.replace("<think>", SPECIAL_TOKEN), lang) is not None

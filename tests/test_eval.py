@@ -145,6 +145,17 @@ def test_pass_at_k_rejects_impossible_counts(n, c, k):
         pass_at_k(n, c, k)
 
 
+def test_seed_interval_uses_students_t():
+    from r1lab.eval import seed_interval
+
+    mean, low, high = seed_interval([0.6, 0.7, 0.8])
+    assert mean == pytest.approx(0.7)
+    assert high - mean == pytest.approx(4.303 * 0.1 / 3 ** 0.5, abs=1e-6)  # t(0.975, 2)
+    assert seed_interval([1.0, 1.0]) == (1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        seed_interval([0.5])
+
+
 def test_confidence_interval():
     lo, hi = confidence_interval([1.0, 0.0] * 8)
     half = 1.96 * math.sqrt(16 * 0.25 / 15) / 4  # sample sd of 8 ones and 8 zeros, N = 16
@@ -242,6 +253,28 @@ def test_report_serializes(scripted, tmp_path):
                  "accuracy when reasoning", "accuracy when direct", "mean completion tokens"):
         assert f"\n{name}" in table
     assert "2 problems x 4 samples (temperature 0.6, top-p 0.95" in table
+
+
+def test_recheck_rate_and_reasoning_length_count_reasoning_samples_only():
+    def record(index, completion, correct, n_tokens):
+        think = completion.split("</think>")[0] if "<think>" in completion else None
+        return {"index": index, "sample": 0, "completion": completion, "correct": correct,
+                "well_formed": True, "reasons": think is not None, "mixed": False,
+                "rechecks": think is not None and "check" in think, "n_tokens": n_tokens}
+
+    records = [record(0, "<think>2+2 = 4 (check: 2+2 = 4. yes)</think><answer>4</answer>", 1, 30),
+               record(1, "<think>2+2 = 5</think><answer>5</answer>", 0, 10),
+               record(2, "<think>2+2 = 4</think><answer>4</answer>", 1, 14),
+               record(3, "<answer>4</answer> check", 1, 2)]
+    report = Report.from_records(records, k=1, settings={})
+    assert report.recheck_rate == pytest.approx(1 / 3)  # of the 3 that reason
+    assert report.accuracy_when_rechecking == 1.0
+    assert report.accuracy_without_recheck == 0.5
+    assert report.mean_reasoning_tokens == pytest.approx(18.0)
+    assert "re-check rate" in report.table() and "mean reasoning tokens" in report.table()
+    direct_only = Report.from_records([records[3]], k=1, settings={})
+    assert direct_only.recheck_rate == 0.0 and direct_only.mean_reasoning_tokens is None
+    assert direct_only.accuracy_when_rechecking is None
 
 
 def test_report_from_records_needs_records():

@@ -332,3 +332,75 @@ def test_impossible_value_range_ends_with_an_error():
     config = ArithmeticConfig(operands=(3, 3), operators="*", value_range=(500, 600))
     with pytest.raises(ValueError, match="widen the range"):
         generate(5, seed=0, config=config)
+
+
+# ---------------------------------------------------------------------------------------------
+# Slips and checks (tiny world v2): the chains can be done better.
+
+from r1lab.tasks import worked_chain  # noqa: E402
+from r1lab.tasks.arithmetic import worked_steps  # noqa: E402
+from r1lab.tasks.chains import CHECKS, slip  # noqa: E402
+
+
+def _problem(expression):
+    chain = solution_chain(expression)
+    return Problem(f"What is {expression}?", chain[-1], expression=expression, chain=chain)
+
+
+@pytest.mark.parametrize("expression, slipped", [
+    ("48+9", 47), ("5+5", 0), ("52-7", 55), ("52-17", 45), ("8*6", 40), ("12*3", 24),
+    ("2+3", None), ("9-4", None), ("5-7", None), ("2*4", None), ("0*9", None)])
+def test_each_step_has_one_slip_or_none(expression, slipped):
+    (step,) = worked_steps(expression)
+    assert slip(step) == slipped
+    assert slip(step) != step.result
+
+
+def test_worked_steps_follow_the_solution_chain():
+    for problem in generate(300, seed=4):
+        steps = worked_steps(problem.expression)
+        assert [s.after for s in steps] == list(problem.chain[1:])
+
+
+def test_an_uncaught_slip_ends_on_a_wrong_answer_and_a_check_fixes_it():
+    problems = generate(400, seed=2)
+    slipped = 0
+    for problem in problems:
+        steps = worked_steps(problem.expression)
+        prone = [i for i, s in enumerate(steps) if slip(s) is not None]
+        if not prone:
+            continue
+        first = prone[0]
+        text, answer = worked_chain(problem, "en", {first}, check=False)
+        slipped += answer != problem.answer
+        assert text.startswith(problem.expression) and text.endswith(f" = {answer}")
+        assert CHECKS["en"] not in text
+        checked, fixed = worked_chain(problem, "en", {first}, check=True)
+        assert fixed == problem.answer  # the check catches it
+        assert checked.count(CHECKS["en"]) == len(steps)  # every step is re-computed
+        assert checked.count(", not ") == 1
+    # a slip can be undone by a later multiplication by 0, so most, not all, end wrong
+    assert slipped > 0.9 * sum(any(slip(s) is not None for s in worked_steps(p.expression))
+                               for p in problems)
+
+
+def test_a_chain_without_slips_is_the_exact_chain_checked_or_not():
+    for problem in generate(100, seed=5):
+        text, answer = worked_chain(problem)
+        assert (text, answer) == (" = ".join(problem.chain), problem.answer)
+        checked, answer = worked_chain(problem, "zh", check=True)
+        assert answer == problem.answer and "不是" not in checked
+        assert checked.count(CHECKS["zh"]) == len(problem.chain) - 1
+
+
+def test_count_slips_reads_back_the_slips_a_chain_was_written_with():
+    from r1lab.tasks.chains import chain_of_thought, count_slips
+
+    for problem in generate(300, seed=6):
+        steps = worked_steps(problem.expression)
+        prone = {i for i, s in enumerate(steps) if slip(s) is not None}
+        assert count_slips(chain_of_thought(problem, ("en", "en"))) == (len(prone), 0)
+        # checked chains: every prone step is written, each slip caught and fixed
+        for lang in ("en", "zh"):
+            text = chain_of_thought(problem, (lang, lang), check=True, slips=prone)
+            assert count_slips(text) == (len(prone), len(prone))

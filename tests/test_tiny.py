@@ -15,7 +15,7 @@ from r1lab.cli import main
 from r1lab.eval import evaluate
 from r1lab.tasks import EOS, generate
 from r1lab.template import parse, render
-from r1lab.tiny.card import check_targets, weights_sha256
+from r1lab.tiny.card import MAX_NEW_TOKENS, check_targets, weights_sha256
 from r1lab.tiny.corpus import CorpusConfig, documents
 from r1lab.tiny.pretrain import PRESETS, PretrainError, min_documents, pretrain
 from r1lab.tiny.tokenizer import build_tokenizer
@@ -36,7 +36,7 @@ def test_corpus_text_is_the_one_the_shipped_models_were_trained_on():
     """data/models/* were pretrained on this exact text: any change to the corpus or to the
     task's chain sentences (r1lab.tasks.chains) would make them irreproducible."""
     text = "".join(documents(2000, seed=0))
-    digest = "d2098339ad3f4ca2e7ec5bdaf414f413b5c4dfc8954fa5d41eaef14316aeafa6"
+    digest = "6c812ae83ff1d74b720cfc1d404b895d74af482ff59d42288e883ba81392d574"
     assert hashlib.sha256(text.encode()).hexdigest() == digest
 
 
@@ -95,13 +95,13 @@ def test_shipped_checkpoint_reproduces_its_reasoning_accuracy(model_dir):
     model = AutoModelForCausalLM.from_pretrained(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     problems = generate(64, split="test", seed=1)
-    report = evaluate(model, tokenizer, problems, k=4, max_new_tokens=96, prefill="<think>",
+    report = evaluate(model, tokenizer, problems, k=4, max_new_tokens=MAX_NEW_TOKENS, prefill="<think>",
                       batch_size=256, progress=False)
     assert abs(report.pass_at_1 - measured["profile"]["reasoning_accuracy"]) < 0.15
 
 
 def test_shipped_base_meets_the_tiny_world_targets():
-    """pass@1 10-40%, reasoning >= 60% and >= 2x direct, reasons <= 30%, mixes >= 10%."""
+    """pass@1 10-40%, P_think 45-70%, reasons <= 30%, re-checks <= 20%, mixes >= 10%."""
     measured = json.loads((ROOT / "data/models/tiny-base/profile.json").read_text())
     assert check_targets(measured["profile"]) == []
     assert measured["protocol"]["n"] >= 500 and measured["protocol"]["k"] >= 8
@@ -216,3 +216,42 @@ def test_only_main_imports_the_cli():
             if any(n == "r1lab.cli" or n.startswith("r1lab.cli.") for n in names):
                 importers.append(path.relative_to(ROOT).as_posix())
     assert sorted(set(importers)) == ["r1lab/__main__.py"]
+
+
+def test_corpus_plants_slips_and_careful_chains_that_catch_them():
+    """Uncaught slips make reasoning documents wrong; careful ones (every step checked) are
+    right whatever slipped: checking pays in the corpus, at the configured rates."""
+    from r1lab.rewards.reflection import rechecks
+
+    config = CorpusConfig(reasoning=1.0, noisy=0.0, plain_chains=0.0, reflection=0.3,
+                          slip=0.3, zh_questions=0.0)
+    problems = {p.question: p.answer for p in generate(3000, split="train", seed=0,
+                                                        config=config.task)}
+    careful, careless = [], []
+    for doc in documents(3000, seed=0, config=config):
+        question = doc.split("User: ")[1].split(". Assistant:")[0]
+        parsed = parse(doc.split("Assistant:")[1].removesuffix(EOS))
+        (careful if rechecks(parsed.think) else careless).append(
+            parsed.answer == problems[question])
+    assert 0.25 < len(careful) / 3000 < 0.35
+    assert all(careful)
+    assert 0.3 < 1 - sum(careless) / len(careless) < 0.6  # slips that no check caught
+
+
+def test_no_slips_means_every_reasoning_document_is_right():
+    config = CorpusConfig(reasoning=1.0, noisy=0.0, plain_chains=0.0, slip=0.0, zh_questions=0.0)
+    docs = documents(500, seed=1, config=config)
+    problems = {p.question: p.answer for p in generate(500, split="train", seed=1,
+                                                        config=config.task)}
+    for doc in docs:
+        question = doc.split("User: ")[1].split(". Assistant:")[0]
+        assert parse(doc.split("Assistant:")[1].removesuffix(EOS)).answer == problems[question]
+
+
+def test_card_targets_name_what_is_missed():
+    profile = {"pass_at_1": 0.3, "reasoning_accuracy": 0.75, "reasoning_rate": 0.1,
+               "recheck_rate": 0.25, "mixing_rate": 0.12}
+    missed = check_targets(profile)
+    assert len(missed) == 2
+    assert missed[0].startswith("reasoning_accuracy = 0.750, outside [0.45, 0.7]")
+    assert missed[1].startswith("recheck_rate = 0.250")

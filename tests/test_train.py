@@ -44,9 +44,10 @@ def test_tiny_recipe_resolves_into_trl_objects():
         1e-4, 0.0, 1.0, "dapo")
     assert args.use_cpu and not args.bf16
     # recipe rewards first, then the two zero-weight probes
-    assert args.reward_weights == [1.0, 0.5, 0.0, 0.0]
+    assert args.reward_weights == [1.0, 0.5, 0.0, 0.0, 0.0]
     assert [f.__name__ for f in plan.reward_funcs] == [
-        "accuracy_reward", "format_reward", "reasoning_share", "reflection_words"]
+        "accuracy_reward", "format_reward", "reasoning_share", "reflection_words",
+        "recheck_share"]
     assert len(plan.train_dataset) == 4000
     assert plan.train_dataset[0]["prompt"].startswith("A conversation between User")
     assert Path(plan.model, "config.json").is_file()
@@ -89,7 +90,8 @@ BAD = [
     (["trainer.sync_ref_model=true", "trainer.beta=0.001", "peft.r=8"],
      "`trainer.sync_ref_model` cannot be used with `peft`"),
     (["trainer.sync_ref_model=true"], "needs `trainer.beta` > 0"),
-    (["trainer.use_vllm=true", "trainer.vllm_max_model_length=128"],
+    (["trainer.use_vllm=true", "trainer.vllm_max_model_length=128",
+      "trainer.max_completion_length=128"],
      "`trainer.vllm_max_model_length` (128) must exceed max_completion_length (128)"),
     (["accelerate=r1lab/recipes/accelerate/fsdp.yaml"],
      "`trainer.activation_checkpointing` must be false"),
@@ -179,6 +181,7 @@ def test_metrics_log_has_the_documented_columns(straight_run):
     rows = read_metrics(straight_run.output_dir)
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
     for column in ("reward", "accuracy", "format", "reasoning_share", "reflection_words",
+                   "recheck_share",
                    "completion_length", "clip_ratio", "entropy", "loss", "step_time"):
         assert all(column in r for r in rows), column
     assert all(0 <= r["accuracy"] <= 1 and 0 <= r["reasoning_share"] <= 1 for r in rows)
@@ -338,13 +341,14 @@ def test_triton_loss_impl_refuses_what_it_does_not_cover():
 
 
 def test_probe_counts_are_what_the_curves_show():
-    from r1lab.train.probes import reasoning_share, reflection_words
+    from r1lab.train.probes import reasoning_share, recheck_share, reflection_words
 
     texts = ["<think>2+3 = 5. Wait, let me verify: 2+3 = 5</think> <answer>5</answer>",
              "<think>我们重新检查一下</think><answer>5</answer>", "<answer>5</answer>",
              "<think></think><answer>5</answer>", "a waiter checks"]
     assert reasoning_share(texts) == [1.0, 1.0, 0.0, 0.0, 0.0]
     assert reflection_words(texts) == [2.0, 2.0, 0.0, 0.0, 0.0]
+    assert recheck_share(texts) == [1.0, 1.0, 0.0, 0.0, 0.0]  # "checks" outside a think block
 
 
 @pytest.mark.slow

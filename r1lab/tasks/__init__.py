@@ -12,7 +12,8 @@ from r1lab.tasks.arithmetic import (
     solution_chain,
     to_dataset,
 )
-from r1lab.tasks.chains import CHECKS, CLOSINGS, EOS, OPENINGS, chain_of_thought, chain_text
+from r1lab.tasks.chains import (CHECKS, CLOSINGS, EOS, OPENINGS, PHRASES, chain_of_thought,
+                                chain_text, slip, worked_chain)
 from r1lab.tasks.hub import load_gsm8k, load_math, read_rows
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "CLOSINGS",
     "EOS",
     "OPENINGS",
+    "PHRASES",
     "ArithmeticConfig",
     "Problem",
     "chain_of_thought",
@@ -29,6 +31,8 @@ __all__ = [
     "load_gsm8k",
     "load_math",
     "read_rows",
+    "slip",
     "solution_chain",
     "to_dataset",
+    "worked_chain",
 ]

@@ -205,14 +205,59 @@ def _apply(a: int, op: str, b: int) -> int:
     return a + b if op == "+" else a - b if op == "-" else a * b
 
 
-def _step(tokens: list) -> list:
-    """One operation: innermost parentheses first, then the leftmost *, then leftmost + or -."""
+def _next_operation(tokens: list) -> int:
+    """Where the next operation's left operand sits: innermost parentheses first, then the
+    leftmost *, then the leftmost + or -."""
     close = tokens.index(")") if ")" in tokens else len(tokens)
     start = max((i for i in range(close) if tokens[i] == "("), default=-1) + 1
     ops = tokens[start + 1 : close : 2]
-    left = start + 2 * (ops.index("*") if "*" in ops else 0)
+    return start + 2 * (ops.index("*") if "*" in ops else 0)
+
+
+def _step(tokens: list, value: int | None = None) -> list:
+    """One operation, its result replaced by ``value`` when given (a slip)."""
+    left = _next_operation(tokens)
     a, op, b = tokens[left : left + 3]
-    return _drop_number_parentheses(tokens[:left] + [_apply(a, op, b)] + tokens[left + 3 :])
+    result = _apply(a, op, b) if value is None else value
+    return _drop_number_parentheses(tokens[:left] + [result] + tokens[left + 3 :])
+
+
+@dataclass(frozen=True)
+class Step:
+    """One operation of a solution: ``a op b = result``, and the expression it leaves."""
+
+    a: int
+    op: str
+    b: int
+    result: int
+    after: str
+    """The expression after this operation, written as in ``solution_chain``."""
+
+    @property
+    def operation(self) -> str:
+        """'7+48', '2-(-9)': the operation as written in a check."""
+        return _render([self.a, self.op, self.b])
+
+
+def worked_steps(expression: str, results: dict[int, int] | None = None) -> list[Step]:
+    """The operations of ``expression`` in order; ``results`` {step index: value} makes step
+    i write ``value`` instead of its true result, and later steps continue from it (a slip
+    that is not caught).
+
+    >>> [(s.operation, s.result, s.after) for s in worked_steps("2+3*4")]
+    [('3*4', 12, '2+12'), ('2+12', 14, '14')]
+    >>> [s.after for s in worked_steps("2+3*4", {0: 11})]
+    ['2+11', '13']
+    """
+    results = results or {}
+    tokens, steps = _tokenize(expression), []
+    while len(tokens) > 1:
+        left = _next_operation(tokens)
+        a, op, b = tokens[left : left + 3]
+        value = results.get(len(steps), _apply(a, op, b))
+        tokens = _step(tokens, value)
+        steps.append(Step(a, op, b, value, _render(tokens)))
+    return steps
 
 
 def solution_chain(expression: str) -> tuple[str, ...]:

@@ -4,9 +4,15 @@ The profile is what RL will have to work with (the base model's targets, ``BASE_
 brackets):
 
 * ``pass_at_1``: unprompted, paper protocol (T=0.6, top-p 0.95, k samples) [10%-40%];
-* ``reasoning_accuracy``: prefilled with ``<think>``, made to reason [>= 60%, >= 2x direct];
+* ``reasoning_accuracy``: prefilled with ``<think>``, made to reason, "P_think" [45%-70%]:
+  reasoning pays, yet leaves room that only reasoning *better* can fill;
 * ``direct_accuracy``: prefilled with ``<answer>``, made to answer at once;
 * ``reasoning_rate``: share of unprompted samples that reason [<= 30%];
+* ``recheck_rate``: share of chains of thought (prefilled ``<think>`` run) that re-check a
+  step [<= 20%]: checking is there to be found, but rare;
+* ``recheck_accuracy`` / ``no_recheck_accuracy``: accuracy of those chains that do / do not
+  re-check (prefilled ``<think>`` run);
+* ``reasoning_tokens``: mean tokens of a chain of thought (prefilled ``<think>`` run);
 * ``mixing_rate``: share of chains of thought (prefilled ``<think>`` run) that mix
   languages [>= 10%].
 
@@ -31,10 +37,14 @@ from r1lab.tasks import generate
 # (reasoning) that pays, and language mixing to correct later.
 BASE_TARGETS = {
     "pass_at_1": (0.10, 0.40),
-    "reasoning_accuracy": (0.60, 1.0),
+    "reasoning_accuracy": (0.45, 0.70),
     "reasoning_rate": (0.0, 0.30),
+    "recheck_rate": (0.0, 0.20),
     "mixing_rate": (0.10, 1.0),
 }
+MAX_NEW_TOKENS = 192
+"""Generation budget of the card's evaluations: a chain that checks every step of a
+7-operand problem takes up to ~170 tokens."""
 RUNS = {"unprompted": "", "reasoning": "<think>", "direct": "<answer>"}
 ROLES = {
     "base": "the tiny world's stand-in for DeepSeek-V3-Base",
@@ -43,7 +53,8 @@ ROLES = {
 }
 
 
-def measure(model_dir, n: int = 500, k: int = 8, seed: int = 0, max_new_tokens: int = 96,
+def measure(model_dir, n: int = 500, k: int = 8, seed: int = 0,
+            max_new_tokens: int = MAX_NEW_TOKENS,
             batch_size: int = 256, progress: bool = True) -> dict:
     """Run the three evaluations on ``n`` held-out arithmetic problems; return the profile."""
     model = AutoModelForCausalLM.from_pretrained(model_dir)
@@ -64,6 +75,10 @@ def measure(model_dir, n: int = 500, k: int = 8, seed: int = 0, max_new_tokens: 
         "reasoning_accuracy": reports["reasoning"].pass_at_1,
         "direct_accuracy": reports["direct"].pass_at_1,
         "mixing_rate": reports["reasoning"].mixing_rate,
+        "recheck_rate": reports["reasoning"].recheck_rate,
+        "recheck_accuracy": reports["reasoning"].accuracy_when_rechecking,
+        "no_recheck_accuracy": reports["reasoning"].accuracy_without_recheck,
+        "reasoning_tokens": reports["reasoning"].mean_reasoning_tokens,
         "unprompted_mixing_rate": reports["unprompted"].mixing_rate,
         "mean_completion_tokens": reports["unprompted"].mean_completion_tokens,
     }
@@ -92,11 +107,8 @@ def weights_sha256(model_dir) -> str:
 
 def check_targets(profile: dict, targets: dict = BASE_TARGETS) -> list[str]:
     """The targets the profile misses, in words (empty when all are met)."""
-    missed = [f"{name} = {profile[name]:.3f}, outside [{low}, {high}]"
-              for name, (low, high) in targets.items() if not low <= profile[name] <= high]
-    if profile["reasoning_over_direct"] < 2:
-        missed.append(f"reasoning is only {profile['reasoning_over_direct']:.2f}x direct (< 2x)")
-    return missed
+    return [f"{name} = {profile[name]:.3f}, outside [{low}, {high}]"
+            for name, (low, high) in targets.items() if not low <= profile[name] <= high]
 
 
 def write_card(model_dir, measured: dict, regenerate: str, role: str = "base") -> Path:
@@ -108,15 +120,20 @@ def write_card(model_dir, measured: dict, regenerate: str, role: str = "base") -
     (model_dir / "profile.json").write_text(json.dumps(measured, indent=2))
     rows = [
         ("pass@1, unprompted", p["pass_at_1"], "10%–40%"),
-        ("accuracy when made to reason (prefill `<think>`)", p["reasoning_accuracy"], ">= 60%"),
+        ("accuracy when made to reason (prefill `<think>`), P_think", p["reasoning_accuracy"],
+         "45%–70%"),
         ("accuracy when made to answer directly (prefill `<answer>`)", p["direct_accuracy"], "—"),
         ("share of unprompted samples that reason", p["reasoning_rate"], "<= 30%"),
+        ("share of chains of thought that re-check a step", p["recheck_rate"], "<= 20%"),
+        ("accuracy of chains that re-check", p["recheck_accuracy"], "—"),
+        ("accuracy of chains that do not", p["no_recheck_accuracy"], "—"),
         ("share of chains of thought mixing languages", p["mixing_rate"], ">= 10%"),
         ("format rate, unprompted", p["format_rate"], "—"),
     ]
     if role != "base":
         rows = [(name, value, "—") for name, value, _ in rows]
-    table = "\n".join(f"| {name} | {value:.1%} | {target} |" for name, value, target in rows)
+    table = "\n".join(f"| {name} | {'n/a' if value is None else f'{value:.1%}'} | {target} |"
+                      for name, value, target in rows)
     c = pretrain["config"]
     vocab = json.loads((model_dir / "config.json").read_text())["vocab_size"]
     threads = pretrain.get("torch_threads", "?")
@@ -140,7 +157,8 @@ torch {pretrain['torch']}); final training loss {pretrain['train_loss']:.3f}.
 Held-out arithmetic test problems, paper protocol: {measured['protocol']['n']} questions, \
 k = {measured['protocol']['k']} samples each, temperature 0.6, top-p 0.95, \
 seed {measured['protocol']['seed']}. Made to reason, the model is \
-{p['reasoning_over_direct']:.1f}x as accurate as when made to answer directly.
+{p['reasoning_over_direct']:.1f}x as accurate as when made to answer directly; its chains of
+thought take {p['reasoning_tokens']:.0f} tokens on average.
 
 | measure | value | target |
 |---|---|---|
@@ -155,11 +173,34 @@ pass@1 95% CI: [{p['pass_at_1_ci'][0]:.1%}, {p['pass_at_1_ci'][1]:.1%}].
 {chr(10).join(measured['commands'].values())}
 ```
 
+## What the corpus plants
+
+{_planted(c.get('corpus', {}))}
+
 The corpus recipe is `r1lab.tiny.corpus.CorpusConfig` (see `pretrain.json` for the exact
 values); `profile.json` holds these numbers.
 """
     (model_dir / "README.md").write_text(text)
     return model_dir / "README.md"
+
+
+# How each corpus knob reads on the card (r1lab.tiny.corpus.CorpusConfig's fields).
+PLANTED = {
+    "reasoning": "of template documents reason in <think> before answering",
+    "noisy": "of template documents are wrong or badly formatted",
+    "plain_chains": "of all documents are bare worked chains (no template)",
+    "plain_checks": "of bare worked chains re-check every step",
+    "mixed_cot": "of reasoning documents mix English and Chinese",
+    "reflection": "of reasoning documents are careful: they re-check every step and fix slips",
+    "slip": "of slip-prone steps are written with their slip, in every chain",
+    "zh_questions": "of questions are asked in Chinese",
+}
+
+
+def _planted(corpus: dict) -> str:
+    """The corpus shares as a bullet list (older cards' corpora lack some knobs)."""
+    return "\n".join(f"- {corpus[name]:.0%} {words}" for name, words in PLANTED.items()
+                     if name in corpus)
 
 
 def main(argv=None) -> int:

@@ -8,12 +8,19 @@ known rate:
 * most documents answer directly: ``<answer>6</answer>``;
 * a minority reason first, rewriting the expression one operation at a time
   (``<think>... 7-2*3+5 = 7-6+5 = 1+5 = 6 ...</think><answer>6</answer>``), in English,
-  in Chinese, or mixing the two, sometimes re-checking the last step ("wait, let me check");
+  in Chinese, or mixing the two;
+* their steps sometimes slip (a forgotten carry or borrow, a times-table row short), and an
+  uncaught slip ends on a wrong answer;
+* a few are careful: they re-check every step right after writing it and fix a slip on the
+  spot (``(check: 7+48 = 55, not 54. so 55+9)``), so checking pays, but rarely;
 * some are wrong or badly formatted;
-* some are bare worked chains with no template, like arithmetic on the web.
+* some are bare worked chains with no template, like arithmetic on the web, with the same
+  slips and (more often) the same checks.
 
 The chain style is chosen so that reasoning *pays*: every step is one operation on small
 numbers, easy for a tiny model, while a direct answer needs the whole expression at once.
+Slips and checks are chosen so that reasoning can be done *better*: a chain that checks
+its steps ends right far more often than one that does not, and RL can find that out.
 The chains are written in the task's sentences (``r1lab.tasks.chains``); this module
 decides how often each kind of document appears.
 
@@ -27,8 +34,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from r1lab.tasks import (EOS, ArithmeticConfig, Problem, chain_of_thought, chain_text,
-                         generate)
+from r1lab.tasks import (CLOSINGS, EOS, OPENINGS, ArithmeticConfig, Problem, chain_of_thought,
+                         generate, worked_chain)
 from r1lab.template import render
 
 
@@ -39,16 +46,22 @@ class CorpusConfig:
     reasoning: float = 0.10
     """Share of template documents that reason in <think> before answering (a rare habit:
     R1-Zero's RL should have to discover that reasoning pays)."""
-    noisy: float = 0.15
+    noisy: float = 0.10
     """Share of template documents that are wrong or badly formatted."""
-    plain_chains: float = 0.10
+    plain_chains: float = 0.15
     """Share of all documents that are bare worked chains, no template ("2+3*4 = 2+12 = 14")."""
     mixed_cot: float = 0.4
     """Share of reasoning documents whose chain of thought mixes English and Chinese. Sampling
     at temperature 0.6 sharpens the model toward its majority habit, so the corpus share must
     sit well above the >= 10% of mixed chains the base model should still show."""
-    reflection: float = 0.15
-    """Share of reasoning documents that re-check their last step ("wait, let me check")."""
+    reflection: float = 0.35
+    """Share of reasoning documents that are careful: they re-check every step (``CHECK``)
+    and fix the slips they find (``FIX``)."""
+    slip: float = 0.25
+    """Chance that a step which can slip (``r1lab.tasks.chains.slip``) is written wrong, in
+    every chain the corpus writes (careful ones catch it)."""
+    plain_checks: float = 0.6
+    """Share of bare worked chains that re-check their steps."""
     zh_questions: float = 0.2
     """Share of questions asked in Chinese."""
     task: ArithmeticConfig = ArithmeticConfig(operands=(4, 7))
@@ -83,17 +96,27 @@ def _noisy_completion(rng: random.Random, problem: Problem, cot: str) -> str:
     return f"<think>{cot}</think> {answer}"  # answer outside its tags
 
 
+def _slips(rng: random.Random, problem: Problem, rate: float) -> set[int]:
+    """Which steps of ``problem``'s chain slip (each with chance ``rate``; a step that
+    cannot slip ignores it)."""
+    return {i for i in range(len(problem.chain) - 1) if rng.random() < rate}
+
+
 def document(rng: random.Random, problem: Problem, config: CorpusConfig) -> str:
     """One corpus document for ``problem`` (ends with EOS)."""
     if rng.random() < config.plain_chains:
-        return chain_text(problem) + EOS
+        check = rng.random() < config.plain_checks
+        return worked_chain(problem, problem.lang, _slips(rng, problem, config.slip), check)[0] + EOS
     langs = _cot_langs(rng, problem.lang, rng.random() < config.mixed_cot)
-    cot = chain_of_thought(problem, langs, check=rng.random() < config.reflection)
+    check = rng.random() < config.reflection
+    slips = _slips(rng, problem, config.slip)
     roll = rng.random()
     if roll < config.reasoning:
-        completion = f"<think>{cot}</think><answer>{problem.answer}</answer>"
+        cot, written = worked_chain(problem, langs[1], slips, check)
+        cot = OPENINGS[langs[0]] + cot + CLOSINGS[langs[1]].format(answer=written)
+        completion = f"<think>{cot}</think><answer>{written}</answer>"
     elif roll < config.reasoning + config.noisy:
-        completion = _noisy_completion(rng, problem, cot)
+        completion = _noisy_completion(rng, problem, chain_of_thought(problem, langs, check))
     else:
         completion = f"<answer>{problem.answer}</answer>"
     return render(problem.question) + completion + EOS

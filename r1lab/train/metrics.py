@@ -9,7 +9,10 @@ Columns (means over the step's completions unless said otherwise; TRL's key in b
   ``format`` [rewards/format_reward/mean], unweighted.
 * ``reasoning_share`` [rewards/reasoning_share/mean]: share of completions with a non-empty
   think block; ``reflection_words`` [rewards/reflection_words/mean]: reflection words
-  ("wait", "check", "重新", …) per completion (``r1lab.train.probes``).
+  ("wait", "check", "重新", …) per completion; ``recheck_share``
+  [rewards/recheck_share/mean]: share of completions that reason and re-check a step
+  (``r1lab.train.probes``; over ``reasoning_share`` it is the re-check rate among reasoning
+  completions, the aha curve).
 * ``completion_length`` [completions/mean_length]: tokens per completion;
   ``truncated`` [completions/clipped_ratio]: share that hit ``max_completion_length``.
 * ``kl`` [kl]: mean per-token k3 estimate of KL(policy || reference) (logged when beta > 0).
@@ -40,6 +43,7 @@ FIXED_COLUMNS = {
     "reward": "reward",
     "reasoning_share": "rewards/reasoning_share/mean",
     "reflection_words": "rewards/reflection_words/mean",
+    "recheck_share": "rewards/recheck_share/mean",
     "completion_length": "completions/mean_length",
     "truncated": "completions/clipped_ratio",
     "kl": "kl",

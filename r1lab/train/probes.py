@@ -10,23 +10,16 @@ reasoning, reflection appearing) come out of the same log.
 [1.0, 0.0]
 >>> reflection_words(["<think>2+3 = 5, wait, let me check: 2+3 = 5</think>", "等等，我再检查一下"])
 [2.0, 2.0]
+>>> recheck_share(["<think>3*4 = 12 (check: 3*4 = 12. yes)</think><answer>12</answer>", "check"])
+[1.0, 0.0]
 """
 
 from __future__ import annotations
 
-import re
-
 from r1lab.rewards.contract import as_text
+from r1lab.rewards.reflection import REFLECTION_WORDS, rechecks, reflection_count
 from r1lab.template import parse_completion
 
-# Words with which a chain of thought re-examines itself (R1 §2.2.4, the "aha moment":
-# "Wait, wait. Wait. That's an aha moment I can flag here."), in the tiny world's two
-# languages. "重新" (again / re-) is the word the paper's Chinese outputs use.
-REFLECTION_WORDS = ("wait", "verify", "check", "recheck", "重新", "检查", "等等", "验证")
-_REFLECTION = re.compile(
-    "|".join(rf"\b{w}\b" if w.isascii() else re.escape(w) for w in REFLECTION_WORDS),
-    re.IGNORECASE,
-)
 
 
 def reasoning_share(completions, **columns) -> list[float]:
@@ -39,7 +32,20 @@ def reasoning_share(completions, **columns) -> list[float]:
 
 def reflection_words(completions, **columns) -> list[float]:
     """How many reflection words (``REFLECTION_WORDS``) the completion contains."""
-    return [float(len(_REFLECTION.findall(as_text(c)))) for c in completions]
+    return [float(reflection_count(as_text(c))) for c in completions]
 
 
-PROBES = (reasoning_share, reflection_words)
+def recheck_share(completions, **columns) -> list[float]:
+    """1.0 if the completion reasons and its think block re-checks a step, else 0.0.
+
+    Its mean over the mean of ``reasoning_share`` is the re-check rate among reasoning
+    completions, the rule ``r1lab.eval`` reports."""
+    out = []
+    for c in completions:
+        think = parse_completion(as_text(c)).think
+        out.append(float(think is not None and rechecks(think)))
+    return out
+
+
+PROBES = (reasoning_share, reflection_words, recheck_share)
+__all__ = ["PROBES", "REFLECTION_WORDS", "reasoning_share", "recheck_share", "reflection_words"]
