@@ -32,34 +32,20 @@ from collections import Counter
 from dataclasses import dataclass
 
 from r1lab.rewards.language import target_language_share
-from r1lab.tasks import EOS, PHRASES, Problem, chain_of_thought
-from r1lab.template import (R1_ZERO_TEMPLATE, SPECIAL_TOKEN, parse, parse_completion,
-                            render, render_readable)
+from r1lab.tasks import EOS, PHRASES, Problem, chain_of_thought, problem_for
+from r1lab.template import (DETAILED_TEMPLATE, EXAMPLES_HEADER, R1_ZERO_TEMPLATE,
+                            READABLE_SUMMARY, SPECIAL_TOKEN, parse, parse_completion, render,
+                            render_readable)
 
-# The tiny world's summary, one prefix for both languages (see template.py for why
-# "answer:"): with "答案：" for Chinese beside it, the tiny model blended the two
-# ("answer案：34") in 1 Chinese summary in 3.
-SUMMARY = "answer: {answer}"
+SUMMARY = READABLE_SUMMARY
 
-# Path 1: worked examples in the readable format, written for this lab (R1 §2.3.1 names the
-# method, not the examples): a long chain, a re-check, a summary.
-EXAMPLES = {
-    "en": (("What is 8-3*2+4?",
-            "let me compute step by step. 8-3*2+4 = 8-6+4 (check: 3*2 = 6. yes) = 2+4 "
-            "(check: 8-6 = 2. yes) = 6 (check: 2+4 = 6. yes). so the answer is 6.", "6"),
-           ("What is (5+4)*2-7?",
-            "let me compute step by step. (5+4)*2-7 = 9*2-7 = 18-7 = 11. so the answer is 11.",
-            "11")),
-    "zh": (("8-3*2+4 等于多少？",
-            "我们一步一步地计算。8-3*2+4 = 8-6+4（检查：3*2 = 6。没错） = 2+4（检查：8-6 = 2。"
-            "没错） = 6（检查：2+4 = 6。没错）。所以答案是 6。", "6"),
-           ("(5+4)*2-7 等于多少？",
-            "我们一步一步地计算。(5+4)*2-7 = 9*2-7 = 18-7 = 11。所以答案是 11。", "11")),
-}
+# Path 1: worked examples in the readable format, written by the tiny world's own chains (R1
+# §2.3.1 names the method, not the examples): long chains that check every step, then a
+# summary. Two expressions per language; the page opens with EXAMPLES_HEADER.
+EXAMPLES = {"en": ("8-3*2+4", "(5+4)*2-7"), "zh": ("8-3*2+4", "(5+4)*2-7")}
 
 # Path 2: ask for detail and verification, and open the readable format for the model.
-DIRECT_TEMPLATE = R1_ZERO_TEMPLATE.replace(
-    "User: {prompt}.", "User: {prompt}. Show every step in detail, then check your answer.")
+DIRECT_TEMPLATE = DETAILED_TEMPLATE
 DIRECT_PREFILL = SPECIAL_TOKEN
 
 # Path 3: the refiner's phrasebook, each tiny-world phrase in the other language.
@@ -69,10 +55,11 @@ _PUNCTUATION = {"en": (("。", ". "), ("，", ", "), ("：", ": ")),
 
 
 def few_shot_template(lang: str = "en") -> str:
-    """Path 1: the readable examples, each a finished document, then the R1 template."""
-    shots = "".join(render(q) + render_readable(r, SUMMARY.format(answer=a)) + EOS
-                    for q, r, a in EXAMPLES[lang])
-    return shots + R1_ZERO_TEMPLATE
+    """Path 1: the header, the readable examples (each a finished document), then the R1
+    template for the question."""
+    shots = "".join(render(problem.question) + ideal_sample(problem, reflect=True) + EOS
+                    for problem in (problem_for(e, lang) for e in EXAMPLES[lang]))
+    return EXAMPLES_HEADER + shots + R1_ZERO_TEMPLATE
 
 
 def ideal_sample(problem: Problem, reflect: bool) -> str:

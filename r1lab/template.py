@@ -49,6 +49,19 @@ TEMPLATE_EXAMPLE = "<think> reasoning process here </think> <answer> answer here
 # 0.8M-parameter model misspells when sampling ("summyy"); "answer" is one token.
 SPECIAL_TOKEN = "|special_token|"
 SUMMARY_PREFIXES = ("Summary:", "总结：", "总结:", "answer:", "答案：", "答案:")
+# The tiny world's summary, one prefix for both languages: with "答案：" for Chinese beside
+# it, the tiny model blended the two ("answer案：34") in 1 Chinese summary in 3.
+READABLE_SUMMARY = "answer: {answer}"
+
+# Two of the cold start's collection paths (R1 §2.3.1) are prompts; both are written here,
+# the lowest layer that needs them, because the tiny world's corpus holds the few documents
+# its base needs to follow them (``r1lab.tiny.corpus``) and ``r1lab.cold_start`` sends them.
+# Path 1, few-shot prompting with long-CoT examples: a page of worked examples opens with
+# this line, then each example is a finished document in the readable format.
+EXAMPLES_HEADER = "worked examples, every step checked. "
+# Path 2, direct prompting for detailed answers with reflection and verification.
+DETAILED_TEMPLATE = R1_ZERO_TEMPLATE.replace(
+    "User: {prompt}.", "User: {prompt}. Show every step in detail, then check your answer.")
 
 # Characters that print nothing: zero-width spaces and joiners, word joiners, the BOM, the soft
 # hyphen, invisible math operators. For emptiness they are whitespace, so that

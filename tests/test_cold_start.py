@@ -5,8 +5,8 @@ import json
 import pytest
 
 from r1lab import cold_start as cs
-from r1lab.tasks import ArithmeticConfig, generate
-from r1lab.template import SPECIAL_TOKEN, parse_completion, render
+from r1lab.tasks import ArithmeticConfig, generate, solution_chain
+from r1lab.template import EXAMPLES_HEADER, SPECIAL_TOKEN, parse_completion, render
 from r1lab.train import RecipeError, load_recipe, prepare, run
 
 EN = generate(1, split="train", seed=0)[0]
@@ -65,11 +65,14 @@ def test_readability_filter(text, truncated, problem):
 def test_the_few_shot_examples_are_themselves_clean_cold_start_data():
     template = cs.few_shot_template("zh")
     assert template.endswith("User: {prompt}. Assistant:") and template.count("{prompt}") == 1
-    shots = template.split("<|endoftext|>")[:-1]
+    assert template.startswith(EXAMPLES_HEADER)  # as the corpus's pages of examples open
+    shots = template.removeprefix(EXAMPLES_HEADER).split("<|endoftext|>")[:-1]
     assert len(shots) == 2
-    for shot in shots:
+    for shot, expression in zip(shots, cs.EXAMPLES["zh"]):
         completion = shot.split("Assistant:", 1)[1]
         assert cs.readability_problem(completion, "zh") is None
+        assert completion.count("（检查：") == len(solution_chain(expression)) - 1  # long CoT
+        assert completion.endswith(f"answer: {solution_chain(expression)[-1]}")
     direct = render("What is 2+3?", cs.DIRECT_TEMPLATE)
     assert direct.endswith("User: What is 2+3?. Show every step in detail, then check your "
                            "answer. Assistant:")

@@ -14,9 +14,9 @@ import r1lab.tiny.pretrain as pretrain_module
 from r1lab.cli import main
 from r1lab.eval import evaluate
 from r1lab.tasks import EOS, generate
-from r1lab.template import parse, render
+from r1lab.template import SPECIAL_TOKEN, parse, render
 from r1lab.tiny.card import MAX_NEW_TOKENS, check_targets, weights_sha256
-from r1lab.tiny.corpus import CorpusConfig, documents
+from r1lab.tiny.corpus import PAGE_EXAMPLES, CorpusConfig, documents
 from r1lab.tiny.pretrain import PRESETS, PretrainError, min_documents, pretrain
 from r1lab.tiny.tokenizer import build_tokenizer
 
@@ -38,6 +38,42 @@ def test_corpus_text_is_the_one_the_shipped_models_were_trained_on():
     text = "".join(documents(2000, seed=0))
     digest = "6c812ae83ff1d74b720cfc1d404b895d74af482ff59d42288e883ba81392d574"
     assert hashlib.sha256(text.encode()).hexdigest() == digest
+
+
+def test_readable_documents_are_what_the_cold_start_prompts_ask_for():
+    """Pages of worked examples and answers to the detailed request (what paths 1 and 2 of
+    the cold start need the base to have seen), at their shares, each sample clean and right."""
+    from r1lab.cold_start import readability_problem
+    from r1lab.template import DETAILED_TEMPLATE, EXAMPLES_HEADER, parse_completion
+
+    config = CorpusConfig(pages=0.1, detailed=0.2)
+    docs = documents(3000, seed=1, config=config)
+    pages = [d for d in docs if d.startswith(EXAMPLES_HEADER)]
+    detailed = [d for d in docs if "Show every step in detail" in d]
+    assert 0.07 < len(pages) / len(docs) < 0.13 and 0.17 < len(detailed) / len(docs) < 0.23
+    request = DETAILED_TEMPLATE.split("{prompt}")[1]
+    samples = [d.split(request, 1)[1].removesuffix(EOS) for d in detailed]
+    for page in pages:
+        shots = page.removeprefix(EXAMPLES_HEADER).split(EOS)[:-1]
+        assert len(shots) == PAGE_EXAMPLES
+        samples += [shot.split("Assistant:", 1)[1] for shot in shots]
+    for sample in samples:
+        parsed = parse_completion(sample)
+        assert readability_problem(sample, "zh" if "我们" in sample else "en") is None, sample
+        assert parsed.think.count("check") + parsed.think.count("检查") >= 1
+    # The chains slip and fix the slips on the spot, so every summary is right.
+    fixed = sum("is right)" in s or "才对）" in s for s in samples)
+    assert fixed > 0.1 * len(samples)
+    # Elsewhere the readable format never appears: the base writes it only when prompted.
+    readable = set(pages) | set(detailed)
+    others = [d for d in docs if d not in readable]
+    assert not any(SPECIAL_TOKEN in d or EXAMPLES_HEADER in d for d in others)
+
+
+def test_a_corpus_without_readable_documents_is_drawn_as_before():
+    assert documents(300, seed=2) == documents(300, seed=2, config=CorpusConfig(
+        pages=0.0, detailed=0.0))
+    assert documents(300, seed=2) != documents(300, seed=2, config=CorpusConfig(pages=0.01))
 
 
 def test_corpus_shares_follow_the_config():

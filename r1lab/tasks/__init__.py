@@ -9,6 +9,7 @@ from r1lab.tasks.arithmetic import (
     Problem,
     count_expressions,
     generate,
+    problem_for,
     solution_chain,
     to_dataset,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "generate",
     "load_gsm8k",
     "load_math",
+    "problem_for",
     "read_rows",
     "slip",
     "solution_chain",

@@ -488,6 +488,18 @@ def generate(
     return problems
 
 
+def problem_for(expression: str, lang: str = "en") -> Problem:
+    """The problem for one expression, asked in ``lang`` with its first phrasing.
+
+    >>> problem_for("2+3*4").chain
+    ('2+3*4', '2+12', '14')
+    """
+    if lang not in PHRASINGS:
+        raise ValueError(f"lang must be one of {', '.join(PHRASINGS)}; got {lang!r}")
+    chain = solution_chain(expression)
+    return Problem(PHRASINGS[lang][0].format(e=expression), chain[-1], lang, expression, chain)
+
+
 def to_dataset(problems: list[Problem]):
     """A ``datasets.Dataset`` in the shape TRL's GRPOTrainer takes.
 

@@ -193,6 +193,8 @@ PLANTED = {
     "mixed_cot": "of reasoning documents mix English and Chinese",
     "reflection": "of reasoning documents are careful: they re-check every step and fix slips",
     "slip": "of slip-prone steps are written with their slip, in every chain",
+    "pages": "of all documents are pages of worked examples in the readable format (path 1)",
+    "detailed": "of all documents answer the request for detailed, checked steps, readably (path 2)",
     "zh_questions": "of questions are asked in Chinese",
 }
 

@@ -15,7 +15,12 @@ known rate:
   spot (``(check: 7+48 = 55, not 54. so 55+9)``), so checking pays, but rarely;
 * some are wrong or badly formatted;
 * some are bare worked chains with no template, like arithmetic on the web, with the same
-  slips and (more often) the same checks.
+  slips and (more often) the same checks;
+* a few are in the cold start's readable format (``|special_token|…|special_token|answer:``):
+  pages of worked examples that open with ``EXAMPLES_HEADER``, and answers to the request for
+  detailed, checked steps (``DETAILED_TEMPLATE``). They are the documents a base needs to
+  follow the cold start's few-shot and direct prompts (R1 §2.3.1, ``r1lab.cold_start``); the
+  shipped base's corpus has none yet (``pages`` and ``detailed`` are 0).
 
 The chain style is chosen so that reasoning *pays*: every step is one operation on small
 numbers, easy for a tiny model, while a direct answer needs the whole expression at once.
@@ -36,7 +41,8 @@ from dataclasses import dataclass
 
 from r1lab.tasks import (CLOSINGS, EOS, OPENINGS, ArithmeticConfig, Problem, chain_of_thought,
                          generate, worked_chain)
-from r1lab.template import render
+from r1lab.template import (DETAILED_TEMPLATE, EXAMPLES_HEADER, READABLE_SUMMARY, render,
+                            render_readable)
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,13 @@ class CorpusConfig:
     every chain the corpus writes (careful ones catch it)."""
     plain_checks: float = 0.6
     """Share of bare worked chains that re-check their steps."""
+    pages: float = 0.0
+    """Share of documents that are pages of worked examples in the readable format:
+    ``EXAMPLES_HEADER``, then ``PAGE_EXAMPLES`` questions each answered with a checked chain
+    and a summary (``careful_readable``). What path 1 of the cold start needs."""
+    detailed: float = 0.0
+    """Share of documents that answer ``DETAILED_TEMPLATE``'s request for detailed, checked
+    steps, in the readable format. What path 2 of the cold start needs."""
     zh_questions: float = 0.2
     """Share of questions asked in Chinese."""
     task: ArithmeticConfig = ArithmeticConfig(operands=(4, 7))
@@ -102,8 +115,33 @@ def _slips(rng: random.Random, problem: Problem, rate: float) -> set[int]:
     return {i for i in range(len(problem.chain) - 1) if rng.random() < rate}
 
 
-def document(rng: random.Random, problem: Problem, config: CorpusConfig) -> str:
-    """One corpus document for ``problem`` (ends with EOS)."""
+PAGE_EXAMPLES = 3
+"""Questions on a page of worked examples (a few-shot prompt shows one or two fewer)."""
+
+
+def careful_readable(rng: random.Random, problem: Problem, slip_rate: float) -> str:
+    """A readable-format answer that checks every step, in the question's language, fixing
+    the steps that slip (so it ends on the right answer)."""
+    langs = (problem.lang, problem.lang)
+    reasoning = chain_of_thought(problem, langs, check=True,
+                                 slips=_slips(rng, problem, slip_rate))
+    return render_readable(reasoning, READABLE_SUMMARY.format(answer=problem.answer))
+
+
+def document(rng: random.Random, problem: Problem, config: CorpusConfig,
+             neighbours: tuple[Problem, ...] = ()) -> str:
+    """One corpus document for ``problem`` (ends with EOS); a page of worked examples also
+    uses ``neighbours``, other questions of the corpus."""
+    # Only drawn when asked for, so that a corpus without them is the same as before.
+    if config.pages or config.detailed:
+        roll = rng.random()
+        if roll < config.pages:
+            return EXAMPLES_HEADER + "".join(
+                render(p.question) + careful_readable(rng, p, config.slip) + EOS
+                for p in (problem, *neighbours)[:PAGE_EXAMPLES])
+        if roll < config.pages + config.detailed:
+            return (render(problem.question, DETAILED_TEMPLATE)
+                    + careful_readable(rng, problem, config.slip) + EOS)
     if rng.random() < config.plain_chains:
         check = rng.random() < config.plain_checks
         return worked_chain(problem, problem.lang, _slips(rng, problem, config.slip), check)[0] + EOS
@@ -127,4 +165,6 @@ def documents(n: int, seed: int = 0, config: CorpusConfig = CorpusConfig()) -> l
     task = ArithmeticConfig(**{**config.task.__dict__, "zh_fraction": config.zh_questions})
     problems = generate(n, split="train", seed=seed, config=task)
     rng = random.Random(seed + 1)
-    return [document(rng, problem, config) for problem in problems]
+    return [document(rng, problem, config,
+                     tuple(problems[(i + k) % len(problems)] for k in range(1, PAGE_EXAMPLES)))
+            for i, problem in enumerate(problems)]
