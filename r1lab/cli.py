@@ -314,6 +314,34 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    from r1lab.pipeline import DEFAULT_OUT, STEP_NAMES
+
+    parser.add_argument("scale", choices=["tiny"],
+                        help="tiny: the tiny world's recipes, on CPU (the GPU rungs' recipes "
+                             "run one by one with r1lab train)")
+    parser.add_argument("--out", default=str(DEFAULT_OUT), metavar="DIR",
+                        help=f"one folder per step under DIR (default {DEFAULT_OUT})")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds every step: seeds 0, 1, 2 in three --out folders are "
+                             "three independent pipelines")
+    parser.add_argument("--until", choices=STEP_NAMES, metavar="STEP",
+                        help=f"stop after STEP ({', '.join(STEP_NAMES)})")
+
+
+def run_pipeline_command(args: argparse.Namespace) -> int:
+    from r1lab.pipeline import run_pipeline
+    from r1lab.train import RecipeError
+
+    try:
+        folders = run_pipeline(args.out, seed=args.seed, until=args.until)
+    except RecipeError as error:
+        raise UsageError(str(error)) from None
+    last = folders[args.until or "reasoning_rl"]
+    print(f"done: {last}")
+    return 0
+
+
 def _end_distributed() -> None:
     """Close the process group a multi-process launch opened (a clean exit for every rank)."""
     import torch.distributed as dist
@@ -351,6 +379,17 @@ COMMANDS: dict[str, Command] = {
                     "run resumes from its newest complete checkpoint when re-run.",
         add_arguments=add_train_arguments,
         run=run_train,
+    ),
+    "pipeline": Command(
+        help="run R1's stages in order: R1-Zero, cold-start data, cold-start SFT, reasoning RL",
+        description="Run the DeepSeek-R1 pipeline on the tiny world, each step into its own "
+                    "folder under --out: R1-Zero (tiny/r1_zero), the cold-start data's three "
+                    "collection paths, cold-start SFT (tiny/cold_start_sft), then reasoning RL "
+                    "with the language-consistency reward (tiny/reasoning_rl), whose final/ is "
+                    "the stage-2 checkpoint. A finished step is skipped and a killed one "
+                    "resumes, so re-running the same command continues where it stopped.",
+        add_arguments=add_pipeline_arguments,
+        run=run_pipeline_command,
     ),
     "pretrain": Command(
         help="train one of the tiny world's models from its seed (base, student)",

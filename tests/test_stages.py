@@ -46,10 +46,13 @@ def dry_run_objects(data: Path) -> dict:
         text = json.dumps(value, default=str, sort_keys=True)
         return json.loads(text.replace(str(data), "<data>").replace(str(REPO), "<repo>"))
 
+    # Recipes that start from an earlier stage's run: the shipped base stands in for it.
+    earlier_stage = {"tiny/reasoning_rl": ["model=data/models/tiny-base"]}
     objects = {}
     for name in available_recipes():
         stage = yaml.safe_load((RECIPES_DIR / f"{name}.yaml").read_text())["stage"]
-        plan = prepare(name, [f"task.source={data}"] if stage == "sft" else [], dry_run=True)
+        overrides = [f"task.source={data}"] if stage == "sft" else []
+        plan = prepare(name, overrides + earlier_stage.get(name, []), dry_run=True)
         objects[name] = neutral({
             "trainer_class": type(plan.args).__name__, "args": plan.args.to_dict(),
             "peft": plan.peft_config.to_dict() if plan.peft_config else None,

@@ -1,0 +1,118 @@
+"""r1lab.pipeline and ``r1lab pipeline``: R1's stages in order, skipped when done."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from r1lab import cold_start
+from r1lab.cli import main
+from r1lab.pipeline import DATA, MANIFEST, STEP_NAMES, ColdStartData, collect_cold_start, \
+    run_pipeline
+from r1lab.tasks import generate
+from r1lab.template import render
+from r1lab.train import load_recipe
+
+BASE = Path(__file__).resolve().parents[1] / "data" / "models" / "tiny-base"
+# Two optimizer steps of each training recipe, on short completions.
+SHORT_RL = ["trainer.max_steps=2", "trainer.save_steps=1", "trainer.max_completion_length=24",
+            "trainer.per_device_train_batch_size=16", "task.n=16"]
+SHORT = {"r1_zero": SHORT_RL, "reasoning_rl": SHORT_RL,
+         "cold_start_sft": ["trainer.max_steps=2", "trainer.save_steps=1"]}
+
+
+def _cold_start_data_by_hand(folder: Path, n: int = 40) -> None:
+    """What the data step leaves behind, written from the tiny world's ideal samples."""
+    folder.mkdir(parents=True)
+    rows = [{"prompt": render(p.question), "completion": cold_start.ideal_sample(p, True),
+             "path": "by hand"} for p in generate(n, split="train", seed=9)]
+    (folder / DATA).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / MANIFEST).write_text(json.dumps({"samples": n}))
+
+
+def test_the_stages_share_one_base_and_reasoning_rl_has_r1_zeros_budget():
+    r1_zero = load_recipe("tiny/r1_zero")
+    rl = load_recipe("tiny/reasoning_rl", [f"model={BASE}"])
+    assert r1_zero.model == yaml.safe_load(
+        (Path(cold_start.__file__).parent / "recipes/tiny/cold_start_sft.yaml").read_text()
+    )["model"]
+    assert rl.trainer == r1_zero.trainer  # the same RL budget, the control's
+    assert rl.rewards == {**r1_zero.rewards, "language": 1.0}
+
+
+def test_reasoning_rl_without_its_sft_checkpoint_says_what_to_run_first(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(Exception, match="runs/tiny-cold-start-sft/final"):
+        load_recipe("tiny/reasoning_rl")
+
+
+@pytest.mark.slow
+def test_sft_then_reasoning_rl_start_from_the_step_before_and_rerun_skips(tmp_path):
+    out = tmp_path / "pipe"
+    (out / "r1_zero" / "final").mkdir(parents=True)
+    (out / "r1_zero" / "final" / "tokenizer_config.json").write_text("{}")  # done: skipped
+    _cold_start_data_by_hand(out / "cold_start_data")
+    lines = []
+    folders = run_pipeline(out, seed=3, overrides=SHORT, progress=False, log=lines.append)
+    assert [line.split(":")[0] for line in lines] == [
+        f"[{i}/4] {name}" for i, name in enumerate(STEP_NAMES, 1)]
+    assert "skipped" in lines[0] and "skipped" in lines[1]
+    sft = yaml.safe_load((folders["cold_start_sft"] / "recipe.yaml").read_text())
+    rl = yaml.safe_load((folders["reasoning_rl"] / "recipe.yaml").read_text())
+    assert sft["task"]["source"] == str(out / "cold_start_data" / DATA)
+    assert rl["model"] == str(out / "cold_start_sft" / "final")
+    assert sft["trainer"]["seed"] == rl["trainer"]["seed"] == 3
+    assert rl["rewards"]["language"] == 1.0
+    assert (folders["reasoning_rl"] / "final" / "model.safetensors").exists()
+    again = []
+    run_pipeline(out, seed=3, overrides=SHORT, progress=False, log=again.append)
+    assert all("done, skipped" in line for line in again)
+
+
+@pytest.mark.slow
+def test_the_data_step_runs_three_paths_and_accounts_for_every_sample(tmp_path):
+    config = ColdStartData(questions=24, prompted=8)
+    manifest = collect_cold_start(BASE, BASE, tmp_path, seed=0, config=config, progress=False)
+    paths = {p["name"]: p for p in manifest["paths"]}
+    assert list(paths) == ["few-shot prompting (base)", "direct prompting (base)",
+                           "refined R1-Zero outputs"]
+    assert [p["tried"] for p in paths.values()] == [8, 8, 24]
+    for path in paths.values():
+        assert path["kept"] + sum(path["dropped"].values()) == path["tried"]
+    rows = [json.loads(line) for line in (tmp_path / DATA).read_text().splitlines()]
+    assert len(rows) == manifest["samples"] == sum(p["kept"] for p in paths.values())
+    assert json.loads((tmp_path / MANIFEST).read_text()) == manifest
+    for row in rows:
+        assert cold_start.readability_problem(row["completion"], row["lang"]) is None
+        assert row["path"] in paths
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_data_step_killed_before_its_manifest_is_redone(tmp_path):
+    from r1lab.pipeline import STEPS
+
+    data_step = dict(zip(STEP_NAMES, STEPS))["cold_start_data"]
+    folder = tmp_path / "cold_start_data"
+    folder.mkdir()
+    (folder / DATA).write_text("")  # written, then killed before the manifest
+    assert not data_step.done(folder)
+    (folder / MANIFEST).write_text("{}")
+    assert data_step.done(folder)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"until": "rejection_sampling"}, "until must be one of r1_zero, cold_start_data"),
+    ({"overrides": {"sft": ["trainer.max_steps=1"]}}, "overrides name no step: sft"),
+])
+def test_bad_pipeline_requests_name_the_fix(tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        run_pipeline(tmp_path, **kwargs)
+    assert not any(tmp_path.iterdir())
+
+
+def test_pipeline_command_refuses_an_unknown_step(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["pipeline", "tiny", "--until", "distill"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'distill'" in capsys.readouterr().err
