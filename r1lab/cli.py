@@ -330,12 +330,12 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_pipeline_command(args: argparse.Namespace) -> int:
-    from r1lab.pipeline import run_pipeline
+    from r1lab.pipeline import PipelineError, run_pipeline
     from r1lab.train import RecipeError
 
     try:
         folders = run_pipeline(args.out, seed=args.seed, until=args.until)
-    except RecipeError as error:
+    except (RecipeError, PipelineError) as error:
         raise UsageError(str(error)) from None
     last = folders[args.until or "reasoning_rl"]
     print(f"done: {last}")

@@ -31,6 +31,10 @@ MANIFEST = "manifest.json"
 DATA = "data.jsonl"
 
 
+class PipelineError(RuntimeError):
+    """A step cannot go on; the message says why and what to change."""
+
+
 @dataclass(frozen=True)
 class ColdStartData:
     """Where the cold-start candidates come from (step ``cold_start_data``)."""
@@ -121,9 +125,9 @@ def collect_cold_start(base_dir: Path, r1_zero_dir: Path, folder: Path, seed: in
         return evaluate(model, tokenizer, problems, k=1, max_new_tokens=MAX_NEW_TOKENS,
                         seed=seed, progress=progress, **kwargs).records
 
-    few_shot = [r for lang in ("en", "zh") for r in sample(
-        base, [p for p in prompted if p.lang == lang],
-        template=cold_start.few_shot_template(lang))]
+    by_lang = {lang: [p for p in prompted if p.lang == lang] for lang in ("en", "zh")}
+    few_shot = [r for lang, problems in by_lang.items() if problems
+                for r in sample(base, problems, template=cold_start.few_shot_template(lang))]
     paths = [
         cold_start.collect("few-shot prompting (base)", few_shot, MAX_NEW_TOKENS),
         cold_start.collect("direct prompting (base)", sample(
@@ -141,6 +145,12 @@ def collect_cold_start(base_dir: Path, r1_zero_dir: Path, folder: Path, seed: in
                    "dropped": dict(p.dropped.most_common())} for p in paths],
         "languages": {lang: sum(r["lang"] == lang for r in rows) for lang in ("en", "zh")},
     }
+    if not total:
+        raise PipelineError("no cold-start sample was kept, so there is nothing to fine-tune "
+                            "on: " + "; ".join(f"{p.name}: 0 of {p.tried}, dropped "
+                            + ", ".join(f"{why} {n}" for why, n in p.dropped.most_common(2))
+                            for p in paths) + ". Train R1-Zero longer, or ask for more "
+                            "questions (ColdStartData)")
     folder.mkdir(parents=True, exist_ok=True)
     _write_atomically(folder / DATA, "".join(json.dumps(r, ensure_ascii=False) + "\n"
                                              for r in rows))

@@ -89,6 +89,21 @@ def test_the_data_step_runs_three_paths_and_accounts_for_every_sample(tmp_path):
     assert not list(tmp_path.glob("*.partial"))
 
 
+@pytest.mark.slow
+def test_a_data_step_that_keeps_nothing_writes_nothing_and_says_why(tmp_path, monkeypatch):
+    from collections import Counter
+
+    from r1lab.pipeline import PipelineError
+
+    monkeypatch.setattr(cold_start, "collect", lambda name, records, *a, **k: cold_start.Yield(
+        name, len(records), [], Counter({"wrong answer": len(records)})))
+    with pytest.raises(PipelineError, match="refined R1-Zero outputs: 0 of 6, dropped wrong "
+                                            "answer 6. Train R1-Zero longer"):
+        collect_cold_start(BASE, BASE, tmp_path / "data", config=ColdStartData(
+            questions=6, prompted=2), progress=False)
+    assert not (tmp_path / "data").exists()
+
+
 def test_a_data_step_killed_before_its_manifest_is_redone(tmp_path):
     from r1lab.pipeline import STEPS
 
