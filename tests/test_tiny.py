@@ -36,7 +36,7 @@ def test_corpus_text_is_the_one_the_shipped_models_were_trained_on():
     """data/models/* were pretrained on this exact text: any change to the corpus or to the
     task's chain sentences (r1lab.tasks.chains) would make them irreproducible."""
     text = "".join(documents(2000, seed=0))
-    digest = "6c812ae83ff1d74b720cfc1d404b895d74af482ff59d42288e883ba81392d574"
+    digest = "4dcf8d3814783f2ad30b143b9eaf751bd845e9eea2060c268d1fba85cae80931"
     assert hashlib.sha256(text.encode()).hexdigest() == digest
 
 
@@ -70,14 +70,17 @@ def test_readable_documents_are_what_the_cold_start_prompts_ask_for():
     assert not any(SPECIAL_TOKEN in d or EXAMPLES_HEADER in d for d in others)
 
 
-def test_a_corpus_without_readable_documents_is_drawn_as_before():
-    assert documents(300, seed=2) == documents(300, seed=2, config=CorpusConfig(
-        pages=0.0, detailed=0.0))
-    assert documents(300, seed=2) != documents(300, seed=2, config=CorpusConfig(pages=0.01))
+def test_a_corpus_without_readable_documents_is_drawn_as_before_they_existed():
+    """The knobs at 0 draw nothing extra: v2's corpus (before pages and detailed answers)."""
+    plain = CorpusConfig(pages=0.0, detailed=0.0)
+    text = "".join(documents(2000, seed=0, config=plain))
+    digest = "6c812ae83ff1d74b720cfc1d404b895d74af482ff59d42288e883ba81392d574"
+    assert hashlib.sha256(text.encode()).hexdigest() == digest
+    assert documents(300, seed=2, config=plain) != documents(300, seed=2)
 
 
 def test_corpus_shares_follow_the_config():
-    config = CorpusConfig(reasoning=0.3, noisy=0.0, plain_chains=0.0, mixed_cot=0.5,
+    config = CorpusConfig(pages=0.0, detailed=0.0, reasoning=0.3, noisy=0.0, plain_chains=0.0, mixed_cot=0.5,
                           reflection=0.0, zh_questions=0.0)
     completions = [d.split("Assistant:")[1].removesuffix(EOS) for d in documents(2000, 0, config)]
     parsed = [parse(c) for c in completions]
@@ -259,7 +262,7 @@ def test_corpus_plants_slips_and_careful_chains_that_catch_them():
     right whatever slipped: checking pays in the corpus, at the configured rates."""
     from r1lab.rewards.reflection import rechecks
 
-    config = CorpusConfig(reasoning=1.0, noisy=0.0, plain_chains=0.0, reflection=0.3,
+    config = CorpusConfig(pages=0.0, detailed=0.0, reasoning=1.0, noisy=0.0, plain_chains=0.0, reflection=0.3,
                           slip=0.3, zh_questions=0.0)
     problems = {p.question: p.answer for p in generate(3000, split="train", seed=0,
                                                         config=config.task)}
@@ -275,7 +278,7 @@ def test_corpus_plants_slips_and_careful_chains_that_catch_them():
 
 
 def test_no_slips_means_every_reasoning_document_is_right():
-    config = CorpusConfig(reasoning=1.0, noisy=0.0, plain_chains=0.0, slip=0.0, zh_questions=0.0)
+    config = CorpusConfig(pages=0.0, detailed=0.0, reasoning=1.0, noisy=0.0, plain_chains=0.0, slip=0.0, zh_questions=0.0)
     docs = documents(500, seed=1, config=config)
     problems = {p.question: p.answer for p in generate(500, split="train", seed=1,
                                                         config=config.task)}

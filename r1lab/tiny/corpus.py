@@ -19,8 +19,7 @@ known rate:
 * a few are in the cold start's readable format (``|special_token|…|special_token|answer:``):
   pages of worked examples that open with ``EXAMPLES_HEADER``, and answers to the request for
   detailed, checked steps (``DETAILED_TEMPLATE``). They are the documents a base needs to
-  follow the cold start's few-shot and direct prompts (R1 §2.3.1, ``r1lab.cold_start``); the
-  shipped base's corpus has none yet (``pages`` and ``detailed`` are 0).
+  follow the cold start's few-shot and direct prompts (R1 §2.3.1, ``r1lab.cold_start``).
 
 The chain style is chosen so that reasoning *pays*: every step is one operation on small
 numbers, easy for a tiny model, while a direct answer needs the whole expression at once.
@@ -68,11 +67,11 @@ class CorpusConfig:
     every chain the corpus writes (careful ones catch it)."""
     plain_checks: float = 0.6
     """Share of bare worked chains that re-check their steps."""
-    pages: float = 0.0
+    pages: float = 0.03
     """Share of documents that are pages of worked examples in the readable format:
     ``EXAMPLES_HEADER``, then ``PAGE_EXAMPLES`` questions each answered with a checked chain
     and a summary (``careful_readable``). What path 1 of the cold start needs."""
-    detailed: float = 0.0
+    detailed: float = 0.03
     """Share of documents that answer ``DETAILED_TEMPLATE``'s request for detailed, checked
     steps, in the readable format. What path 2 of the cold start needs."""
     zh_questions: float = 0.2

@@ -67,10 +67,11 @@ class PretrainConfig:
     """Passes over the corpus."""
     learning_rate: float = 2e-3
     """Peak learning rate (AdamW, linear warm-up then cosine decay)."""
-    batch_size: int = 32
+    batch_size: int = 16
     """Blocks per optimizer step."""
-    block_size: int = 128
-    """Tokens per packed block."""
+    block_size: int = 256
+    """Tokens per packed block: long enough that a page of worked examples or a detailed,
+    checked answer (the cold start's prompts) mostly fits one training window."""
     vocab_size: int = 1024
     """Upper bound for the BPE vocabulary (the corpus needs fewer)."""
     seed: int = 0
