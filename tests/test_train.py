@@ -361,7 +361,7 @@ def test_training_curves_draw_every_panel(straight_run):
     fig = training_curves(read_metrics(straight_run.output_dir))
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["Reward and accuracy", "Completion length (R1 Figure 3, in miniature)",
-                      "Reasoning and reflection"]
+                      "Reasoning and re-checking"]
     assert all(ax.lines for ax in fig.axes)
     with pytest.raises(ValueError, match="no metrics rows"):
         training_curves([])
