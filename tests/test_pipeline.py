@@ -38,7 +38,10 @@ def test_the_stages_share_one_base_and_reasoning_rl_has_r1_zeros_budget():
         (Path(cold_start.__file__).parent / "recipes/tiny/cold_start_sft.yaml").read_text()
     )["model"]
     assert rl.trainer == r1_zero.trainer  # the same RL budget, the control's
-    assert rl.rewards == {**r1_zero.rewards, "language": 1.0}
+    # the same accuracy and format weights, the format being the one each model writes
+    # (R1-Zero's tags, the cold start's readable format), plus the language reward
+    assert rl.rewards == {"accuracy": r1_zero.rewards["accuracy"],
+                          "readable_format": r1_zero.rewards["format"], "language": 1.0}
 
 
 def test_reasoning_rl_without_its_sft_checkpoint_says_what_to_run_first(tmp_path, monkeypatch):

@@ -162,8 +162,22 @@ def test_math_checker_rejects_bad_timeout():
 
 
 def test_invisible_characters_earn_no_format():
-    assert format_reward(["<think>\u200b</think><answer>14</answer>",
-                          "|special_token|\ufeff|special_token|Summary: 14"]) == [0.0, 0.0]
+    completions = ["<think>\u200b</think><answer>14</answer>",
+                   "|special_token|\ufeff|special_token|Summary: 14"]
+    assert format_reward(completions) == [0.0, 0.0]
+    assert REWARDS["readable_format"](completions) == [0.0, 0.0]
+
+
+def test_each_format_reward_pays_for_its_own_format_only():
+    # R1-Zero is paid for tags (R1 §2.2.2), a cold-started model for the readable format
+    # (§2.3.1): neither run can collect its format reward by drifting into the other format.
+    tags = "<think>3*4=12, 2+12=14</think> <answer>14</answer>"
+    readable = "|special_token|3*4=12, 2+12=14|special_token|Summary: 14"
+    assert format_reward([tags, readable]) == [1.0, 0.0]
+    assert REWARDS["readable_format"]([tags, readable]) == [0.0, 1.0]
+    # a readable example echoed from a few-shot prompt is not the model's own
+    prompt = f"Example: {readable}\nUser: What is 2+3*4? Assistant:"
+    assert REWARDS["readable_format"]([prompt + " 14"], prompts=[prompt]) == [0.0]
 
 
 @pytest.mark.parametrize("key", ["reasoning_content", "thinking"])

@@ -142,14 +142,15 @@ def test_parse_completion_reads_either_format(completion, think, answer, problem
 
 
 def test_rewards_and_eval_score_the_readable_format():
-    from r1lab.rewards import accuracy_reward, format_reward
+    from r1lab.rewards import accuracy_reward, format_reward, readable_format_reward
 
     completions = ["|special_token|3*4 = 12, 2+12 = 14|special_token|Summary: 14",
                    "|special_token|2+3 = 5, 5*4 = 20|special_token|Summary: 20",
                    "|special_token|copying|special_token|Summary: 2+3*4",
                    "|special_token||special_token|Summary: 14"]
     assert accuracy_reward(completions, answer=["14"] * 4) == [1.0, 0.0, 0.0, 1.0]
-    assert format_reward(completions) == [1.0, 1.0, 1.0, 0.0]  # the last has no reasoning
+    assert readable_format_reward(completions) == [1.0, 1.0, 1.0, 0.0]  # the last has no reasoning
+    assert format_reward(completions) == [0.0] * 4  # R1-Zero's format reward pays for tags only
 
 
 @pytest.mark.parametrize("invisible", ["\u200b", "\u2060", "\ufeff", "\u200b\u200d \u2060"])

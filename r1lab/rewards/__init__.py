@@ -6,7 +6,7 @@ policy and must be retrained as the policy moves.
 
 from r1lab.rewards.accuracy import accuracy_reward
 from r1lab.rewards.combined import REWARDS, combined_reward
-from r1lab.rewards.format import format_reward
+from r1lab.rewards.format import format_reward, readable_format_reward
 from r1lab.rewards.language import language_consistency_reward
 
 __all__ = [
@@ -15,4 +15,5 @@ __all__ = [
     "combined_reward",
     "format_reward",
     "language_consistency_reward",
+    "readable_format_reward",
 ]

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from r1lab.rewards.accuracy import accuracy_reward
-from r1lab.rewards.format import format_reward
+from r1lab.rewards.format import format_reward, readable_format_reward
 from r1lab.rewards.language import language_consistency_reward
 
 REWARDS: dict[str, Callable] = {
     "accuracy": accuracy_reward,
-    "format": format_reward,
+    "format": format_reward,  # R1-Zero's tags (R1 §2.2.2)
+    "readable_format": readable_format_reward,  # the cold start's readable format (§2.3.1)
     "language": language_consistency_reward,  # needs the dataset column `target_lang`
 }
 
