@@ -149,3 +149,23 @@ def collect(name: str, records: list[dict], max_new_tokens: int, rewrite=None) -
         else:
             dropped[problem.split(":")[0]] += 1
     return Yield(name, len(records), kept, dropped)
+
+
+def readability(records: list[dict], max_new_tokens: int | None = None) -> dict[str, float]:
+    """How readable a model's samples are (``r1lab.eval`` records): the shares of all
+    samples that are in the readable format (``readable``) and that are clean readable data,
+    i.e. pass ``readability_problem``: well formed, one language, a summary stating the answer,
+    and, given the evaluation's ``max_new_tokens``, not truncated (``clean``). Correctness is not asked: that is pass@1's job.
+
+    >>> readability([{"completion": "|special_token|2+3 = 5, so we get 5.|special_token|answer: 5",
+    ...               "lang": "en"},
+    ...              {"completion": "<think>2+3 = 5</think><answer>5</answer>", "lang": "en"}])
+    {'readable': 0.5, 'clean': 0.5}
+    """
+    if not records:
+        raise ValueError("readability needs at least one evaluation record")
+    readable = [r for r in records if SPECIAL_TOKEN in (r["completion"] or "")]
+    clean = [r for r in readable
+             if readability_problem(r["completion"], r["lang"], max_new_tokens is not None
+                                    and r["n_tokens"] >= max_new_tokens) is None]
+    return {"readable": len(readable) / len(records), "clean": len(clean) / len(records)}

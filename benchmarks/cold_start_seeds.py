@@ -1,0 +1,251 @@
+"""Cold start + reasoning RL over seeds, against its controls: ``python benchmarks/cold_start_seeds.py``.
+
+What notebooks 05 and 06 draw and assert from (each trains one seed live and checks that it
+lands in this spread). Needs ``benchmarks/r1_zero_seeds.py`` to have run first: its R1-Zero
+runs are the control here, and seed 0's model is path 3 of the cold start.
+
+* ``pipeline``: ``r1lab pipeline tiny`` (seed 0) up to the cold-start SFT, with R1-Zero's seed-0
+  run as its first step: the three collection paths (their manifest: tried, kept, dropped
+  and why) and the SFT checkpoint every RL run below starts from (one cold start; the seeds
+  are RL's).
+* ``language-seed{s}``: ``tiny/reasoning_rl`` from that checkpoint (accuracy + readable format +
+  language consistency), ``trainer.seed`` = s; ``no_language-seed{s}``: the same with
+  ``rewards.language=0``. Both have R1-Zero's RL budget (steps, group, rate, lengths).
+* ``r1_zero-seed{s}``: R1-Zero's runs (``runs/r1-zero-seeds``), evaluated here as well.
+
+Every final model (and the SFT checkpoint) is evaluated on one held-out set, paper protocol:
+500 test-split questions, half of them in Chinese, k = 4, T = 0.6, top-p 0.95, seed 0;
+overall and per language: pass@1 and its CI, the readable-format and clean rates
+(``r1lab.cold_start.readability``), mixing on the chain of thought, reasoning tokens. For
+convergence, R1-Zero's and the language runs' checkpoints (every 40 steps) are evaluated on
+the same questions with k = 1.
+
+Runs go to ``runs/cold-start-seeds/``; each job keeps its result in ``results/<job>.json``
+there, so a killed benchmark continues where it stopped and two processes with one torch
+thread each share the two cores (``OMP_NUM_THREADS=1 python benchmarks/cold_start_seeds.py
+--jobs pipeline language-seed0 --no-gather`` beside ``--jobs r1_zero-seed0 no_language-seed0
+--no-gather``); a last plain run gathers them into ``benchmarks/results/cold_start_seeds.json``,
+stamped with the SHA-256 of the recipes and of the base weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "benchmarks" / "results" / "cold_start_seeds.json"
+RUNS = ROOT / "runs" / "cold-start-seeds"
+R1_ZERO_RUNS = ROOT / "runs" / "r1-zero-seeds"
+PIPELINE = RUNS / "pipeline"
+RECIPES = ("tiny/r1_zero", "tiny/cold_start_sft", "tiny/reasoning_rl")
+VARIANTS = {"language": [], "no_language": ["rewards.language=0"]}
+SEEDS = (0, 1, 2)
+PROTOCOL = {"n": 500, "k": 4, "zh_fraction": 0.5, "split": "test", "seed": 0,
+            "temperature": 0.6, "top_p": 0.95, "checkpoint_k": 1}
+REPORT_FIELDS = ("pass_at_1", "pass_at_1_ci", "format_rate", "reasoning_rate", "mixing_rate",
+                 "recheck_rate", "mean_reasoning_tokens", "mean_completion_tokens")
+CURVE_FIELDS = ("accuracy", "format", "readable_format", "language", "reasoning_share",
+                "completion_length")
+
+
+def jobs() -> list[str]:
+    return ["pipeline", *(f"r1_zero-seed{s}" for s in SEEDS),
+            *(f"{v}-seed{s}" for v in VARIANTS for s in SEEDS)]
+
+
+def stamp() -> dict:
+    from r1lab.tiny.card import weights_sha256
+    from r1lab.train import load_recipe
+    from r1lab.train.recipe import recipe_path
+
+    return {"recipes_sha256": {name: hashlib.sha256(recipe_path(name).read_bytes()).hexdigest()
+                               for name in RECIPES},
+            "base_weights_sha256": weights_sha256(ROOT / load_recipe(RECIPES[0]).model),
+            "protocol": PROTOCOL}
+
+
+def questions(n: int):
+    from r1lab.tasks import ArithmeticConfig, generate
+
+    return generate(n, split=PROTOCOL["split"], seed=PROTOCOL["seed"],
+                    config=ArithmeticConfig(zh_fraction=PROTOCOL["zh_fraction"]))
+
+
+def held_out(model_dir: Path, k: int) -> dict:
+    """The model's report on the held-out set: overall and per language."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from r1lab.cold_start import readability
+    from r1lab.eval import Report, evaluate
+    from r1lab.tiny.card import MAX_NEW_TOKENS
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    report = evaluate(model, tokenizer, questions(PROTOCOL["n"]), k=k,
+                      temperature=PROTOCOL["temperature"], top_p=PROTOCOL["top_p"],
+                      max_new_tokens=MAX_NEW_TOKENS, batch_size=256, seed=PROTOCOL["seed"],
+                      progress=False)
+
+    def summary(rep, records) -> dict:
+        out = {name: getattr(rep, name) for name in REPORT_FIELDS}
+        out["pass_at_1_ci"] = list(out["pass_at_1_ci"])
+        return {**out, **readability(records, MAX_NEW_TOKENS), "samples": len(records)}
+
+    result = {"all": summary(report, report.records)}
+    for lang in ("en", "zh"):
+        records = [r for r in report.records if r["lang"] == lang]
+        result[lang] = summary(Report.from_records(records, k, report.settings), records)
+    return result
+
+
+def checkpoint_curve(run_dir: Path, start_dir: Path) -> dict:
+    """pass@1 (k = 1) of the start model and of every saved checkpoint, by step."""
+    from r1lab.train.checkpoints import checkpoints
+
+    points = [(0, start_dir)] + sorted(
+        (int(path.name.split("-")[1]), path) for path in checkpoints(run_dir))
+    curve = {"step": [], "pass_at_1": [], "mixing_rate": [], "readable": []}
+    for step, folder in points:
+        report = held_out(folder, PROTOCOL["checkpoint_k"])["all"]
+        curve["step"].append(step)
+        for name in ("pass_at_1", "mixing_rate", "readable"):
+            curve[name].append(report[name])
+    return curve
+
+
+def train_curves(output_dir: Path) -> dict:
+    from r1lab.train.metrics import read_metrics
+
+    rows = read_metrics(output_dir)
+    return {name: [row.get(name) for row in rows] for name in ("step", *CURVE_FIELDS)
+            if name == "step" or any(name in row for row in rows)}
+
+
+def _final(folder: Path) -> Path:
+    from r1lab.train.run_folder import FINAL_DIR
+
+    return folder / FINAL_DIR
+
+
+def sft_dir() -> Path:
+    return _final(PIPELINE / "cold_start_sft")
+
+
+def run_pipeline_part() -> dict:
+    """The cold-start data and SFT (pipeline seed 0), R1-Zero's seed-0 run as its step 1."""
+    from r1lab.pipeline import MANIFEST, run_pipeline
+
+    r1_zero = R1_ZERO_RUNS / "r1_zero-seed0"
+    if not (_final(r1_zero) / "tokenizer_config.json").exists():
+        raise SystemExit(f"R1-Zero's seed-0 run is not in {r1_zero}: run "
+                         "python benchmarks/r1_zero_seeds.py first")
+    PIPELINE.mkdir(parents=True, exist_ok=True)
+    link = PIPELINE / "r1_zero"
+    if not link.exists():
+        link.symlink_to(r1_zero.resolve(), target_is_directory=True)
+    started = time.perf_counter()
+    folders = run_pipeline(PIPELINE, seed=0, until="cold_start_sft", progress=False)
+    minutes = (time.perf_counter() - started) / 60
+    manifest = json.loads((folders["cold_start_data"] / MANIFEST).read_text())
+    return {"manifest": manifest, "minutes": round(minutes, 2),
+            "sft_curves": train_curves(folders["cold_start_sft"]),
+            "held_out": held_out(sft_dir(), PROTOCOL["k"])}
+
+
+def wait_for_sft(timeout_s: float = 3600) -> None:
+    """Another worker may be running the pipeline: wait for its SFT checkpoint."""
+    deadline = time.time() + timeout_s
+    while not (sft_dir() / "tokenizer_config.json").exists():
+        if time.time() > deadline:
+            raise SystemExit(f"no SFT checkpoint in {sft_dir()} after {timeout_s:.0f} s: "
+                             "run the 'pipeline' job first")
+        time.sleep(20)
+
+
+def run_job(job: str, stamp_: dict) -> dict:
+    from r1lab.train import load_recipe, run
+
+    name, _, seed_text = job.rpartition("-seed")
+    if job == "pipeline":
+        return run_pipeline_part()
+    seed = int(seed_text)
+    if name == "r1_zero":
+        run_dir = R1_ZERO_RUNS / f"r1_zero-seed{seed}"
+        if not (_final(run_dir) / "tokenizer_config.json").exists():
+            raise SystemExit(f"no R1-Zero run in {run_dir}: run "
+                             "python benchmarks/r1_zero_seeds.py first")
+        base = ROOT / load_recipe(RECIPES[0]).model
+        return {"held_out": held_out(_final(run_dir), PROTOCOL["k"]),
+                "checkpoints": checkpoint_curve(run_dir, base)}
+    wait_for_sft()
+    output_dir = RUNS / job
+    overrides = [f"model={sft_dir()}", *VARIANTS[name], f"trainer.seed={seed}",
+                 f"output_dir={output_dir}"]
+    started = time.perf_counter()
+    result = run(load_recipe(RECIPES[2], overrides), resume="auto", progress=False)
+    minutes = (time.perf_counter() - started) / 60
+    out = {"overrides": overrides, "train_minutes": round(minutes, 2),
+           "steps": len(result.metrics), "held_out": held_out(result.final_dir, PROTOCOL["k"]),
+           "curves": train_curves(output_dir)}
+    if name == "language":
+        out["checkpoints"] = checkpoint_curve(output_dir, sft_dir())
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", nargs="+", default=jobs(), choices=jobs())
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--no-gather", action="store_true",
+                        help="a worker beside others: write only the jobs' own results")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+    stamp_ = stamp()
+    folder = RUNS / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    for job in args.jobs:
+        saved = folder / f"{job}.json"
+        if saved.is_file() and json.loads(saved.read_text()).get("stamp") == stamp_:
+            continue
+        print(f"[{job}]", flush=True)
+        import torch
+
+        result = {"stamp": stamp_, "job": job, "torch_threads": torch.get_num_threads(),
+                  **run_job(job, stamp_)}
+        _write(saved, result)
+    if args.no_gather:
+        return 0
+    missing = [job for job in jobs() if not (folder / f"{job}.json").is_file()]
+    if missing:
+        raise SystemExit(f"jobs not done yet: {', '.join(missing)}")
+    results = {**stamp_, "jobs": {}}
+    for job in jobs():
+        result = json.loads((folder / f"{job}.json").read_text())
+        if result.pop("stamp") != stamp_:
+            raise SystemExit(f"{job} ran with other recipes or base weights: delete "
+                             f"{folder / (job + '.json')} and rerun it")
+        results["jobs"][job] = result
+    _write(args.out, results)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _write(path: Path, results: dict) -> None:
+    """Atomically: a killed benchmark never leaves a half-written results file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
