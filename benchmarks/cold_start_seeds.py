@@ -26,6 +26,12 @@ thread each share the two cores (``OMP_NUM_THREADS=1 python benchmarks/cold_star
 --jobs pipeline language-seed0 --no-gather`` beside ``--jobs r1_zero-seed0 no_language-seed0
 --no-gather``); a last plain run gathers them into ``benchmarks/results/cold_start_seeds.json``,
 stamped with the SHA-256 of the recipes and of the base weights.
+
+``--ship`` then copies seed 0's models into ``data/models/`` (weights, config, tokenizer), so
+that notebooks and later stages start from them without retraining: ``tiny-r1-zero`` (R1-Zero),
+``tiny-cold-start`` (the cold-start SFT checkpoint) and ``tiny-reasoning-rl`` (reasoning RL
+with the language reward: the stage-2 checkpoint rejection sampling starts from). Each gets
+a card with its figures from the results file and the SHA-256 of its weights.
 """
 
 from __future__ import annotations
@@ -204,6 +210,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", nargs="+", default=jobs(), choices=jobs())
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--ship", action="store_true",
+                        help="after gathering, copy seed 0's models into data/models")
     parser.add_argument("--no-gather", action="store_true",
                         help="a worker beside others: write only the jobs' own results")
     args = parser.parse_args(argv)
@@ -236,7 +244,54 @@ def main(argv=None) -> int:
         results["jobs"][job] = result
     _write(args.out, results)
     print(f"wrote {args.out}")
+    if args.ship:
+        ship(results)
     return 0
+
+
+SHIPPED = {  # data/models/<name>: (job whose model it is, run folder, what it is)
+    "tiny-r1-zero": ("r1_zero-seed0", R1_ZERO_RUNS / "r1_zero-seed0",
+                     "R1-Zero: GRPO from tiny-base with the rule rewards (tiny/r1_zero, seed 0)"),
+    "tiny-cold-start": ("pipeline", PIPELINE / "cold_start_sft",
+                        "the cold-start SFT of tiny-base (tiny/cold_start_sft) on the three "
+                        "collection paths' data"),
+    "tiny-reasoning-rl": ("language-seed0", RUNS / "language-seed0",
+                          "reasoning RL with the language reward from tiny-cold-start "
+                          "(tiny/reasoning_rl, seed 0): the stage-2 checkpoint"),
+}
+MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
+               "tokenizer_config.json")
+
+
+def ship(results: dict, models: Path = ROOT / "data" / "models") -> None:
+    """Copy seed 0's models into ``data/models`` with a card each (see the module docstring)."""
+    import shutil
+
+    from r1lab.tiny.card import weights_sha256
+
+    for name, (job, run_dir, what) in SHIPPED.items():
+        source, target = _final(run_dir), models / name
+        target.mkdir(parents=True, exist_ok=True)
+        for file in MODEL_FILES:
+            if (source / file).is_file():
+                shutil.copyfile(source / file, target / file)
+        report = results["jobs"][job]["held_out"]
+        rows = "\n".join(
+            f"| {lang} | {r['pass_at_1']:.3f} [{r['pass_at_1_ci'][0]:.3f}, {r['pass_at_1_ci'][1]:.3f}]"
+            f" | {r['readable']:.3f} | {r['clean']:.3f} | {r['mixing_rate']:.3f} |"
+            for lang, r in report.items())
+        (target / "README.md").write_text(
+            f"# {name}\n\n{what[0].upper() + what[1:]}.\n\n"
+            f"Regenerate: `python benchmarks/r1_zero_seeds.py && python benchmarks/cold_start_seeds.py "
+            f"--ship` (or `r1lab pipeline tiny`, whose seed-0 steps train the same recipes; a "
+            f"retrained model matches this one statistically, not bit for bit).\n\n"
+            f"Held-out, paper protocol ({PROTOCOL['n']} test-split questions, half in Chinese, "
+            f"k = {PROTOCOL['k']}, T = {PROTOCOL['temperature']}, top-p {PROTOCOL['top_p']}; "
+            f"`benchmarks/results/cold_start_seeds.json`, job `{job}`):\n\n"
+            "| questions | pass@1 [95% CI] | readable format | clean | mixing |\n"
+            f"|---|---|---|---|---|\n{rows}\n\n"
+            f"Weights SHA-256: `{weights_sha256(target)}`.\n")
+        print(f"shipped {target}")
 
 
 def _write(path: Path, results: dict) -> None:

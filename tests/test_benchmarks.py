@@ -31,3 +31,41 @@ def test_r1_zero_seeds_were_measured_on_todays_recipe_and_base():
         for key in ("recheck_rate", "slip_rate", "mean_reasoning_tokens", "pass_at_k"):
             assert key in held_out, key
         assert len(run["curves"]["step"]) == run["steps"]
+
+
+COLD_START_SEEDS = ROOT / "benchmarks" / "results" / "cold_start_seeds.json"
+SHIPPED_STAGES = ("tiny-r1-zero", "tiny-cold-start", "tiny-reasoning-rl")
+
+
+def test_cold_start_seeds_were_measured_on_todays_recipes_and_base():
+    """Notebooks 05 and 06 read these numbers; `python benchmarks/cold_start_seeds.py`
+    rewrites them when a recipe of the pipeline or the base model changes."""
+    results = json.loads(COLD_START_SEEDS.read_text())
+    for name, digest in results["recipes_sha256"].items():
+        assert hashlib.sha256(recipe_path(name).read_bytes()).hexdigest() == digest, (
+            f"{name} changed: re-run python benchmarks/cold_start_seeds.py")
+    assert set(results["recipes_sha256"]) == {"tiny/r1_zero", "tiny/cold_start_sft",
+                                              "tiny/reasoning_rl"}
+    assert results["base_weights_sha256"] == weights_sha256(ROOT / "data/models/tiny-base")
+    jobs = results["jobs"]
+    assert set(jobs) == {"pipeline", *(f"{arm}-seed{s}" for arm in
+                                       ("r1_zero", "language", "no_language") for s in range(3))}
+    paths = jobs["pipeline"]["manifest"]["paths"]
+    assert len(paths) == 3 and all(path["kept"] > 0 for path in paths)
+    for job in jobs.values():
+        for lang in ("all", "en", "zh"):
+            report = job["held_out"][lang]
+            assert 0 <= report["pass_at_1"] <= 1 and 0 <= report["clean"] <= report["readable"]
+    for arm in ("r1_zero", "language"):
+        for seed in range(3):
+            assert jobs[f"{arm}-seed{seed}"]["checkpoints"]["step"][0] == 0
+
+
+def test_the_shipped_stage_models_are_the_benchmarks_seed_0():
+    """data/models/tiny-{r1-zero,cold-start,reasoning-rl} are copied by
+    `python benchmarks/cold_start_seeds.py --ship`; each card names its weights' SHA-256."""
+    for name in SHIPPED_STAGES:
+        folder = ROOT / "data" / "models" / name
+        card = (folder / "README.md").read_text()
+        assert f"Weights SHA-256: `{weights_sha256(folder)}`" in card, name
+        assert "benchmarks/results/cold_start_seeds.json" in card

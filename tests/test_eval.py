@@ -156,6 +156,18 @@ def test_seed_interval_uses_students_t():
         seed_interval([0.5])
 
 
+def test_difference_interval_is_welchs_with_the_smaller_df():
+    from r1lab.eval import difference_interval
+
+    diff, low, high = difference_interval([0.6, 0.7, 0.8], [0.5, 0.5, 0.5, 0.5, 0.5])
+    assert diff == pytest.approx(0.2)
+    # the second side has no spread; t from the first side's 2 degrees of freedom
+    assert high - diff == pytest.approx(4.303 * 0.1 / 3 ** 0.5, abs=1e-6)
+    assert difference_interval([0.5, 0.5], [0.5, 0.5]) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="at least 2 seeds per side"):
+        difference_interval([0.5], [0.4, 0.6])
+
+
 def test_confidence_interval():
     lo, hi = confidence_interval([1.0, 0.0] * 8)
     half = 1.96 * math.sqrt(16 * 0.25 / 15) / 4  # sample sd of 8 ones and 8 zeros, N = 16
