@@ -147,7 +147,9 @@ def collect(name: str, records: list[dict], max_new_tokens: int, rewrite=None) -
                          "question": record["question"], "answer": record["answer"],
                          "lang": record["lang"]})
         else:
-            dropped[problem.split(":")[0]] += 1
+            # the reason without its details ("tags out of order: expected …" -> "tags out of
+            # order"); ": " and not ":", so that a quoted "Summary:" stays whole
+            dropped[problem.split(": ")[0]] += 1
     return Yield(name, len(records), kept, dropped)
 
 

@@ -96,6 +96,9 @@ def test_collect_keeps_correct_readable_samples_and_counts_the_rest():
     assert result.dropped == {"wrong answer": 1, "truncated (hit the length limit)": 1,
                               "not in the readable format": 1}
     assert result.rate == 0.25
+    unsummarised = {**records[0], "completion": good.replace("answer:", "so")}
+    assert cs.collect("test", [unsummarised], 64).dropped == {
+        "summary does not start with 'Summary:' (or '总结：')": 1}  # the reason, whole
     refined = cs.collect("refine", [{**records[0], "completion": MIXED, "answer": "14"}], 64,
                          rewrite=cs.refine)
     assert len(refined.kept) == 1
