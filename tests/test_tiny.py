@@ -209,11 +209,13 @@ def test_pretrain_replaces_an_existing_model_only_with_overwrite(tmp_path, capsy
 
 
 MIN = min_documents(PRESETS["base"])
+BASE_BATCH = PRESETS["base"].batch_size, PRESETS["base"].block_size
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--documents", "1"], f"too few documents to train (1): two optimizer steps of 32 blocks "
-                           f"of 128 tokens need about {MIN}; use --documents {MIN} or more"),
+    (["--documents", "1"], f"too few documents to train (1): two optimizer steps of "
+                           f"{BASE_BATCH[0]} blocks of {BASE_BATCH[1]} tokens need about {MIN}; "
+                           f"use --documents {MIN} or more"),
     (["--seed", str(2**64)], f"seed {2**64} is out of range: use an integer from 0 to "
                              f"{2**32 - 1}"),
     (["--seed", "-1"], "seed -1 is out of range"),
