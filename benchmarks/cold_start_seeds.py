@@ -176,7 +176,7 @@ def wait_for_sft(timeout_s: float = 3600) -> None:
         time.sleep(20)
 
 
-def run_job(job: str, stamp_: dict) -> dict:
+def run_job(job: str) -> dict:
     from r1lab.train import load_recipe, run
 
     name, _, seed_text = job.rpartition("-seed")
@@ -216,6 +216,7 @@ def main(argv=None) -> int:
                         help="a worker beside others: write only the jobs' own results")
     args = parser.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import torch
 
     stamp_ = stamp()
     folder = RUNS / "results"
@@ -225,10 +226,8 @@ def main(argv=None) -> int:
         if saved.is_file() and json.loads(saved.read_text()).get("stamp") == stamp_:
             continue
         print(f"[{job}]", flush=True)
-        import torch
-
         result = {"stamp": stamp_, "job": job, "torch_threads": torch.get_num_threads(),
-                  **run_job(job, stamp_)}
+                  **run_job(job)}
         _write(saved, result)
     if args.no_gather:
         return 0

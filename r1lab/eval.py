@@ -113,6 +113,18 @@ T_95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8
         9: 2.262, 10: 2.228, 15: 2.131, 20: 2.086, 30: 2.042}
 
 
+def _t_95(df: int) -> float:
+    """Two-sided 95% quantile of Student's t; between table rows the row below (fewer degrees
+    of freedom, a wider interval); past 30 the normal quantile."""
+    return Z_95 if df > 30 else T_95[max(k for k in T_95 if k <= df)]
+
+
+def _mean_var(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample variance (n - 1)."""
+    mean = sum(values) / len(values)
+    return mean, sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+
 def seed_interval(values: Sequence[float]) -> tuple[float, float, float]:
     """(mean, low, high): 95% interval for the mean of one number per training seed.
 
@@ -126,12 +138,8 @@ def seed_interval(values: Sequence[float]) -> tuple[float, float, float]:
     n = len(values)
     if n < 2:
         raise ValueError(f"seed_interval needs results from at least 2 seeds; got {n}")
-    mean = sum(values) / n
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    df = n - 1
-    # Between table rows take the row below (fewer degrees of freedom, a wider interval).
-    t = Z_95 if df > 30 else T_95[max(k for k in T_95 if k <= df)]
-    half = t * sd / math.sqrt(n)
+    mean, var = _mean_var(values)
+    half = _t_95(n - 1) * math.sqrt(var / n)
     return (round(mean, 6), round(mean - half, 6), round(mean + half, 6))
 
 
@@ -149,14 +157,8 @@ def difference_interval(a: Sequence[float], b: Sequence[float]) -> tuple[float, 
         raise ValueError(f"difference_interval needs at least 2 seeds per side; got {len(a)} "
                          f"and {len(b)}")
 
-    def mean_var(values):
-        mean = sum(values) / len(values)
-        return mean, sum((v - mean) ** 2 for v in values) / (len(values) - 1)
-
-    (mean_a, var_a), (mean_b, var_b) = mean_var(a), mean_var(b)
-    df = min(len(a), len(b)) - 1
-    t = Z_95 if df > 30 else T_95[max(k for k in T_95 if k <= df)]
-    half = t * math.sqrt(var_a / len(a) + var_b / len(b))
+    (mean_a, var_a), (mean_b, var_b) = _mean_var(a), _mean_var(b)
+    half = _t_95(min(len(a), len(b)) - 1) * math.sqrt(var_a / len(a) + var_b / len(b))
     diff = mean_a - mean_b
     return (round(diff, 6), round(diff - half, 6), round(diff + half, 6))
 
