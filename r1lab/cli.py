@@ -22,7 +22,7 @@ from typing import Callable
 from r1lab.sources import data_location, model_location
 
 USAGE_ERROR = 2
-TASKS = "arithmetic, arithmetic-zh, gsm8k:SOURCE or math:SOURCE"
+TASKS = "arithmetic, arithmetic-zh, arithmetic-mix, gsm8k:SOURCE or math:SOURCE"
 EXAMPLE_HUB_ID = "Qwen/Qwen2.5-Math-1.5B"
 
 
@@ -67,9 +67,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
                              f"such as {EXAMPLE_HUB_ID}")
     parser.add_argument("--task", default="arithmetic",
                         help="arithmetic (the tiny world's test split), arithmetic-zh (test "
-                             "problems asked in Chinese), gsm8k:SOURCE or math:SOURCE (SOURCE = "
-                             "a local .jsonl file or a hub dataset id; test split). "
-                             "Default: %(default)s")
+                             "problems asked in Chinese), arithmetic-mix (half in Chinese), "
+                             "gsm8k:SOURCE or math:SOURCE (SOURCE = a local .jsonl file or a "
+                             "hub dataset id; test split). Default: %(default)s")
     parser.add_argument("--n", type=_positive_int, default=500,
                         help="number of problems (at most, for gsm8k/math). Default: %(default)s")
     parser.add_argument("--k", type=_positive_int, default=8,
@@ -98,10 +98,12 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hide progress bars (evaluation, model and dataset loading)")
 
 
-def load_problems(task: str, n: int, seed: int, progress: bool = True) -> list:
-    """The problems a ``--task`` names; ``UsageError`` for an unknown or unreadable task."""
+def load_problems(task: str, n: int, seed: int, progress: bool = True,
+                  split: str = "test") -> list:
+    """The problems a ``--task`` names, from ``split``; ``UsageError`` for an unknown or
+    unreadable task."""
     kind, _, source = task.partition(":")
-    if kind not in ("arithmetic", "arithmetic-zh", "gsm8k", "math") or (
+    if kind not in ("arithmetic", "arithmetic-zh", "arithmetic-mix", "gsm8k", "math") or (
         kind.startswith("arithmetic") and source
     ):
         raise UsageError(f"unknown task {task!r}: use {TASKS}")
@@ -121,17 +123,16 @@ def load_problems(task: str, n: int, seed: int, progress: bool = True) -> list:
         raise UsageError(f"cannot import r1lab.tasks ({error}): reinstall r1lab "
                          "(pip install -e .)") from None
     try:
-        if kind == "arithmetic":
-            return tasks.generate(n, split="test", seed=seed)
-        if kind == "arithmetic-zh":
-            return tasks.generate(n, split="test", seed=seed,
-                                  config=tasks.ArithmeticConfig(zh_fraction=1.0))
+        if kind.startswith("arithmetic"):
+            zh_fraction = {"arithmetic": 0.0, "arithmetic-zh": 1.0, "arithmetic-mix": 0.5}[kind]
+            return tasks.generate(n, split=split, seed=seed,
+                                  config=tasks.ArithmeticConfig(zh_fraction=zh_fraction))
         if not progress:
             import datasets
 
             datasets.disable_progress_bars()
         loader = tasks.load_gsm8k if kind == "gsm8k" else tasks.load_math
-        return loader(source, split="test", limit=n)
+        return loader(source, split=split, limit=n)
     except (OSError, ValueError, TypeError) as error:
         raise UsageError(f"cannot load task {task!r}: {error}") from None
 
@@ -215,6 +216,91 @@ def run_eval(args: argparse.Namespace) -> int:
         report.to_json(partial)
         os.replace(partial, args.json)
         print(f"wrote {args.json}")
+    return 0
+
+
+# ---------------------------------------------------------------- r1lab sample
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 10:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 10; got {text}")
+    return value
+
+
+def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL",
+                        help="the model to sample: a local folder (e.g. "
+                             "data/models/tiny-reasoning-rl, the stage-2 checkpoint) or a hub id")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="output folder: samples.jsonl, data.jsonl (the SFT rows) and "
+                             "manifest.json; re-running the same command resumes it")
+    parser.add_argument("--task", default="arithmetic-mix",
+                        help=f"{TASKS} (as for r1lab eval). Default: %(default)s")
+    parser.add_argument("--split", choices=["train", "test"], default="train",
+                        help="which split to sample prompts from. Default: %(default)s")
+    parser.add_argument("--n", type=_positive_int, default=1000,
+                        help="number of prompts. Default: %(default)s")
+    parser.add_argument("--k", type=_positive_int, default=4,
+                        help="samples per prompt. Default: %(default)s")
+    parser.add_argument("--seed", type=_seed, default=0,
+                        help="seeds the prompts and the sampling. Default: %(default)s")
+    parser.add_argument("--temperature", type=float, default=0.6,
+                        help="sampling temperature (> 0); R1 uses 0.6. Default: %(default)s")
+    parser.add_argument("--top-p", type=_top_p, default=0.95,
+                        help="nucleus sampling; R1 uses 0.95. Default: %(default)s")
+    parser.add_argument("--max-new-tokens", type=_positive_int, default=192,
+                        help="generation budget; a sample that reaches it is dropped as "
+                             "overlong. Default: %(default)s")
+    parser.add_argument("--max-tokens", type=_positive_int,
+                        help="drop samples longer than this many tokens as overlong")
+    parser.add_argument("--max-per-prompt", type=_positive_int, default=2,
+                        help="kept samples per prompt at most. Default: %(default)s")
+    parser.add_argument("--any-format", action="store_true",
+                        help="keep any well-formed completion (R1-Zero tags too), not only the "
+                             "readable format")
+    parser.add_argument("--non-reasoning", type=_share, default=0.0, metavar="RATIO",
+                        help="add the tiny world's non-reasoning requests, RATIO rows per kept "
+                             "reasoning row (R1: 1/3 = 0.333). Default: %(default)s")
+    parser.add_argument("--batch-size", type=_positive_int, default=256,
+                        help="sequences per generate call. Default: %(default)s")
+    parser.add_argument("--device", default="auto",
+                        help="cpu, cuda, cuda:1, … ; auto = cuda when present. Default: auto")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    from r1lab.sampling import SamplingConfig, SamplingError, rejection_sample
+
+    try:
+        config = SamplingConfig(k=args.k, temperature=args.temperature, top_p=args.top_p,
+                                max_new_tokens=args.max_new_tokens, max_tokens=args.max_tokens,
+                                max_per_prompt=args.max_per_prompt,
+                                readable=not args.any_format, batch_size=args.batch_size,
+                                seed=args.seed, non_reasoning=args.non_reasoning)
+    except ValueError as error:
+        raise UsageError(str(error).replace("SamplingConfig.", "--").replace("_", "-")) from None
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} is a file: give a folder")
+    source = model_source(args.model)
+    problems = load_problems(args.task, args.n, args.seed, progress=not args.no_progress,
+                             split=args.split)
+    if not problems:
+        raise UsageError(f"task {args.task!r} gave no problems: check the source file")
+    model, tokenizer = load_model(source, args.device, progress=not args.no_progress)
+    try:
+        manifest = rejection_sample(model, tokenizer, problems, args.out, config,
+                                    model_name=args.model, progress=not args.no_progress)
+    except SamplingError as error:
+        raise UsageError(str(error)) from None
+    print(f"{manifest['samples']} samples of {manifest['prompts']} prompts; kept "
+          f"{manifest['kept']} ({manifest['acceptance']:.1%})")
+    for row in manifest["filters"]:
+        print(f"  {row['filter']:<26} removed {row['removed']:>6}   remaining {row['remaining']:>6}")
+    rows = manifest["rows"]
+    print(f"wrote {args.out / 'data.jsonl'}: {rows['reasoning']} reasoning + "
+          f"{rows['non-reasoning']} non-reasoning rows")
     return 0
 
 
@@ -330,14 +416,15 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_pipeline_command(args: argparse.Namespace) -> int:
-    from r1lab.pipeline import PipelineError, run_pipeline
+    from r1lab.pipeline import STEP_NAMES, PipelineError, run_pipeline
+    from r1lab.sampling import SamplingError
     from r1lab.train import RecipeError
 
     try:
         folders = run_pipeline(args.out, seed=args.seed, until=args.until)
-    except (RecipeError, PipelineError) as error:
+    except (RecipeError, PipelineError, SamplingError) as error:
         raise UsageError(str(error)) from None
-    last = folders[args.until or "reasoning_rl"]
+    last = folders[args.until or STEP_NAMES[-1]]
     print(f"done: {last}")
     return 0
 
@@ -381,15 +468,31 @@ COMMANDS: dict[str, Command] = {
         run=run_train,
     ),
     "pipeline": Command(
-        help="run R1's stages in order: R1-Zero, cold-start data, cold-start SFT, reasoning RL",
+        help="run R1's stages in order: R1-Zero, cold start, reasoning RL, rejection sampling "
+             "+ SFT",
         description="Run the DeepSeek-R1 pipeline on the tiny world, each step into its own "
                     "folder under --out: R1-Zero (tiny/r1_zero), the cold-start data's three "
                     "collection paths, cold-start SFT (tiny/cold_start_sft), then reasoning RL "
                     "with the language-consistency reward (tiny/reasoning_rl), whose final/ is "
-                    "the stage-2 checkpoint. A finished step is skipped and a killed one "
+                    "the stage-2 checkpoint, rejection sampling of that checkpoint "
+                    "(r1lab.sampling) and SFT of the base on the kept samples plus "
+                    "non-reasoning requests (tiny/rejection_sft), the stage-3 model. A "
+                    "finished step is skipped and a killed one "
                     "resumes, so re-running the same command continues where it stopped.",
         add_arguments=add_pipeline_arguments,
         run=run_pipeline_command,
+    ),
+    "sample": Command(
+        help="rejection sampling: k samples per prompt, keep the correct and readable ones "
+             "as SFT rows",
+        description="Rejection sampling (R1 §2.3.3): sample k completions per prompt from a "
+                    "model, keep those that are correct (the accuracy rule), readable, in one "
+                    "language, not cut off, not duplicates, at most --max-per-prompt per "
+                    "prompt, and write them as SFT rows (prompt, completion, kind, source) "
+                    "to DIR/data.jsonl with DIR/manifest.json (what each filter removed). "
+                    "Samples are saved as they come: re-running a killed command resumes it.",
+        add_arguments=add_sample_arguments,
+        run=run_sample,
     ),
     "pretrain": Command(
         help="train one of the tiny world's models from its seed (base, student)",

@@ -484,3 +484,49 @@ def evaluate(
         if was_training:
             model.train()
     return Report.from_records(records, k, settings)
+
+
+def evaluate_requests(model, tokenizer, requests, k: int = 4, **kwargs) -> dict:
+    """Sample ``k`` replies to each non-reasoning request (``r1lab.tasks.Request``) and
+    grade them by their rule, ``r1lab.rewards.request_reward`` (R1 §2.3.3: a simple query is
+    answered without a chain of thought). Same sampling as :func:`evaluate` (its keyword
+    arguments pass through).
+
+    Returns a dict: ``correct`` (share of samples right *and* without a chain of thought)
+    with its 95% CI over requests, ``cot_rate`` (share of samples that write a chain of
+    thought, in either format: the "over-thinking" of a model trained on reasoning only),
+    ``mean_tokens`` (generated tokens per sample), ``mean_cot_tokens`` (per sample with a
+    chain of thought; None when none), ``by_kind`` (``correct`` and ``cot_rate`` per request
+    kind), and the graded ``records``.
+    """
+    from r1lab.rewards.requests import has_chain_of_thought, request_reward
+
+    requests = list(requests)
+    report = evaluate(model, tokenizer, requests, k=k, **kwargs)
+    records = report.records
+    scores = request_reward([r["completion"] for r in records],
+                            answer=[r["answer"] for r in records])
+    for record, score in zip(records, scores):
+        record["kind"] = requests[record["index"]].kind
+        record["correct"] = score == 1.0
+        record["cot"] = has_chain_of_thought(record["completion"])
+    by_request: dict[int, list[dict]] = {}
+    for record in records:
+        by_request.setdefault(record["index"], []).append(record)
+    per_request = [sum(r["correct"] for r in group) / len(group)
+                   for group in by_request.values()]
+    cot = [r for r in records if r["cot"]]
+    kinds = sorted({r["kind"] for r in records})
+    return {
+        "requests": len(by_request), "k": report.k,
+        "correct": round(sum(per_request) / len(per_request), 6),
+        "correct_ci": list(confidence_interval(per_request)),
+        "cot_rate": _share([r["cot"] for r in records]),
+        "mean_tokens": round(sum(r["n_tokens"] for r in records) / len(records), 3),
+        "mean_cot_tokens": (round(sum(r["n_tokens"] for r in cot) / len(cot), 3)
+                            if cot else None),
+        "by_kind": {kind: {"correct": _share([r["correct"] for r in records if r["kind"] == kind]),
+                           "cot_rate": _share([r["cot"] for r in records if r["kind"] == kind])}
+                    for kind in kinds},
+        "records": records,
+    }

@@ -11,6 +11,13 @@ Each step writes one folder under ``out`` (default ``runs/pipeline``) and hands 
 4. ``reasoning_rl``: reasoning RL from the SFT checkpoint with accuracy, format and
    language-consistency rewards (``tiny/reasoning_rl``, §2.3.2). Its ``final/`` is the
    stage-2 checkpoint that rejection sampling starts from.
+5. ``rejection_sampling``: k samples per training question from the stage-2 checkpoint, kept
+   when correct, readable, in one language, not cut off and not a duplicate, at most
+   ``max_per_prompt`` per question (``r1lab.sampling``, §2.3.3), plus the tiny world's
+   non-reasoning requests, about 3:1; ``data.jsonl`` and ``manifest.json`` (what each filter
+   removed).
+6. ``rejection_sft``: SFT of the *base* on that set for two epochs (``tiny/rejection_sft``,
+   §2.3.3): the stage-3 model, where the next stage (RL for all scenarios) starts.
 
 A step whose output is complete is skipped; a training step killed part-way resumes from its
 newest checkpoint (``r1lab.train.run``); the data step writes its files atomically, the
@@ -50,6 +57,24 @@ class ColdStartData:
 
 
 @dataclass(frozen=True)
+class RejectionData:
+    """What rejection sampling draws from the stage-2 checkpoint (step ``rejection_sampling``)."""
+
+    questions: int = 4000
+    """Training questions sampled (the paper: ~600k kept reasoning samples)."""
+    zh_fraction: float = 0.5
+    """Share asked in Chinese, as reasoning RL trained on."""
+    seed: int = 7
+    """Draws the questions (train split; other seeds than the earlier steps' draws)."""
+    k: int = 4
+    """Samples per question."""
+    max_per_prompt: int = 2
+    """Kept samples per question at most."""
+    non_reasoning: float = 1 / 3
+    """Non-reasoning rows per kept reasoning row (R1: ~200k to ~600k)."""
+
+
+@dataclass(frozen=True)
 class Context:
     """What a step is run with."""
 
@@ -62,6 +87,7 @@ class Context:
     """Extra recipe overrides for a training step (``key=value``), e.g. a shorter run."""
     data: ColdStartData = ColdStartData()
     progress: bool = True
+    rejection: RejectionData = RejectionData()
 
 
 @dataclass(frozen=True)
@@ -172,6 +198,32 @@ def _collect_step(ctx: Context) -> None:
                        ctx.data, ctx.progress)
 
 
+def sample_stage_2(model_dir: Path, folder: Path, seed: int = 0,
+                   config: RejectionData = RejectionData(), progress: bool = True) -> dict:
+    """Rejection-sample the stage-2 checkpoint into ``folder`` (``r1lab.sampling``); returns
+    the manifest. A killed run resumes; a complete folder is read back."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from r1lab.sampling import SamplingConfig, rejection_sample
+    from r1lab.tasks import ArithmeticConfig, generate
+    from r1lab.tiny.card import MAX_NEW_TOKENS
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    problems = generate(config.questions, split="train", seed=config.seed,
+                        config=ArithmeticConfig(zh_fraction=config.zh_fraction))
+    sampling = SamplingConfig(k=config.k, max_new_tokens=MAX_NEW_TOKENS,
+                              max_per_prompt=config.max_per_prompt, seed=seed,
+                              non_reasoning=config.non_reasoning)
+    return rejection_sample(model, tokenizer, problems, folder, sampling,
+                            model_name=str(model_dir), progress=progress)
+
+
+def _sample_step(ctx: Context) -> None:
+    sample_stage_2(_final(ctx.folders["reasoning_rl"]), ctx.folder, ctx.seed, ctx.rejection,
+                   ctx.progress)
+
+
 STEPS = (
     Step("r1_zero", "R1-Zero: GRPO from the base, rule rewards (tiny/r1_zero)",
          _train("tiny/r1_zero"), _trained),
@@ -183,6 +235,13 @@ STEPS = (
     Step("reasoning_rl", "reasoning RL + language consistency (tiny/reasoning_rl)",
          _train("tiny/reasoning_rl",
                 lambda folders: f"model={_final(folders['cold_start_sft'])}"), _trained),
+    Step("rejection_sampling", "rejection sampling of the stage-2 checkpoint (r1lab.sampling)",
+         _sample_step, lambda folder: (folder / MANIFEST).exists()),
+    Step("rejection_sft", "SFT of the base on reasoning + non-reasoning rows "
+                          "(tiny/rejection_sft)",
+         _train("tiny/rejection_sft",
+                lambda folders: f"task.source={folders['rejection_sampling'] / DATA}"),
+         _trained),
 )
 STEP_NAMES = tuple(step.name for step in STEPS)
 
@@ -190,12 +249,14 @@ STEP_NAMES = tuple(step.name for step in STEPS)
 def run_pipeline(out: str | Path = DEFAULT_OUT, seed: int = 0, until: str | None = None,
                  overrides: Mapping[str, Sequence[str]] | None = None,
                  data: ColdStartData = ColdStartData(), progress: bool = True,
-                 log: Callable[[str], None] = print) -> dict[str, Path]:
+                 log: Callable[[str], None] = print,
+                 rejection: RejectionData = RejectionData()) -> dict[str, Path]:
     """Run the tiny world's steps in order into ``out``; return each step's folder.
 
     ``until`` stops after that step; ``overrides`` maps a training step's name to extra
     recipe overrides (``{"r1_zero": ["trainer.max_steps=50"]}``); ``data`` sizes the
-    cold-start collection. Steps already complete are skipped.
+    cold-start collection, ``rejection`` the rejection sampling. Steps already complete are
+    skipped.
     """
     if until is not None and until not in STEP_NAMES:
         raise ValueError(f"until must be one of {', '.join(STEP_NAMES)}; got {until!r}")
@@ -212,7 +273,7 @@ def run_pipeline(out: str | Path = DEFAULT_OUT, seed: int = 0, until: str | None
         else:
             log(f"{head} -> {folder}")
             step.run(Context(folder, folders, seed, tuple((overrides or {}).get(step.name, ())),
-                             data, progress))
+                             data, progress, rejection))
         if step.name == until:
             break
     return folders

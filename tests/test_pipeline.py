@@ -8,8 +8,8 @@ import yaml
 
 from r1lab import cold_start
 from r1lab.cli import main
-from r1lab.pipeline import DATA, MANIFEST, STEP_NAMES, ColdStartData, collect_cold_start, \
-    run_pipeline
+from r1lab.pipeline import DATA, MANIFEST, STEP_NAMES, ColdStartData, RejectionData, \
+    collect_cold_start, run_pipeline
 from r1lab.tasks import generate
 from r1lab.template import render
 from r1lab.train import load_recipe
@@ -18,8 +18,10 @@ BASE = Path(__file__).resolve().parents[1] / "data" / "models" / "tiny-base"
 # Two optimizer steps of each training recipe, on short completions.
 SHORT_RL = ["trainer.max_steps=2", "trainer.save_steps=1", "trainer.max_completion_length=24",
             "trainer.per_device_train_batch_size=16", "task.n=16"]
-SHORT = {"r1_zero": SHORT_RL, "reasoning_rl": SHORT_RL,
-         "cold_start_sft": ["trainer.max_steps=2", "trainer.save_steps=1"]}
+SHORT_SFT = ["trainer.max_steps=2", "trainer.save_steps=1"]
+SHORT = {"r1_zero": SHORT_RL, "reasoning_rl": SHORT_RL, "cold_start_sft": SHORT_SFT,
+         "rejection_sft": SHORT_SFT}
+STAGE_2 = BASE.parent / "tiny-reasoning-rl"
 
 
 def _cold_start_data_by_hand(folder: Path, n: int = 40) -> None:
@@ -57,9 +59,10 @@ def test_sft_then_reasoning_rl_start_from_the_step_before_and_rerun_skips(tmp_pa
     (out / "r1_zero" / "final" / "tokenizer_config.json").write_text("{}")  # done: skipped
     _cold_start_data_by_hand(out / "cold_start_data")
     lines = []
-    folders = run_pipeline(out, seed=3, overrides=SHORT, progress=False, log=lines.append)
+    folders = run_pipeline(out, seed=3, overrides=SHORT, progress=False, log=lines.append,
+                           until="reasoning_rl")
     assert [line.split(":")[0] for line in lines] == [
-        f"[{i}/4] {name}" for i, name in enumerate(STEP_NAMES, 1)]
+        f"[{i}/6] {name}" for i, name in enumerate(STEP_NAMES[:4], 1)]
     assert "skipped" in lines[0] and "skipped" in lines[1]
     sft = yaml.safe_load((folders["cold_start_sft"] / "recipe.yaml").read_text())
     rl = yaml.safe_load((folders["reasoning_rl"] / "recipe.yaml").read_text())
@@ -69,8 +72,39 @@ def test_sft_then_reasoning_rl_start_from_the_step_before_and_rerun_skips(tmp_pa
     assert rl["rewards"]["language"] == 1.0
     assert (folders["reasoning_rl"] / "final" / "model.safetensors").exists()
     again = []
-    run_pipeline(out, seed=3, overrides=SHORT, progress=False, log=again.append)
+    run_pipeline(out, seed=3, overrides=SHORT, progress=False, log=again.append,
+                 until="reasoning_rl")
     assert all("done, skipped" in line for line in again)
+
+
+@pytest.mark.slow
+def test_rejection_sampling_samples_stage_2_and_stage_3_fine_tunes_the_base_on_it(tmp_path):
+    out = tmp_path / "pipe"
+    for step in ("r1_zero", "cold_start_sft"):  # done: skipped
+        (out / step / "final").mkdir(parents=True)
+        (out / step / "final" / "tokenizer_config.json").write_text("{}")
+    _cold_start_data_by_hand(out / "cold_start_data")
+    (out / "reasoning_rl").mkdir()
+    (out / "reasoning_rl" / "final").symlink_to(STAGE_2, target_is_directory=True)
+    lines = []
+    folders = run_pipeline(out, seed=1, overrides=SHORT, progress=False, log=lines.append,
+                           rejection=RejectionData(questions=12, k=2))
+    assert [line.split(":")[0] for line in lines] == [
+        f"[{i}/6] {name}" for i, name in enumerate(STEP_NAMES, 1)]
+    assert all("skipped" in line for line in lines[:4])
+    manifest = json.loads((folders["rejection_sampling"] / MANIFEST).read_text())
+    assert manifest["prompts"] == 12 and manifest["samples"] == 24
+    assert manifest["model"] == str(out / "reasoning_rl" / "final")
+    rows = [json.loads(line) for line in (folders["rejection_sampling"] / DATA).read_text()
+            .splitlines()]
+    kinds = [row["kind"] for row in rows]
+    assert kinds.count("reasoning") == manifest["kept"] > 0
+    assert kinds.count("non-reasoning") == round(manifest["kept"] / 3)
+    sft = yaml.safe_load((folders["rejection_sft"] / "recipe.yaml").read_text())
+    assert sft["task"]["source"] == str(folders["rejection_sampling"] / DATA)
+    assert sft["model"].endswith("data/models/tiny-base")  # R1 §2.3.3 fine-tunes the base
+    assert sft["trainer"]["num_train_epochs"] == 2 and sft["trainer"]["seed"] == 1
+    assert (folders["rejection_sft"] / "final" / "model.safetensors").exists()
 
 
 @pytest.mark.slow
@@ -120,7 +154,7 @@ def test_a_data_step_killed_before_its_manifest_is_redone(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"until": "rejection_sampling"}, "until must be one of r1_zero, cold_start_data"),
+    ({"until": "distill"}, "until must be one of r1_zero, cold_start_data"),
     ({"overrides": {"sft": ["trainer.max_steps=1"]}}, "overrides name no step: sft"),
 ])
 def test_bad_pipeline_requests_name_the_fix(tmp_path, kwargs, message):

@@ -8,12 +8,15 @@ from r1lab.rewards.accuracy import accuracy_reward
 from r1lab.rewards.combined import REWARDS, combined_reward
 from r1lab.rewards.format import format_reward, readable_format_reward
 from r1lab.rewards.language import language_consistency_reward
+from r1lab.rewards.requests import has_chain_of_thought, request_reward
 
 __all__ = [
     "REWARDS",
     "accuracy_reward",
     "combined_reward",
     "format_reward",
+    "has_chain_of_thought",
     "language_consistency_reward",
     "readable_format_reward",
+    "request_reward",
 ]

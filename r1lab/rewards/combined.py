@@ -7,12 +7,14 @@ from collections.abc import Callable, Mapping
 from r1lab.rewards.accuracy import accuracy_reward
 from r1lab.rewards.format import format_reward, readable_format_reward
 from r1lab.rewards.language import language_consistency_reward
+from r1lab.rewards.requests import request_reward
 
 REWARDS: dict[str, Callable] = {
     "accuracy": accuracy_reward,
     "format": format_reward,  # R1-Zero's tags (R1 §2.2.2)
     "readable_format": readable_format_reward,  # the cold start's readable format (§2.3.1)
     "language": language_consistency_reward,  # needs the dataset column `target_lang`
+    "request": request_reward,  # simple requests, answered without a CoT (§2.3.3)
 }
 
 

@@ -1,5 +1,6 @@
 """Tasks: the tiny world's arithmetic problems and the sentences its chains of thought are
-written in, and the GSM8K / MATH loaders, all as ``Problem``.
+written in, and the GSM8K / MATH loaders, all as ``Problem``; the tiny world's simple
+requests answered without a chain of thought (R1 §2.3.3), as ``Request``.
 
 Pure Python; ``datasets`` is imported only by ``to_dataset`` and the hub loaders.
 """
@@ -16,6 +17,7 @@ from r1lab.tasks.arithmetic import (
 from r1lab.tasks.chains import (CHECKS, CLOSINGS, EOS, OPENINGS, PHRASES, chain_of_thought,
                                 chain_text, slip, worked_chain)
 from r1lab.tasks.hub import load_gsm8k, load_math, read_rows
+from r1lab.tasks.requests import REQUEST_KINDS, Request, generate_requests, number_words
 
 __all__ = [
     "CHECKS",
@@ -23,14 +25,18 @@ __all__ = [
     "EOS",
     "OPENINGS",
     "PHRASES",
+    "REQUEST_KINDS",
     "ArithmeticConfig",
     "Problem",
+    "Request",
     "chain_of_thought",
     "chain_text",
     "count_expressions",
     "generate",
+    "generate_requests",
     "load_gsm8k",
     "load_math",
+    "number_words",
     "problem_for",
     "read_rows",
     "slip",

@@ -1,0 +1,271 @@
+"""Rejection sampling + SFT (stage 3) over seeds, with its ablation: ``python benchmarks/rejection_sampling_seeds.py``.
+
+What notebook 07 draws and asserts from. Starts from the shipped stage-2 checkpoint
+(``data/models/tiny-reasoning-rl``, written by ``benchmarks/cold_start_seeds.py --ship``).
+
+* ``sampling``: the pipeline's ``rejection_sampling`` step (``r1lab.pipeline.sample_stage_2``,
+  seed 0): 4,000 training questions, half in Chinese, k = 4, the filters of ``r1lab.sampling``,
+  at most 2 kept per question, plus non-reasoning requests at 1 per 3 reasoning rows. It also
+  writes the ablation's set, ``unfiltered.jsonl``: as many reasoning rows drawn at random from
+  *all* the samples (right or wrong, readable or not), with the same non-reasoning rows.
+* ``stage2``: the stage-2 checkpoint on the held-out sets (below): the model stage 3 is
+  compared with, and its "over-thinking" of simple requests.
+* ``rejection-seed{s}``: ``tiny/rejection_sft`` (SFT of the base, two epochs) on the
+  rejection-sampled set, ``trainer.seed`` = s; ``unfiltered-seed{s}``: the same on the
+  unfiltered set of the same size. One sampled set; the seeds are the SFT's.
+
+Held-out, paper protocol: 500 test-split questions, half in Chinese, k = 4, T = 0.6, top-p 0.95,
+seed 0 (the protocol of ``cold_start_seeds.py``, whose three stage-2 seeds this file's
+comparison also reads), and 200 test-split non-reasoning requests, k = 4: correct without a
+chain of thought, chain-of-thought rate and length.
+
+Runs go to ``runs/rejection-seeds/``; each job keeps its result in ``results/<job>.json``
+there, so a killed benchmark continues where it stopped, and two workers with one torch
+thread each share the two cores (``OMP_NUM_THREADS=1 python benchmarks/rejection_sampling_seeds.py
+--jobs … --no-gather``); a plain run gathers them into
+``benchmarks/results/rejection_sampling_seeds.json``, stamped with the SHA-256 of the recipe
+and of the base and stage-2 weights. ``--ship`` copies seed 0's stage-3 model to
+``data/models/tiny-rejection-sft``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "benchmarks" / "results" / "rejection_sampling_seeds.json"
+RUNS = ROOT / "runs" / "rejection-seeds"
+SAMPLING = RUNS / "sampling"
+UNFILTERED = RUNS / "unfiltered.jsonl"
+STAGE_2 = ROOT / "data" / "models" / "tiny-reasoning-rl"
+RECIPE = "tiny/rejection_sft"
+SETS = {"rejection": SAMPLING / "data.jsonl", "unfiltered": UNFILTERED}
+SEEDS = (0, 1, 2)
+PROTOCOL = {"n": 500, "k": 4, "zh_fraction": 0.5, "split": "test", "seed": 0,
+            "temperature": 0.6, "top_p": 0.95, "requests": 200, "requests_k": 4}
+REPORT_FIELDS = ("pass_at_1", "pass_at_1_ci", "format_rate", "reasoning_rate", "mixing_rate",
+                 "mean_reasoning_tokens")
+
+
+def jobs() -> list[str]:
+    return ["sampling", "stage2", *(f"{arm}-seed{s}" for arm in SETS for s in SEEDS)]
+
+
+def stamp() -> dict:
+    import yaml
+
+    from r1lab.tiny.card import weights_sha256
+    from r1lab.train.recipe import recipe_path
+
+    recipe = recipe_path(RECIPE).read_bytes()
+    return {"recipe_sha256": hashlib.sha256(recipe).hexdigest(),
+            "base_weights_sha256": weights_sha256(ROOT / yaml.safe_load(recipe)["model"]),
+            "stage2_weights_sha256": weights_sha256(STAGE_2), "protocol": PROTOCOL}
+
+
+def held_out(model_dir: Path) -> dict:
+    """Reasoning pass@1 (all, en, zh) and the non-reasoning requests' figures."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from r1lab.cold_start import readability
+    from r1lab.eval import Report, evaluate, evaluate_requests
+    from r1lab.tasks import ArithmeticConfig, generate, generate_requests
+    from r1lab.tiny.card import MAX_NEW_TOKENS
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    sampling = {"temperature": PROTOCOL["temperature"], "top_p": PROTOCOL["top_p"],
+                "max_new_tokens": MAX_NEW_TOKENS, "batch_size": 256, "seed": PROTOCOL["seed"],
+                "progress": False}
+    questions = generate(PROTOCOL["n"], split=PROTOCOL["split"], seed=PROTOCOL["seed"],
+                         config=ArithmeticConfig(zh_fraction=PROTOCOL["zh_fraction"]))
+    report = evaluate(model, tokenizer, questions, k=PROTOCOL["k"], **sampling)
+
+    def summary(rep, records) -> dict:
+        out = {name: getattr(rep, name) for name in REPORT_FIELDS}
+        out["pass_at_1_ci"] = list(out["pass_at_1_ci"])
+        return {**out, **readability(records, MAX_NEW_TOKENS), "samples": len(records)}
+
+    reasoning = {"all": summary(report, report.records)}
+    for lang in ("en", "zh"):
+        records = [r for r in report.records if r["lang"] == lang]
+        reasoning[lang] = summary(Report.from_records(records, PROTOCOL["k"], report.settings),
+                                  records)
+    requests = evaluate_requests(model, tokenizer, generate_requests(
+        PROTOCOL["requests"], split="test", seed=PROTOCOL["seed"]), k=PROTOCOL["requests_k"],
+        **sampling)
+    examples = {}
+    for record in requests.pop("records"):
+        examples.setdefault(record["kind"], {"question": record["question"],
+                                             "completion": record["completion"],
+                                             "correct": record["correct"]})
+    return {"reasoning": reasoning, "requests": {**requests, "examples": examples}}
+
+
+def run_sampling() -> dict:
+    from r1lab.pipeline import sample_stage_2
+    from r1lab.sampling import read_samples, unfiltered_rows
+
+    started = time.perf_counter()
+    manifest = sample_stage_2(STAGE_2, SAMPLING, seed=0, progress=False)
+    minutes = (time.perf_counter() - started) / 60
+    rows = [json.loads(line) for line in (SAMPLING / "data.jsonl").read_text().splitlines()]
+    non_reasoning = [r for r in rows if r["kind"] == "non-reasoning"]
+    records = read_samples(SAMPLING, manifest["config"]["k"])
+    unfiltered = unfiltered_rows(records, manifest["kept"], seed=0) + non_reasoning
+    random.Random(0).shuffle(unfiltered)
+    UNFILTERED.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in unfiltered))
+    from r1lab.sampling import filter_samples
+
+    judged, _ = filter_samples(records, _config(manifest))
+    chosen = {(r["source"]["index"], r["source"]["sample"]) for r in unfiltered
+              if r["kind"] == "reasoning"}
+    correct = [r for r in judged if (r["index"], r["sample"]) in chosen
+               and r["verdict"] != "wrong answer"]
+    return {"manifest": manifest, "minutes": round(minutes, 2),
+            "unfiltered": {"reasoning_rows": len(chosen), "non_reasoning_rows": len(non_reasoning),
+                           "correct_share": round(len(correct) / len(chosen), 6)}}
+
+
+def _config(manifest: dict):
+    from r1lab.sampling import SamplingConfig
+
+    return SamplingConfig(**manifest["config"])
+
+
+def wait_for(path: Path, timeout_s: float = 3600) -> None:
+    """Another worker may be sampling: wait for its file."""
+    deadline = time.time() + timeout_s
+    while not path.exists():
+        if time.time() > deadline:
+            raise SystemExit(f"no {path} after {timeout_s:.0f} s: run the 'sampling' job first")
+        time.sleep(15)
+
+
+def run_job(job: str) -> dict:
+    if job == "sampling":
+        return run_sampling()
+    if job == "stage2":
+        return {"held_out": held_out(STAGE_2)}
+    from r1lab.train import load_recipe, run
+    from r1lab.train.metrics import read_metrics
+
+    arm, _, seed_text = job.rpartition("-seed")
+    wait_for(UNFILTERED)
+    output_dir = RUNS / job
+    overrides = [f"task.source={SETS[arm]}", f"trainer.seed={seed_text}",
+                 f"output_dir={output_dir}"]
+    started = time.perf_counter()
+    result = run(load_recipe(RECIPE, overrides), resume="auto", progress=False)
+    minutes = (time.perf_counter() - started) / 60
+    rows = read_metrics(output_dir)
+    return {"overrides": [o.replace(str(ROOT) + "/", "") for o in overrides],
+            "train_minutes": round(minutes, 2), "steps": len(rows),
+            "curves": {name: [row.get(name) for row in rows] for name in ("step", "loss")},
+            "held_out": held_out(result.final_dir)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", nargs="+", default=jobs(), choices=jobs())
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--ship", action="store_true",
+                        help="after gathering, copy seed 0's stage-3 model into data/models")
+    parser.add_argument("--no-gather", action="store_true",
+                        help="a worker beside others: write only the jobs' own results")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import torch
+
+    stamp_ = stamp()
+    folder = RUNS / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    for job in args.jobs:
+        saved = folder / f"{job}.json"
+        if saved.is_file() and json.loads(saved.read_text()).get("stamp") == stamp_:
+            continue
+        print(f"[{job}]", flush=True)
+        result = {"stamp": stamp_, "job": job, "torch_threads": torch.get_num_threads(),
+                  **run_job(job)}
+        _write(saved, result)
+    if args.no_gather:
+        return 0
+    missing = [job for job in jobs() if not (folder / f"{job}.json").is_file()]
+    if missing:
+        raise SystemExit(f"jobs not done yet: {', '.join(missing)}")
+    results = {**stamp_, "jobs": {}}
+    for job in jobs():
+        result = json.loads((folder / f"{job}.json").read_text())
+        if result.pop("stamp") != stamp_:
+            raise SystemExit(f"{job} ran with another recipe or other weights: delete "
+                             f"{folder / (job + '.json')} and rerun it")
+        results["jobs"][job] = result
+    _write(args.out, results)
+    print(f"wrote {args.out}")
+    if args.ship:
+        ship(results)
+    return 0
+
+
+SHIPPED = "tiny-rejection-sft"
+MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
+               "tokenizer_config.json")
+
+
+def ship(results: dict, models: Path = ROOT / "data" / "models") -> None:
+    """Copy seed 0's stage-3 model into ``data/models/tiny-rejection-sft`` with its card."""
+    import shutil
+
+    from r1lab.tiny.card import weights_sha256
+
+    source, target = RUNS / "rejection-seed0" / "final", models / SHIPPED
+    target.mkdir(parents=True, exist_ok=True)
+    for file in MODEL_FILES:
+        if (source / file).is_file():
+            shutil.copyfile(source / file, target / file)
+    report = results["jobs"]["rejection-seed0"]["held_out"]
+    rows = "\n".join(
+        f"| {lang} | {r['pass_at_1']:.3f} [{r['pass_at_1_ci'][0]:.3f}, {r['pass_at_1_ci'][1]:.3f}]"
+        f" | {r['readable']:.3f} | {r['mixing_rate']:.3f} |"
+        for lang, r in report["reasoning"].items())
+    requests = report["requests"]
+    (target / "README.md").write_text(
+        f"# {SHIPPED}\n\nStage 3 of R1 (§2.3.3): SFT of tiny-base, two epochs "
+        f"(`{RECIPE}`, seed 0), on the rejection-sampled outputs of tiny-reasoning-rl (the "
+        f"stage-2 checkpoint) plus non-reasoning requests answered without a chain of "
+        f"thought, about 3:1.\n\n"
+        f"Regenerate: `python benchmarks/rejection_sampling_seeds.py --ship` (or `r1lab "
+        f"pipeline tiny`, whose seed-0 steps run the same step and recipe; a retrained model "
+        f"matches this one statistically, not bit for bit).\n\n"
+        f"Held-out, paper protocol ({PROTOCOL['n']} test-split questions, half in Chinese, "
+        f"k = {PROTOCOL['k']}, T = {PROTOCOL['temperature']}, top-p {PROTOCOL['top_p']}; "
+        f"`benchmarks/results/rejection_sampling_seeds.json`, job `rejection-seed0`):\n\n"
+        "| questions | pass@1 [95% CI] | readable format | mixing |\n"
+        f"|---|---|---|---|\n{rows}\n\n"
+        f"Non-reasoning requests ({requests['requests']} test-split requests x {requests['k']}):"
+        f" right without a chain of thought {requests['correct']:.3f} "
+        f"[{requests['correct_ci'][0]:.3f}, {requests['correct_ci'][1]:.3f}], chain-of-thought "
+        f"rate {requests['cot_rate']:.3f}.\n\n"
+        f"Weights SHA-256: `{weights_sha256(target)}`.\n")
+    print(f"shipped {target}")
+
+
+def _write(path: Path, results: dict) -> None:
+    """Atomically: a killed benchmark never leaves a half-written results file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
