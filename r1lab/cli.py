@@ -98,10 +98,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hide progress bars (evaluation, model and dataset loading)")
 
 
-def load_problems(task: str, n: int, seed: int, progress: bool = True,
-                  split: str = "test") -> list:
-    """The problems a ``--task`` names, from ``split``; ``UsageError`` for an unknown or
-    unreadable task."""
+def check_task(task: str) -> tuple[str, str]:
+    """(kind, source) of a ``--task`` name, a local source resolved to its path; nothing is
+    loaded. ``UsageError`` for an unknown task, a missing source or a missing local file."""
     kind, _, source = task.partition(":")
     if kind not in ("arithmetic", "arithmetic-zh", "arithmetic-mix", "gsm8k", "math") or (
         kind.startswith("arithmetic") and source
@@ -115,8 +114,14 @@ def load_problems(task: str, n: int, seed: int, progress: bool = True,
     except ValueError as error:
         raise UsageError(f"task {error}: give an existing .jsonl/.json/.parquet file or a hub "
                          f"dataset id ({kind}:ORG/NAME)") from None
-    if local is not None:
-        source = str(local)
+    return kind, str(local) if local is not None else source
+
+
+def load_problems(task: str, n: int, seed: int, progress: bool = True,
+                  split: str = "test") -> list:
+    """The problems a ``--task`` names, from ``split``; ``UsageError`` for an unknown or
+    unreadable task."""
+    kind, source = check_task(task)
     try:
         import r1lab.tasks as tasks
     except ImportError as error:
@@ -229,50 +234,96 @@ def _share(text: str) -> float:
     return value
 
 
+class _Given(argparse.Action):
+    """argparse's store (store_const with nargs=0) that also notes the option as given: a
+    recipe holds these settings, and argparse alone cannot tell a default from the same value
+    typed on the command line."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
+        namespace.given = [*namespace.given, option_string]
+
+
+# The options a sampling recipe holds, and the recipe field to --set instead.
+SAMPLE_RECIPE_FIELDS = {
+    "--out": "out", "--task": "task.name", "--split": "task.split", "--n": "task.n",
+    "--k": "sampling.k", "--seed": "sampling.seed", "--temperature": "sampling.temperature",
+    "--top-p": "sampling.top_p", "--max-new-tokens": "sampling.max_new_tokens",
+    "--max-tokens": "sampling.max_tokens", "--max-per-prompt": "sampling.max_per_prompt",
+    "--any-format": "sampling.readable", "--non-reasoning": "sampling.non_reasoning",
+    "--batch-size": "sampling.batch_size",
+}
+
+
 def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", metavar="MODEL",
+    parser.set_defaults(given=[])
+    parser.add_argument("model", metavar="MODEL", nargs="?",
                         help="the model to sample: a local folder (e.g. "
-                             "data/models/tiny-reasoning-rl, the stage-2 checkpoint) or a hub id")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
+                             "data/models/tiny-reasoning-rl, the stage-2 checkpoint) or a hub id "
+                             "(or give --recipe)")
+    parser.add_argument("--out", type=Path, metavar="DIR", action=_Given,
                         help="output folder: samples.jsonl, data.jsonl (the SFT rows) and "
                              "manifest.json; re-running the same command resumes it")
-    parser.add_argument("--task", default="arithmetic-mix",
+    parser.add_argument("--recipe", metavar="RECIPE",
+                        help="a sampling recipe instead of MODEL and the options below: a YAML "
+                             "file with a `sampling:` block, or a shipped name such as "
+                             "single_gpu/rejection_sampling_vllm (see --list); it names the "
+                             "backend, transformers or vllm")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="override a recipe field, e.g. --set sampling.k=16 --set "
+                             "vllm.tensor_parallel_size=2 (repeatable; VALUE is YAML)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the resolved settings (with backend vllm, the vllm.LLM and "
+                             "vllm.SamplingParams arguments) without loading the model, "
+                             "importing vLLM or sampling")
+    parser.add_argument("--list", action="store_true", help="list the shipped sampling recipes")
+    parser.add_argument("--task", default="arithmetic-mix", action=_Given,
                         help=f"{TASKS} (as for r1lab eval). Default: %(default)s")
-    parser.add_argument("--split", choices=["train", "test"], default="train",
+    parser.add_argument("--split", choices=["train", "test"], default="train", action=_Given,
                         help="which split to sample prompts from. Default: %(default)s")
-    parser.add_argument("--n", type=_positive_int, default=1000,
+    parser.add_argument("--n", type=_positive_int, default=1000, action=_Given,
                         help="number of prompts. Default: %(default)s")
-    parser.add_argument("--k", type=_positive_int, default=4,
+    parser.add_argument("--k", type=_positive_int, default=4, action=_Given,
                         help="samples per prompt. Default: %(default)s")
-    parser.add_argument("--seed", type=_seed, default=0,
+    parser.add_argument("--seed", type=_seed, default=0, action=_Given,
                         help="seeds the prompts and the sampling. Default: %(default)s")
-    parser.add_argument("--temperature", type=float, default=0.6,
+    parser.add_argument("--temperature", type=float, default=0.6, action=_Given,
                         help="sampling temperature (> 0); R1 uses 0.6. Default: %(default)s")
-    parser.add_argument("--top-p", type=_top_p, default=0.95,
+    parser.add_argument("--top-p", type=_top_p, default=0.95, action=_Given,
                         help="nucleus sampling; R1 uses 0.95. Default: %(default)s")
-    parser.add_argument("--max-new-tokens", type=_positive_int, default=192,
+    parser.add_argument("--max-new-tokens", type=_positive_int, default=192, action=_Given,
                         help="generation budget; a sample that reaches it is dropped as "
                              "overlong. Default: %(default)s")
-    parser.add_argument("--max-tokens", type=_positive_int,
+    parser.add_argument("--max-tokens", type=_positive_int, action=_Given,
                         help="drop samples longer than this many tokens as overlong")
-    parser.add_argument("--max-per-prompt", type=_positive_int, default=2,
+    parser.add_argument("--max-per-prompt", type=_positive_int, default=2, action=_Given,
                         help="kept samples per prompt at most. Default: %(default)s")
-    parser.add_argument("--any-format", action="store_true",
+    parser.add_argument("--any-format", action=_Given, nargs=0, const=True, default=False,
                         help="keep any well-formed completion (R1-Zero tags too), not only the "
                              "readable format")
     parser.add_argument("--non-reasoning", type=_share, default=0.0, metavar="RATIO",
+                        action=_Given,
                         help="add the tiny world's non-reasoning requests, RATIO rows per kept "
                              "reasoning row (R1: 1/3 = 0.333). Default: %(default)s")
-    parser.add_argument("--batch-size", type=_positive_int, default=256,
+    parser.add_argument("--batch-size", type=_positive_int, default=256, action=_Given,
                         help="sequences per generate call. Default: %(default)s")
-    parser.add_argument("--device", default="auto",
-                        help="cpu, cuda, cuda:1, … ; auto = cuda when present. Default: auto")
+    parser.add_argument("--device", default="auto", action=_Given,
+                        help="backend transformers: cpu, cuda, cuda:1, … ; auto = cuda when "
+                             "present. Default: auto")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
-def run_sample(args: argparse.Namespace) -> int:
-    from r1lab.sampling import SamplingConfig, SamplingError, rejection_sample
+def _sample_recipe_from_options(args: argparse.Namespace):
+    """The command line's MODEL and options as a sampling recipe (backend transformers)."""
+    from r1lab.sampling import SamplingConfig
+    from r1lab.sampling_recipe import SamplingRecipe, SamplingTask
 
+    if args.overrides:
+        raise UsageError("--set changes a recipe field: give --recipe too")
+    if args.model is None or args.out is None:
+        raise UsageError("give MODEL and --out DIR, or a sampling recipe: --recipe NAME "
+                         "(r1lab sample --list)")
     try:
         config = SamplingConfig(k=args.k, temperature=args.temperature, top_p=args.top_p,
                                 max_new_tokens=args.max_new_tokens, max_tokens=args.max_tokens,
@@ -281,17 +332,76 @@ def run_sample(args: argparse.Namespace) -> int:
                                 seed=args.seed, non_reasoning=args.non_reasoning)
     except ValueError as error:
         raise UsageError(str(error).replace("SamplingConfig.", "--").replace("_", "-")) from None
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out} is a file: give a folder")
-    source = model_source(args.model)
-    problems = load_problems(args.task, args.n, args.seed, progress=not args.no_progress,
-                             split=args.split)
-    if not problems:
-        raise UsageError(f"task {args.task!r} gave no problems: check the source file")
-    model, tokenizer = load_model(source, args.device, progress=not args.no_progress)
+    return SamplingRecipe(model=args.model, task=SamplingTask(args.task, args.n, args.split),
+                          sampling=config, out=str(args.out))
+
+
+def _sample_recipe_from_file(args: argparse.Namespace):
+    """``--recipe`` with its ``--set`` overrides; the options a recipe holds are refused."""
+    from r1lab.sampling_recipe import load_sampling_recipe
+    from r1lab.train import RecipeError
+
+    if args.model is not None:
+        raise UsageError(f"with --recipe the model is the recipe's: drop {args.model}, or "
+                         f"use --set model={args.model}")
+    for option in args.given:
+        if option in SAMPLE_RECIPE_FIELDS:
+            field = SAMPLE_RECIPE_FIELDS[option]
+            value = "false" if option == "--any-format" else "VALUE"
+            raise UsageError(f"{option} is the recipe field `{field}` with --recipe: use "
+                             f"--set {field}={value}")
     try:
-        manifest = rejection_sample(model, tokenizer, problems, args.out, config,
-                                    model_name=args.model, progress=not args.no_progress)
+        recipe = load_sampling_recipe(args.recipe, args.overrides)
+    except RecipeError as error:
+        raise UsageError(str(error)) from None
+    if recipe.backend == "vllm" and "--device" in args.given:
+        raise UsageError("--device is for backend transformers; vLLM runs on the GPUs "
+                         "CUDA_VISIBLE_DEVICES shows (vllm.tensor_parallel_size of them)")
+    return recipe
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    from r1lab.sampling import SamplingError, rejection_sample, vllm_engine
+
+    if args.list:
+        from r1lab.train import available_recipes
+
+        print("\n".join(available_recipes("sample")))
+        return 0
+    if args.recipe:
+        recipe = _sample_recipe_from_file(args)
+        where = {"out": "recipe field `out`: ", "task": "recipe field `task.name`: "}
+    else:
+        recipe = _sample_recipe_from_options(args)
+        where = {"out": "--out ", "task": ""}
+    out = Path(recipe.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{where['out']}{out} is a file: give a folder")
+    try:
+        check_task(recipe.task.name)
+    except UsageError as error:
+        raise UsageError(f"{where['task']}{error}") from None
+    source = model_source(recipe.model)
+    if args.dry_run:
+        print(recipe.summary(source))
+        print("dry run: nothing was loaded or sampled")
+        return 0
+    progress = not args.no_progress
+    try:
+        problems = load_problems(recipe.task.name, recipe.task.n, recipe.sampling.seed,
+                                 progress=progress, split=recipe.task.split)
+    except UsageError as error:
+        raise UsageError(f"{where['task']}{error}") from None
+    if not problems:
+        raise UsageError(f"task {recipe.task.name!r} gave no problems: check the source file")
+    try:
+        if recipe.backend == "vllm":
+            model, tokenizer = vllm_engine(source, **recipe.vllm.kwargs()), None
+        else:
+            model, tokenizer = load_model(source, args.device, progress=progress)
+        manifest = rejection_sample(model, tokenizer, problems, out, recipe.sampling,
+                                    model_name=recipe.model, backend=recipe.backend,
+                                    progress=progress)
     except SamplingError as error:
         raise UsageError(str(error)) from None
     print(f"{manifest['samples']} samples of {manifest['prompts']} prompts; kept "
@@ -299,7 +409,7 @@ def run_sample(args: argparse.Namespace) -> int:
     for row in manifest["filters"]:
         print(f"  {row['filter']:<26} removed {row['removed']:>6}   remaining {row['remaining']:>6}")
     rows = manifest["rows"]
-    print(f"wrote {args.out / 'data.jsonl'}: {rows['reasoning']} reasoning + "
+    print(f"wrote {out / 'data.jsonl'}: {rows['reasoning']} reasoning + "
           f"{rows['non-reasoning']} non-reasoning rows")
     return 0
 
@@ -490,7 +600,10 @@ COMMANDS: dict[str, Command] = {
                     "language, not cut off, not duplicates, at most --max-per-prompt per "
                     "prompt, and write them as SFT rows (prompt, completion, kind, source) "
                     "to DIR/data.jsonl with DIR/manifest.json (what each filter removed). "
-                    "Samples are saved as they come: re-running a killed command resumes it.",
+                    "Samples are saved as they come: re-running a killed command resumes it. "
+                    "MODEL and the options sample with transformers; a sampling recipe "
+                    "(--recipe, e.g. single_gpu/rejection_sampling_vllm) may name vLLM instead, "
+                    "for GPUs.",
         add_arguments=add_sample_arguments,
         run=run_sample,
     ),

@@ -398,6 +398,30 @@ def _grade(problems, prompts, completions, lengths, k, first_index) -> list[dict
     return records
 
 
+def grade(problems, completions: Sequence[str], n_tokens: Sequence[int], k: int,
+          first_index: int = 0, template: str = R1_ZERO_TEMPLATE) -> list[dict]:
+    """Grade completions sampled elsewhere (by vLLM, say) as :func:`evaluate` grades its own.
+
+    ``completions`` hold ``k`` samples per problem, a problem's samples consecutive, in the
+    order of ``problems``; ``n_tokens`` their generated token counts (end-of-sequence token
+    excluded). Returns one record per completion, with the keys ``Report.records`` has;
+    indices start at ``first_index``.
+
+    >>> [(r["index"], r["sample"], r["correct"]) for r in grade(
+    ...     [{"question": "What is 2+3?", "answer": "5"}],
+    ...     ["<think>2+3 = 5</think><answer>5</answer>", "<answer>6</answer>"], [9, 3], k=2,
+    ...     first_index=7)]
+    [(7, 0, True), (7, 1, False)]
+    """
+    items = [_as_problem(p, i) for i, p in enumerate(problems)]
+    if len(completions) != len(items) * k or len(n_tokens) != len(completions):
+        raise ValueError(f"grade() needs k={k} completions and token counts per problem: "
+                         f"{len(items)} problems, {len(completions)} completions, "
+                         f"{len(n_tokens)} counts")
+    prompts = [render(p["question"], template) for p in items]
+    return _grade(items, prompts, list(completions), list(n_tokens), k, first_index)
+
+
 def evaluate(
     model,
     tokenizer,

@@ -17,6 +17,11 @@ reasoning samples plus ~200k non-reasoning ones for two epochs. This module is t
   (``non_reasoning``), then ``manifest.json`` (counts, drop reasons, settings), both written
   atomically, the manifest last: a folder with a manifest is complete.
 
+Two generation backends, one set of records: ``transformers`` (``r1lab.eval.evaluate``, any
+model, CPU or GPU) and ``vllm`` (``sample_with_vllm``: a ``vllm.LLM`` on CUDA GPUs, for the
+full-scale recipes, ``r1lab.sampling_recipe``). Both render the prompts with the R1 template
+and grade with ``r1lab.eval``'s code, so the filters, the rows and resuming are the same.
+
 >>> record = {"index": 0, "question": "What is 2+3*4?", "answer": "14", "lang": "en",
 ...           "completion": "|special_token|3*4 = 12. 2+12 = 14.|special_token|answer: 14",
 ...           "n_tokens": 20}
@@ -38,7 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from r1lab.eval import PAPER_TEMPERATURE, PAPER_TOP_P
+from r1lab.eval import PAPER_TEMPERATURE, PAPER_TOP_P, grade
 from r1lab.rewards import accuracy_reward
 from r1lab.rewards.language import mixes_languages
 from r1lab.template import SPECIAL_TOKEN, parse_completion, render
@@ -59,6 +64,9 @@ FILTERS = (
     "duplicate",  # the same completion already kept for this prompt
     "over the per-prompt cap",  # max_per_prompt kept already
 )
+
+
+BACKENDS = ("transformers", "vllm")
 
 
 class SamplingError(RuntimeError):
@@ -87,7 +95,7 @@ class SamplingConfig:
     chunk: int = 64
     """Prompts sampled per chunk; a chunk is the unit written to disk (and redone if killed)."""
     batch_size: int = 256
-    """Sequences per generate call."""
+    """Sequences per generate call (transformers backend; vLLM schedules its own batches)."""
     seed: int = 0
     """Seeds the sampling (each chunk from its own seed derived from this one)."""
     non_reasoning: float = 0.0
@@ -216,6 +224,13 @@ def _chunk_seed(seed: int, start: int) -> int:
     return int(hashlib.sha256(f"{seed}:{start}".encode()).hexdigest()[:8], 16)
 
 
+def prompt_seed(seed: int, index: int) -> int:
+    """The vLLM backend's seed for prompt ``index``: vLLM seeds each request, so every prompt
+    gets its own, fixed by the run's seed and its index (prompts of a chunk do not share a
+    random stream, and a prompt's samples do not depend on the chunking)."""
+    return int(hashlib.sha256(f"{seed}:prompt {index}".encode()).hexdigest()[:8], 16)
+
+
 def _write_atomically(path: Path, text: str) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(text, encoding="utf-8")
@@ -239,9 +254,13 @@ def read_samples(folder: str | Path, k: int | None = None) -> list[dict]:
             if k is None or len(by_prompt[index]) == k]
 
 
-def _settings(config: SamplingConfig, model_name: str, problems: Sequence) -> dict:
-    return {"model": model_name, "prompts": len(problems),
-            "problems_sha256": _problems_digest(problems), "config": asdict(config)}
+def _settings(config: SamplingConfig, model_name: str, problems: Sequence,
+              backend: str = "transformers") -> dict:
+    settings = {"model": model_name, "prompts": len(problems),
+                "problems_sha256": _problems_digest(problems), "config": asdict(config)}
+    if backend != "transformers":  # folders sampled before vLLM existed here still resume
+        settings["backend"] = backend
+    return settings
 
 
 def _check_folder(out: Path, settings: dict) -> None:
@@ -261,23 +280,28 @@ def _check_folder(out: Path, settings: dict) -> None:
 
 def rejection_sample(model, tokenizer, problems: Sequence, out: str | Path,
                      config: SamplingConfig = SamplingConfig(), *, model_name: str = "",
-                     progress: bool = True, log: Callable[[str], None] = print) -> dict:
+                     backend: str = "transformers", progress: bool = True,
+                     log: Callable[[str], None] = print) -> dict:
     """Sample, judge and write an SFT set into ``out``; returns the manifest.
 
     ``problems`` are the prompts (``r1lab.tasks.Problem`` or objects with ``question``,
-    ``answer``, ``lang``), usually the training split. A folder whose manifest exists is
-    complete and is only read back; a folder with samples of the same settings is resumed;
-    a folder of other settings is refused (``SamplingError``).
+    ``answer``, ``lang``), usually the training split. ``backend`` ``transformers``: ``model``
+    and ``tokenizer`` are a transformers model and its tokenizer; ``vllm``: ``model`` is a
+    ``vllm.LLM`` (``vllm_engine``) and ``tokenizer`` is None. A folder whose manifest exists
+    is complete and is only read back; a folder with samples of the same settings (backend
+    included) is resumed; a folder of other settings is refused (``SamplingError``).
     """
     from tqdm import tqdm
 
     from r1lab.eval import evaluate
 
+    if backend not in BACKENDS:
+        raise SamplingError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
     problems = list(problems)
     if not problems:
         raise SamplingError("no prompts to sample: pass at least one problem")
     out = Path(out)
-    settings = _settings(config, model_name, problems)
+    settings = _settings(config, model_name, problems, backend)
     _check_folder(out, settings)
     if (out / MANIFEST).exists():
         log(f"{out}: complete, read back ({MANIFEST})")
@@ -304,17 +328,98 @@ def rejection_sample(model, tokenizer, problems: Sequence, out: str | Path,
             if start in whole:
                 continue
             chunk = problems[start:start + config.chunk]
-            report = evaluate(model, tokenizer, chunk, k=config.k, temperature=config.temperature,
-                              top_p=config.top_p, max_new_tokens=config.max_new_tokens,
-                              batch_size=config.batch_size, seed=_chunk_seed(config.seed, start),
-                              progress=False)
-            new = [{**r, "index": r["index"] + start} for r in report.records]
+            if backend == "vllm":
+                new = sample_with_vllm(model, chunk, config, first_index=start)
+            else:
+                report = evaluate(model, tokenizer, chunk, k=config.k,
+                                  temperature=config.temperature, top_p=config.top_p,
+                                  max_new_tokens=config.max_new_tokens,
+                                  batch_size=config.batch_size,
+                                  seed=_chunk_seed(config.seed, start), progress=False)
+                new = [{**r, "index": r["index"] + start} for r in report.records]
             file.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in new))
             file.flush()
             os.fsync(file.fileno())
             records += new
             bar.update(len(chunk))
     return write_dataset(out, records, config, model_name)
+
+
+# ---------------------------------------------------------------- the vLLM backend
+
+
+VLLM_MISSING = ("backend vllm needs vLLM: pip install vllm on a CUDA machine; or use backend: "
+                "transformers")
+
+
+def _vllm():
+    """The ``vllm`` module, imported only when the vLLM backend runs."""
+    try:
+        import vllm
+    except ImportError:
+        raise SamplingError(VLLM_MISSING) from None
+    return vllm
+
+
+def vllm_engine(model: str, **engine_args):
+    """A ``vllm.LLM`` for ``model`` (a local folder or a hub id); ``engine_args`` are its
+    keyword arguments (``tensor_parallel_size``, ``gpu_memory_utilization``, …)."""
+    return _vllm().LLM(model=model, **engine_args)
+
+
+def vllm_sampling_kwargs(config: SamplingConfig, seed: int) -> dict:
+    """``vllm.SamplingParams`` arguments for one prompt's ``k`` samples: the transformers
+    path's knobs under vLLM's names. top-k is left at vLLM's default, off, as the
+    transformers path switches it off; the model's generation config does not apply (vLLM
+    reads it only when no SamplingParams are given).
+
+    >>> vllm_sampling_kwargs(SamplingConfig(k=8, max_new_tokens=3584), seed=7)
+    {'n': 8, 'temperature': 0.6, 'top_p': 0.95, 'max_tokens': 3584, 'seed': 7}
+    """
+    return {"n": config.k, "temperature": config.temperature, "top_p": config.top_p,
+            "max_tokens": config.max_new_tokens, "seed": seed}
+
+
+def _vllm_tokens(sample, max_new_tokens: int) -> int:
+    """A vLLM sample's generated tokens, counted as ``r1lab.eval`` counts them.
+
+    vLLM's ``token_ids`` end with the token that stopped the sample (finish reason ``stop``:
+    EOS, or an end id of the model's generation config); ``r1lab.eval`` counts up to it,
+    excluding it. A sample vLLM cut (``length``) hit max_tokens, or earlier the context
+    window (max_model_len): either way it is cut, and counts as the whole budget, so the
+    overlong filter drops it as it drops the transformers path's cut samples.
+    """
+    if sample.finish_reason == "length":
+        return max_new_tokens
+    if sample.finish_reason == "stop":
+        return len(sample.token_ids) - 1
+    return len(sample.token_ids)
+
+
+def sample_with_vllm(llm, problems: Sequence, config: SamplingConfig,
+                     first_index: int = 0) -> list[dict]:
+    """``config.k`` graded samples of each problem from a ``vllm.LLM``, one record per
+    sample with the keys ``r1lab.eval`` records have (indices from ``first_index``).
+
+    The prompts are rendered with the R1 template (``r1lab.template.render``), as the
+    transformers path renders them; each prompt is one request of ``k`` samples
+    (``vllm_sampling_kwargs``) with its own seed, from ``config.seed`` and its index.
+    """
+    vllm = _vllm()
+    prompts = [render(p.question) for p in problems]
+    params = [vllm.SamplingParams(**vllm_sampling_kwargs(config, prompt_seed(config.seed,
+                                                                              first_index + i)))
+              for i in range(len(problems))]
+    outputs = llm.generate(prompts, params, use_tqdm=False)
+    completions, n_tokens = [], []
+    for i, output in enumerate(outputs):
+        samples = sorted(output.outputs, key=lambda sample: sample.index)
+        if len(samples) != config.k:
+            raise SamplingError(f"vLLM returned {len(samples)} samples for prompt "
+                                f"{first_index + i}, not k={config.k}")
+        completions += [sample.text for sample in samples]
+        n_tokens += [_vllm_tokens(sample, config.max_new_tokens) for sample in samples]
+    return grade(problems, completions, n_tokens, config.k, first_index)
 
 
 def write_dataset(out: str | Path, records: Sequence[dict], config: SamplingConfig,

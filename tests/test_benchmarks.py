@@ -69,3 +69,41 @@ def test_the_shipped_stage_models_are_the_benchmarks_seed_0():
         card = (folder / "README.md").read_text()
         assert f"Weights SHA-256: `{weights_sha256(folder)}`" in card, name
         assert "benchmarks/results/cold_start_seeds.json" in card
+
+
+REJECTION_SEEDS = ROOT / "benchmarks" / "results" / "rejection_sampling_seeds.json"
+
+
+def test_rejection_sampling_seeds_were_measured_on_todays_recipe_and_models():
+    """Notebook 07 reads these numbers; `python benchmarks/rejection_sampling_seeds.py`
+    rewrites them when tiny/rejection_sft, the base or the stage-2 checkpoint changes."""
+    results = json.loads(REJECTION_SEEDS.read_text())
+    recipe = hashlib.sha256(recipe_path("tiny/rejection_sft").read_bytes()).hexdigest()
+    assert results["recipe_sha256"] == recipe, "tiny/rejection_sft changed: re-run the benchmark"
+    assert results["base_weights_sha256"] == weights_sha256(ROOT / "data/models/tiny-base")
+    assert results["stage2_weights_sha256"] == weights_sha256(
+        ROOT / "data/models/tiny-reasoning-rl")
+    jobs = results["jobs"]
+    assert set(jobs) == {"sampling", "stage2", *(f"{arm}-seed{s}" for arm in
+                                                 ("rejection", "unfiltered") for s in range(3))}
+    manifest = jobs["sampling"]["manifest"]
+    removed = sum(row["removed"] for row in manifest["filters"])
+    assert removed + manifest["kept"] == manifest["samples"]
+    assert manifest["rows"]["reasoning"] == manifest["kept"] > 0
+    assert manifest["rows"]["non-reasoning"] == round(manifest["kept"] / 3)
+    assert jobs["sampling"]["unfiltered"]["reasoning_rows"] == manifest["kept"]
+    for name, job in jobs.items():
+        if name == "sampling":
+            continue
+        reasoning, requests = job["held_out"]["reasoning"], job["held_out"]["requests"]
+        assert 0 <= reasoning["all"]["pass_at_1"] <= 1 and set(reasoning) == {"all", "en", "zh"}
+        assert 0 <= requests["correct"] <= 1 and 0 <= requests["cot_rate"] <= 1
+
+
+def test_the_shipped_stage_3_model_is_the_benchmarks_seed_0():
+    """data/models/tiny-rejection-sft is copied by
+    `python benchmarks/rejection_sampling_seeds.py --ship`; its card names its weights."""
+    folder = ROOT / "data" / "models" / "tiny-rejection-sft"
+    card = (folder / "README.md").read_text()
+    assert f"Weights SHA-256: `{weights_sha256(folder)}`" in card
+    assert "benchmarks/results/rejection_sampling_seeds.json" in card

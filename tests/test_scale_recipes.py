@@ -8,7 +8,8 @@ stand-ins for srun, scontrol and accelerate. Beyond "it resolves", the tests hol
 what would only fail hours later on a cluster: TRL's and transformers' runtime refusals, the
 batch under the real number of processes, and the paper's values. The cold-start rungs (stage: sft)
 read a local file a GPU machine would have (runs/cold_start.jsonl); here a few readable samples of
-the tiny world stand in for it, passed as task.source.
+the tiny world stand in for it, passed as task.source. Sampling recipes (a `sampling:` block, run by
+`r1lab sample --recipe`) are not training rungs: tests/test_sampling_recipes.py checks them.
 """
 
 from __future__ import annotations
@@ -35,8 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 ACCELERATE_DIR = RECIPES_DIR / "accelerate"
 SLURM = RECIPES_DIR / "multi_node" / "slurm.sh"
 SCALES = ("single_gpu", "multi_gpu", "multi_node")
-RECIPES = sorted(str(p.relative_to(RECIPES_DIR).with_suffix(""))
-                 for scale in SCALES for p in (RECIPES_DIR / scale).glob("*.yaml"))
+RECIPES = [name for name in available_recipes() if name.split("/")[0] in SCALES]
 
 
 def stage(name: str) -> str:
@@ -65,7 +65,8 @@ LADDER = {
                                four_bit=False, vllm="colocate",
                                accelerate="multi_node_zero3.yaml", refresh=False),
 }
-# The cold-start rungs (R1 §2.3.1: SFT of the base model on readable long CoT, before RL).
+# The SFT rungs: cold start (R1 §2.3.1: SFT of the base model on readable long CoT, before RL)
+# and the rejection-sampling SFT (R1 §2.3.3: the base model again, on the kept samples).
 # batch: samples per optimizer step, the number the headers' time estimates count.
 COLD_START = {
     "single_gpu/cold_start_lora": dict(model="Qwen/Qwen2.5-Math-1.5B", lora_r=32, four_bit=False,
@@ -74,6 +75,8 @@ COLD_START = {
                                         accelerate=None, batch=32),
     "multi_gpu/cold_start_zero3": dict(model="Qwen/Qwen2.5-Math-7B", lora_r=None,
                                        four_bit=False, accelerate="zero3.yaml", batch=32),
+    "multi_gpu/rejection_sft_zero3": dict(model="Qwen/Qwen2.5-Math-7B", lora_r=None,
+                                          four_bit=False, accelerate="zero3.yaml", batch=128),
 }
 QWEN_MATH_CONTEXT = 4096  # max_position_embeddings of Qwen2.5-Math-1.5B and -7B
 COLD_START_ROWS = 8
@@ -175,7 +178,9 @@ def fsdp_option(plan, key: str):
 def test_the_ladder_has_every_rung():
     assert GRPO_RECIPES == sorted(LADDER)
     assert SFT_RECIPES == sorted(COLD_START)
-    assert set(RECIPES) <= set(available_recipes())
+    on_disk = {str(p.relative_to(RECIPES_DIR).with_suffix("")) for scale in SCALES
+               for p in (RECIPES_DIR / scale).glob("*.yaml")}
+    assert on_disk == set(RECIPES) | set(available_recipes("sample"))
 
 
 def assert_resolved_for_the_gpu(plan, want: dict) -> None:
@@ -235,8 +240,28 @@ def test_dry_run_resolves_the_cold_start_rung(plans, name):
         want["batch"])
 
 
+def test_rejection_sft_rung_trains_the_base_two_epochs_on_what_sampling_writes(tmp_path):
+    """R1 §2.3.3: the base model, "for two epochs", on the kept samples: the data.jsonl that
+    rejection sampling writes (prompt, completion, kind, source, …, non-reasoning rows mixed
+    in) is the rung's data as it is."""
+    from r1lab.sampling import DATA, SamplingConfig, write_dataset
+
+    records = [{"index": i, "sample": 0, "question": p.question, "answer": p.answer,
+                "lang": p.lang, "completion": ideal_sample(p, reflect=True), "n_tokens": 60}
+               for i, p in enumerate(generate(6, split="train", seed=3))]
+    manifest = write_dataset(tmp_path, records, SamplingConfig(non_reasoning=1 / 3))
+    plan = prepare("multi_gpu/rejection_sft_zero3", [f"task.source={tmp_path / DATA}"],
+                   dry_run=True)
+    assert plan.model == "Qwen/Qwen2.5-Math-7B"  # the base, not the RL checkpoint
+    assert plan.args.num_train_epochs == 2
+    assert plan.train_dataset.column_names == ["prompt", "completion"]
+    assert len(plan.train_dataset) == sum(manifest["rows"].values()) == 8
+    assert plan.recipe.task.source.endswith(DATA)
+
+
 def test_accelerate_objects_of_the_distributed_rungs(plans):
-    for name in ("multi_gpu/r1_zero_zero3", "multi_gpu/cold_start_zero3"):
+    for name in ("multi_gpu/r1_zero_zero3", "multi_gpu/cold_start_zero3",
+                 "multi_gpu/rejection_sft_zero3"):
         zero3 = plans[name].accelerate_config
         assert (zero3.distributed_type, zero3.num_processes, zero3.num_machines) == (
             "DEEPSPEED", 8, 1)

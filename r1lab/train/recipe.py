@@ -40,6 +40,10 @@ TRANSFORMERS_RENAMES = ".*gradient_checkpointing.* is deprecated"
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 TASKS = ("arithmetic", "gsm8k", "math", "prompt_completion")
+# A recipe with this top-level block is a sampling recipe (``r1lab sample --recipe``,
+# ``r1lab.sampling_recipe``), not a training one: rejection sampling is not a training stage.
+SAMPLING_BLOCK = "sampling"
+RECIPE_KINDS = ("train", "sample")
 # A recipe's YAML may expand (through anchors and aliases) to this many values at most: a
 # few lines of aliases can otherwise stand for gigabytes.
 MAX_RECIPE_VALUES = 100_000
@@ -107,32 +111,64 @@ class Recipe:
 # ---------------------------------------------------------------- loading
 
 
-def recipe_path(name: str | os.PathLike) -> Path:
-    """The YAML file ``name`` refers to: a path, or a name under ``r1lab/recipes``."""
+def recipe_path(name: str | os.PathLike, kind: str = "train") -> Path:
+    """The YAML file ``name`` refers to: a path, or a name under ``r1lab/recipes``; when
+    there is none, the error lists the shipped recipes of ``kind``."""
     path = Path(name).expanduser()
     if path.is_file():
         return path
     for candidate in (RECIPES_DIR / name, RECIPES_DIR / f"{name}.yaml"):
         if candidate.is_file():
             return candidate
-    known = ", ".join(available_recipes())
+    known = ", ".join(available_recipes(kind))
     raise RecipeError(f"recipe {str(name)!r} not found: give a YAML file or one of {known}")
 
 
-def available_recipes() -> list[str]:
-    """Names of the shipped recipes (``tiny/r1_zero``, ``single_gpu/…``)."""
-    return sorted(str(p.relative_to(RECIPES_DIR).with_suffix("")) for p in
-                  RECIPES_DIR.glob("*/*.yaml") if p.parent.name != "accelerate")
+def _kind(data) -> str:
+    """``sample`` for a sampling recipe (a top-level ``sampling:`` block), else ``train``."""
+    return "sample" if isinstance(data, dict) and SAMPLING_BLOCK in data else "train"
+
+
+def available_recipes(kind: str = "train") -> list[str]:
+    """Names of the shipped recipes of ``kind`` (``tiny/r1_zero``, ``single_gpu/…``):
+    ``train`` for ``r1lab train``, ``sample`` for ``r1lab sample --recipe``."""
+    one_of("kind", kind, RECIPE_KINDS)
+    names = []
+    for path in RECIPES_DIR.glob("*/*.yaml"):
+        if path.parent.name == "accelerate":
+            continue
+        try:
+            data = read_yaml(path.read_text(encoding="utf-8"))
+        except (RecipeError, OSError, UnicodeDecodeError):
+            data = None  # listed as a training recipe: loading it says what is wrong
+        if _kind(data) == kind:
+            names.append(str(path.relative_to(RECIPES_DIR).with_suffix("")))
+    return sorted(names)
+
+
+def read_recipe(name: str | os.PathLike, kind: str = "train") -> tuple[str, dict]:
+    """The display name and the raw YAML mapping of a recipe of ``kind``; a recipe of the
+    other kind is refused with the command that runs it."""
+    path = recipe_path(name, kind)
+    data = _yaml_mapping(path, f"recipe {path}", "a mapping of fields (model:, task:, …)")
+    shown = _display_name(path)
+    if _kind(data) != kind:
+        if kind == "train":
+            raise RecipeError(f"recipe {shown} is a sampling recipe (it has a `{SAMPLING_BLOCK}:` "
+                              f"block): run it with r1lab sample --recipe {shown}")
+        raise RecipeError(f"recipe {shown} has no `{SAMPLING_BLOCK}:` block, so it is not a "
+                          f"sampling recipe: train it with r1lab train {shown}, or add the "
+                          f"sampling settings, e.g. {SAMPLING_BLOCK}: {{k: 4}}")
+    return shown, data
 
 
 def load_recipe(name: str | os.PathLike, overrides: typing.Sequence[str] = ()) -> Recipe:
     """Read, override (``key.sub=value``, value in YAML syntax) and check a recipe."""
-    path = recipe_path(name)
-    data = _yaml_mapping(path, f"recipe {path}", "a mapping of fields (model:, task:, …)")
+    shown, data = read_recipe(name, "train")
     for item in overrides:
         apply_override(data, item)
     recipe = from_dict(data)
-    recipe.name = _display_name(path)
+    recipe.name = shown
     check(recipe)
     return recipe
 
@@ -168,17 +204,19 @@ def apply_override(data: dict, item: str) -> None:
     node[last] = value
 
 
-def from_dict(data: dict) -> Recipe:
-    """A ``Recipe`` from plain data, with every field's name and type checked."""
-    return _build(Recipe, data, "")
+def from_dict(data: dict, cls: type = Recipe):
+    """A ``Recipe`` (or another recipe dataclass, e.g. ``r1lab.sampling_recipe``'s) from plain
+    data, with every field's name and type checked; nested dataclasses are built the same way.
+    A top-level ``name`` is the loader's to set (where the recipe came from), not the file's."""
+    return _build(cls, data, "")
 
 
 def _build(cls, data: dict, prefix: str):
     if not isinstance(data, dict):
         raise RecipeError(f"recipe field `{prefix.rstrip('.') or 'recipe'}` must be a mapping; "
                           f"got {data!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and (cls, f.name) != (
-        Recipe, "name")}
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and not (
+        f.name == "name" and not prefix)}
     hints = typing.get_type_hints(cls)
     values = {}
     for key, value in data.items():
@@ -362,7 +400,7 @@ def check(recipe: Recipe) -> None:
     """
     one_of("stage", recipe.stage, tuple(STAGES))
     stage = get_stage(recipe.stage)
-    _check_model(recipe.model)
+    check_model(recipe.model)
     one_of("task.name", recipe.task.name, TASKS)
     if recipe.task.name not in stage.tasks:
         raise RecipeError(f"recipe field `task.name` {recipe.task.name!r} does not fit stage "
@@ -503,7 +541,8 @@ def one_of(where: str, value, choices) -> None:
                           f"got {value!r}")
 
 
-def _check_model(model: str) -> None:
+def check_model(model: str) -> None:
+    """``RecipeError`` for a model folder that is missing or cannot load (a hub id passes)."""
     try:
         model_location(model)
     except ValueError as error:
