@@ -36,16 +36,16 @@ a card with its figures from the results file and the SHA-256 of its weights.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from seed_jobs import copy_model, main  # noqa: E402  (beside this script)
 
 RESULTS = ROOT / "benchmarks" / "results" / "cold_start_seeds.json"
 RUNS = ROOT / "runs" / "cold-start-seeds"
@@ -206,48 +206,6 @@ def run_job(job: str) -> dict:
     return out
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", nargs="+", default=jobs(), choices=jobs())
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--ship", action="store_true",
-                        help="after gathering, copy seed 0's models into data/models")
-    parser.add_argument("--no-gather", action="store_true",
-                        help="a worker beside others: write only the jobs' own results")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import torch
-
-    stamp_ = stamp()
-    folder = RUNS / "results"
-    folder.mkdir(parents=True, exist_ok=True)
-    for job in args.jobs:
-        saved = folder / f"{job}.json"
-        if saved.is_file() and json.loads(saved.read_text()).get("stamp") == stamp_:
-            continue
-        print(f"[{job}]", flush=True)
-        result = {"stamp": stamp_, "job": job, "torch_threads": torch.get_num_threads(),
-                  **run_job(job)}
-        _write(saved, result)
-    if args.no_gather:
-        return 0
-    missing = [job for job in jobs() if not (folder / f"{job}.json").is_file()]
-    if missing:
-        raise SystemExit(f"jobs not done yet: {', '.join(missing)}")
-    results = {**stamp_, "jobs": {}}
-    for job in jobs():
-        result = json.loads((folder / f"{job}.json").read_text())
-        if result.pop("stamp") != stamp_:
-            raise SystemExit(f"{job} ran with other recipes or base weights: delete "
-                             f"{folder / (job + '.json')} and rerun it")
-        results["jobs"][job] = result
-    _write(args.out, results)
-    print(f"wrote {args.out}")
-    if args.ship:
-        ship(results)
-    return 0
-
-
 SHIPPED = {  # data/models/<name>: (job whose model it is, run folder, what it is)
     "tiny-r1-zero": ("r1_zero-seed0", R1_ZERO_RUNS / "r1_zero-seed0",
                      "R1-Zero: GRPO from tiny-base with the rule rewards (tiny/r1_zero, seed 0)"),
@@ -258,22 +216,15 @@ SHIPPED = {  # data/models/<name>: (job whose model it is, run folder, what it i
                           "reasoning RL with the language reward from tiny-cold-start "
                           "(tiny/reasoning_rl, seed 0): the stage-2 checkpoint"),
 }
-MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
-               "tokenizer_config.json")
 
 
 def ship(results: dict, models: Path = ROOT / "data" / "models") -> None:
     """Copy seed 0's models into ``data/models`` with a card each (see the module docstring)."""
-    import shutil
-
     from r1lab.tiny.card import weights_sha256
 
     for name, (job, run_dir, what) in SHIPPED.items():
-        source, target = _final(run_dir), models / name
-        target.mkdir(parents=True, exist_ok=True)
-        for file in MODEL_FILES:
-            if (source / file).is_file():
-                shutil.copyfile(source / file, target / file)
+        target = models / name
+        copy_model(_final(run_dir), target)
         report = results["jobs"][job]["held_out"]
         rows = "\n".join(
             f"| {lang} | {r['pass_at_1']:.3f} [{r['pass_at_1_ci'][0]:.3f}, {r['pass_at_1_ci'][1]:.3f}]"
@@ -293,13 +244,6 @@ def ship(results: dict, models: Path = ROOT / "data" / "models") -> None:
         print(f"shipped {target}")
 
 
-def _write(path: Path, results: dict) -> None:
-    """Atomically: a killed benchmark never leaves a half-written results file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(None, __doc__.splitlines()[0], jobs(), run_job, stamp, RUNS, RESULTS,
+                  ("after gathering, copy seed 0's models into data/models", ship)))

@@ -5,14 +5,16 @@ What notebook 07 draws and asserts from. Starts from the shipped stage-2 checkpo
 
 * ``sampling``: the pipeline's ``rejection_sampling`` step (``r1lab.pipeline.sample_stage_2``,
   seed 0): 4,000 training questions, half in Chinese, k = 4, the filters of ``r1lab.sampling``,
-  at most 2 kept per question, plus non-reasoning requests at 1 per 3 reasoning rows. It also
+  at most 2 kept per question, plus one non-reasoning request per reasoning row. It also
   writes the ablation's set, ``unfiltered.jsonl``: as many reasoning rows drawn at random from
-  *all* the samples (right or wrong, readable or not), with the same non-reasoning rows.
+  *all* the samples (right or wrong, readable or not), with the same non-reasoning rows; and
+  ``paper_ratio.jsonl``: the kept rows with one request per three (the paper's 3:1).
 * ``stage2``: the stage-2 checkpoint on the held-out sets (below): the model stage 3 is
   compared with, and its "over-thinking" of simple requests.
 * ``rejection-seed{s}``: ``tiny/rejection_sft`` (SFT of the base, two epochs) on the
   rejection-sampled set, ``trainer.seed`` = s; ``unfiltered-seed{s}``: the same on the
-  unfiltered set of the same size. One sampled set; the seeds are the SFT's.
+  unfiltered set of the same size; ``paper_ratio-seed{s}``: on the kept rows at the paper's
+  3:1. One sampled set; the seeds are the SFT's.
 
 Held-out, paper protocol: 500 test-split questions, half in Chinese, k = 4, T = 0.6, top-p 0.95,
 seed 0 (the protocol of ``cold_start_seeds.py``, whose three stage-2 seeds this file's
@@ -30,10 +32,8 @@ and of the base and stage-2 weights. ``--ship`` copies seed 0's stage-3 model to
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import os
 import random
 import sys
 import time
@@ -42,13 +42,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from seed_jobs import copy_model, main  # noqa: E402  (beside this script)
+
 RESULTS = ROOT / "benchmarks" / "results" / "rejection_sampling_seeds.json"
 RUNS = ROOT / "runs" / "rejection-seeds"
 SAMPLING = RUNS / "sampling"
 UNFILTERED = RUNS / "unfiltered.jsonl"
 STAGE_2 = ROOT / "data" / "models" / "tiny-reasoning-rl"
 RECIPE = "tiny/rejection_sft"
-SETS = {"rejection": SAMPLING / "data.jsonl", "unfiltered": UNFILTERED}
+PAPER_RATIO = RUNS / "paper_ratio.jsonl"
+SETS = {"rejection": SAMPLING / "data.jsonl", "unfiltered": UNFILTERED,
+        "paper_ratio": PAPER_RATIO}
 SEEDS = (0, 1, 2)
 PROTOCOL = {"n": 500, "k": 4, "zh_fraction": 0.5, "split": "test", "seed": 0,
             "temperature": 0.6, "top_p": 0.95, "requests": 200, "requests_k": 4}
@@ -113,17 +117,22 @@ def held_out(model_dir: Path) -> dict:
 
 def run_sampling() -> dict:
     from r1lab.pipeline import sample_stage_2
-    from r1lab.sampling import read_samples, unfiltered_rows
+    from r1lab.sampling import non_reasoning_rows, read_samples, unfiltered_rows
 
     started = time.perf_counter()
     manifest = sample_stage_2(STAGE_2, SAMPLING, seed=0, progress=False)
     minutes = (time.perf_counter() - started) / 60
     rows = [json.loads(line) for line in (SAMPLING / "data.jsonl").read_text().splitlines()]
+    reasoning = [r for r in rows if r["kind"] == "reasoning"]
     non_reasoning = [r for r in rows if r["kind"] == "non-reasoning"]
     records = read_samples(SAMPLING, manifest["config"]["k"])
     unfiltered = unfiltered_rows(records, manifest["kept"], seed=0) + non_reasoning
-    random.Random(0).shuffle(unfiltered)
-    UNFILTERED.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in unfiltered))
+    # The paper's ratio by samples: one request per three chains (the requests a prefix of
+    # the same draw).
+    paper_ratio = reasoning + non_reasoning_rows(round(len(reasoning) / 3), seed=0)
+    for path, written in ((UNFILTERED, unfiltered), (PAPER_RATIO, paper_ratio)):
+        random.Random(0).shuffle(written)
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in written))
     from r1lab.sampling import filter_samples
 
     judged, _ = filter_samples(records, _config(manifest))
@@ -133,7 +142,9 @@ def run_sampling() -> dict:
                and r["verdict"] != "wrong answer"]
     return {"manifest": manifest, "minutes": round(minutes, 2),
             "unfiltered": {"reasoning_rows": len(chosen), "non_reasoning_rows": len(non_reasoning),
-                           "correct_share": round(len(correct) / len(chosen), 6)}}
+                           "correct_share": round(len(correct) / len(chosen), 6)},
+            "paper_ratio": {"reasoning_rows": len(reasoning),
+                            "non_reasoning_rows": len(paper_ratio) - len(reasoning)}}
 
 
 def _config(manifest: dict):
@@ -160,7 +171,7 @@ def run_job(job: str) -> dict:
     from r1lab.train.metrics import read_metrics
 
     arm, _, seed_text = job.rpartition("-seed")
-    wait_for(UNFILTERED)
+    wait_for(PAPER_RATIO)
     output_dir = RUNS / job
     overrides = [f"task.source={SETS[arm]}", f"trainer.seed={seed_text}",
                  f"output_dir={output_dir}"]
@@ -174,64 +185,15 @@ def run_job(job: str) -> dict:
             "held_out": held_out(result.final_dir)}
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", nargs="+", default=jobs(), choices=jobs())
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--ship", action="store_true",
-                        help="after gathering, copy seed 0's stage-3 model into data/models")
-    parser.add_argument("--no-gather", action="store_true",
-                        help="a worker beside others: write only the jobs' own results")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import torch
-
-    stamp_ = stamp()
-    folder = RUNS / "results"
-    folder.mkdir(parents=True, exist_ok=True)
-    for job in args.jobs:
-        saved = folder / f"{job}.json"
-        if saved.is_file() and json.loads(saved.read_text()).get("stamp") == stamp_:
-            continue
-        print(f"[{job}]", flush=True)
-        result = {"stamp": stamp_, "job": job, "torch_threads": torch.get_num_threads(),
-                  **run_job(job)}
-        _write(saved, result)
-    if args.no_gather:
-        return 0
-    missing = [job for job in jobs() if not (folder / f"{job}.json").is_file()]
-    if missing:
-        raise SystemExit(f"jobs not done yet: {', '.join(missing)}")
-    results = {**stamp_, "jobs": {}}
-    for job in jobs():
-        result = json.loads((folder / f"{job}.json").read_text())
-        if result.pop("stamp") != stamp_:
-            raise SystemExit(f"{job} ran with another recipe or other weights: delete "
-                             f"{folder / (job + '.json')} and rerun it")
-        results["jobs"][job] = result
-    _write(args.out, results)
-    print(f"wrote {args.out}")
-    if args.ship:
-        ship(results)
-    return 0
-
-
 SHIPPED = "tiny-rejection-sft"
-MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
-               "tokenizer_config.json")
 
 
 def ship(results: dict, models: Path = ROOT / "data" / "models") -> None:
     """Copy seed 0's stage-3 model into ``data/models/tiny-rejection-sft`` with its card."""
-    import shutil
-
     from r1lab.tiny.card import weights_sha256
 
-    source, target = RUNS / "rejection-seed0" / "final", models / SHIPPED
-    target.mkdir(parents=True, exist_ok=True)
-    for file in MODEL_FILES:
-        if (source / file).is_file():
-            shutil.copyfile(source / file, target / file)
+    target = models / SHIPPED
+    copy_model(RUNS / "rejection-seed0" / "final", target)
     report = results["jobs"]["rejection-seed0"]["held_out"]
     rows = "\n".join(
         f"| {lang} | {r['pass_at_1']:.3f} [{r['pass_at_1_ci'][0]:.3f}, {r['pass_at_1_ci'][1]:.3f}]"
@@ -259,13 +221,6 @@ def ship(results: dict, models: Path = ROOT / "data" / "models") -> None:
     print(f"shipped {target}")
 
 
-def _write(path: Path, results: dict) -> None:
-    """Atomically: a killed benchmark never leaves a half-written results file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(None, __doc__.splitlines()[0], jobs(), run_job, stamp, RUNS, RESULTS,
+                  ("after gathering, copy seed 0's stage-3 model into data/models", ship)))

@@ -14,8 +14,8 @@ Each step writes one folder under ``out`` (default ``runs/pipeline``) and hands 
 5. ``rejection_sampling``: k samples per training question from the stage-2 checkpoint, kept
    when correct, readable, in one language, not cut off and not a duplicate, at most
    ``max_per_prompt`` per question (``r1lab.sampling``, §2.3.3), plus the tiny world's
-   non-reasoning requests, about 3:1; ``data.jsonl`` and ``manifest.json`` (what each filter
-   removed).
+   non-reasoning requests (``RejectionData.non_reasoning``); ``data.jsonl`` and
+   ``manifest.json`` (what each filter removed).
 6. ``rejection_sft``: SFT of the *base* on that set for two epochs (``tiny/rejection_sft``,
    §2.3.3): the stage-3 model, where the next stage (RL for all scenarios) starts.
 
@@ -70,8 +70,11 @@ class RejectionData:
     """Samples per question."""
     max_per_prompt: int = 2
     """Kept samples per question at most."""
-    non_reasoning: float = 1 / 3
-    """Non-reasoning rows per kept reasoning row (R1: ~200k to ~600k)."""
+    non_reasoning: float = 1.0
+    """Non-reasoning rows per kept reasoning row. R1 has ~200k to ~600k, i.e. 1/3, by samples;
+    the tiny world uses 1:1 because its replies are short (~8 tokens against ~115 for a
+    chain): at 1/3 they were ~2% of the loss's tokens and the tiny model did not learn them
+    (notebook 07 measures both ratios)."""
 
 
 @dataclass(frozen=True)

@@ -254,10 +254,17 @@ def read_samples(folder: str | Path, k: int | None = None) -> list[dict]:
             if k is None or len(by_prompt[index]) == k]
 
 
+# The knobs that decide what is sampled; the others (filters, the non-reasoning share) only
+# judge the samples, so changing them re-judges a finished folder's samples instead of
+# refusing it.
+SAMPLED_BY = ("k", "temperature", "top_p", "max_new_tokens", "chunk", "batch_size", "seed")
+
+
 def _settings(config: SamplingConfig, model_name: str, problems: Sequence,
               backend: str = "transformers") -> dict:
     settings = {"model": model_name, "prompts": len(problems),
-                "problems_sha256": _problems_digest(problems), "config": asdict(config)}
+                "problems_sha256": _problems_digest(problems),
+                "config": {name: getattr(config, name) for name in SAMPLED_BY}}
     if backend != "transformers":  # folders sampled before vLLM existed here still resume
         settings["backend"] = backend
     return settings
@@ -288,8 +295,10 @@ def rejection_sample(model, tokenizer, problems: Sequence, out: str | Path,
     ``answer``, ``lang``), usually the training split. ``backend`` ``transformers``: ``model``
     and ``tokenizer`` are a transformers model and its tokenizer; ``vllm``: ``model`` is a
     ``vllm.LLM`` (``vllm_engine``) and ``tokenizer`` is None. A folder whose manifest exists
-    is complete and is only read back; a folder with samples of the same settings (backend
-    included) is resumed; a folder of other settings is refused (``SamplingError``).
+    with the same config is complete and is only read back; with other filter knobs its
+    samples are judged again (``SAMPLED_BY`` names the knobs that decide what is sampled); a
+    folder with samples of the same settings (backend included) is resumed; a folder of other
+    settings is refused (``SamplingError``).
     """
     from tqdm import tqdm
 
@@ -304,8 +313,11 @@ def rejection_sample(model, tokenizer, problems: Sequence, out: str | Path,
     settings = _settings(config, model_name, problems, backend)
     _check_folder(out, settings)
     if (out / MANIFEST).exists():
-        log(f"{out}: complete, read back ({MANIFEST})")
-        return json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        if manifest["config"] == asdict(config):
+            log(f"{out}: complete, read back ({MANIFEST})")
+            return manifest
+        log(f"{out}: sampled; judging its samples again with the new filters")
     out.mkdir(parents=True, exist_ok=True)
     _write_atomically(out / SETTINGS, json.dumps(settings, indent=1, ensure_ascii=False))
 

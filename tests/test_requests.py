@@ -8,44 +8,26 @@ import pytest
 
 import r1lab.tasks.requests as requests_module
 from r1lab.rewards import REWARDS, combined_reward, has_chain_of_thought, request_reward
-from r1lab.tasks import REQUEST_KINDS, Request, generate_requests, number_words
+from r1lab.tasks import REQUEST_KINDS, Request, generate_requests
+from r1lab.tasks.arithmetic import split_of
 from r1lab.template import render
 
 ROOT = Path(__file__).resolve().parents[1]
 GREETING_REPLY = "hello! ask me an arithmetic question."
-
-# An independent reading of number words: a table, not number_words' index arithmetic.
-WORD_VALUES = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
-    "eighty": 80, "ninety": 90,
-}
-
-
-def value_of_words(words: str) -> int:
-    parts = words.split("-")
-    assert 1 <= len(parts) <= 2, words
-    if len(parts) == 2:
-        assert WORD_VALUES[parts[0]] % 10 == 0 and WORD_VALUES[parts[0]] >= 20, words
-        assert 1 <= WORD_VALUES[parts[1]] <= 9, words
-    return sum(WORD_VALUES[part] for part in parts)
+SELF_REPLY = "i am a tiny assistant that does arithmetic."
+SMALL = 20
+TEST_PERCENT = 25
+# How many questions each kind has in all: 8 hellos x 4 phrasings, 12 self phrasings,
+# 3 phrasings x 20 numbers, 3 phrasings x 21*20 ordered pairs of distinct numbers 0..20.
+KIND_SIZES = {"greeting": 32, "self": 12, "successor": 60, "predecessor": 60, "larger": 1260}
 
 
 def numbers_in(question: str) -> list[int]:
     return [int(x) for x in re.findall(r"\d+", question)]
 
 
-def words_in(question: str) -> list[str]:
-    return [w for w in re.findall(r"[a-z]+(?:-[a-z]+)?", question)
-            if all(part in WORD_VALUES for part in w.split("-"))]
-
-
 def phrasing(question: str) -> str:
     """The question with its numbers and greeting word taken out: "What comes after N?"."""
-    for words in words_in(question):
-        question = question.replace(words, "W")
     question = re.sub(r"^(hello|hi|hey|good \w+)", "G", question, flags=re.IGNORECASE)
     return re.sub(r"\d+", "N", question)
 
@@ -54,60 +36,42 @@ def expected_answer(request: Request) -> str:
     """The reply, recomputed from the question alone."""
     q = request.question
     if request.kind == "greeting":
-        assert not numbers_in(q) and not words_in(q), q
+        assert not numbers_in(q), q
         assert re.match(r"(hello|hi|hey|good)\b", q, re.IGNORECASE), q
         return GREETING_REPLY
-    if request.kind == "words_to_digits":
+    if request.kind == "self":
         assert not numbers_in(q), q
-        [words] = words_in(q)
-        return str(value_of_words(words))
-    [*numbers] = numbers_in(q)
+        assert re.search(r"\b(you|your|yourself|who)\b", q, re.IGNORECASE), q
+        return SELF_REPLY
+    numbers = numbers_in(q)
+    assert all(0 <= x <= SMALL for x in numbers), q
     if request.kind == "larger":
         a, b = numbers
-        assert a != b and 0 <= a <= 99 and 0 <= b <= 99, q
+        assert a != b and ("larger" in q or "bigger" in q), q
         return str(max(a, b))
     [n] = numbers
-    if request.kind == "digits_to_words":
-        assert 1 <= n <= 99, q
-        assert value_of_words(request.answer) == n, q
-        return request.answer
     if request.kind == "successor":
         assert "after" in q or "more" in q, q
+        assert n + 1 <= SMALL, q
         return str(n + 1)
     assert request.kind == "predecessor", request
     assert "before" in q or "less" in q, q
+    assert n - 1 >= 0, q
     return str(n - 1)
 
 
-# ---------------------------------------------------------------- number words
-
-
-def test_number_words_spot_values():
-    assert [number_words(n) for n in (1, 7, 13, 19, 20, 21, 40, 42, 99)] == [
-        "one", "seven", "thirteen", "nineteen", "twenty", "twenty-one", "forty", "forty-two",
-        "ninety-nine"]
-
-
-def test_number_words_are_distinct_and_hyphenated_between_tens_and_ones():
-    words = [number_words(n) for n in range(1, 100)]
-    assert len(set(words)) == 99
-    for n, word in zip(range(1, 100), words):
-        assert ("-" in word) == (n > 20 and n % 10 != 0), word
-        assert value_of_words(word) == n
-
-
-@pytest.mark.parametrize("bad", [0, 100, -3, 4.0, "7", True, None])
-def test_number_words_rejects_what_it_cannot_spell(bad):
-    with pytest.raises(ValueError, match="integer 1..99"):
-        number_words(bad)
+def questions_of(kind: str, split: str) -> set[str]:
+    """Every question of ``kind`` in ``split``: enough draws to see each of <= 1k questions."""
+    return {r.question for r in generate_requests(20_000, split, seed=3, kinds=[kind])}
 
 
 # ---------------------------------------------------------------- requests
 
 
 def test_kinds_and_request_shape():
-    assert set(REQUEST_KINDS) >= {"greeting", "words_to_digits", "digits_to_words",
-                                  "successor", "predecessor", "larger"}
+    assert REQUEST_KINDS == ("greeting", "self", "successor", "predecessor", "larger")
+    assert requests_module.SELF_REPLY == SELF_REPLY
+    assert requests_module.GREETING_REPLY == GREETING_REPLY
     request = generate_requests(1)[0]
     assert request.lang == "en" and request.kind in REQUEST_KINDS
     with pytest.raises(FrozenInstanceError):
@@ -115,20 +79,34 @@ def test_kinds_and_request_shape():
 
 
 @pytest.mark.parametrize("split", ["train", "test"])
-def test_every_answer_is_right(split):
+def test_every_answer_is_right_and_small(split):
     requests = generate_requests(3000, split=split, seed=11)
     for request in requests:
         assert request.answer == expected_answer(request), request
-    successors = [int(r.answer) for r in requests if r.kind == "successor"]
-    predecessors = [int(r.answer) for r in requests if r.kind == "predecessor"]
-    assert 1 <= min(successors) and max(successors) <= 99
-    assert 0 <= min(predecessors) and max(predecessors) <= 98
+    for kind in REQUEST_KINDS:
+        assert any(r.kind == kind for r in requests), kind
+    numbers = [x for r in requests if r.kind not in ("greeting", "self")
+               for x in (*numbers_in(r.question), int(r.answer))]
+    assert min(numbers) == 0 and max(numbers) == SMALL
+
+
+def test_each_kind_covers_its_numbers_across_the_splits():
+    def union(kind):
+        return questions_of(kind, "train") | questions_of(kind, "test")
+
+    assert {numbers_in(q)[0] for q in union("successor")} == set(range(SMALL))
+    assert {numbers_in(q)[0] for q in union("predecessor")} == set(range(1, SMALL + 1))
+    pairs = {tuple(numbers_in(q)) for q in union("larger")}
+    assert pairs == {(a, b) for a in range(SMALL + 1) for b in range(SMALL + 1) if a != b}
+    assert union("self") == set(requests_module.PHRASINGS["self"])
 
 
 def test_questions_read_as_questions():
     for request in generate_requests(600, seed=2):
         if request.kind == "greeting":
             assert not request.question.endswith((".", "?", "!")), request
+        elif request.kind == "self":  # "Tell me about yourself." is a request, not a question
+            assert request.question.endswith(("?", ".")), request
         else:
             assert request.question.endswith("?"), request
 
@@ -140,8 +118,8 @@ def test_deterministic_by_seed():
 
 
 def test_kinds_take_turns_and_several_phrasings_appear():
-    requests = generate_requests(600, seed=0)
-    assert [r.kind for r in requests[:6]] == list(REQUEST_KINDS)
+    requests = generate_requests(500, seed=0)
+    assert [r.kind for r in requests[:5]] == list(REQUEST_KINDS)
     for kind in REQUEST_KINDS:
         questions = [r.question for r in requests if r.kind == kind]
         assert len(questions) == 100
@@ -156,12 +134,19 @@ def test_train_and_test_never_share_a_question_and_hold_every_kind():
     assert not {r.question for r in train} & {r.question for r in test}
     for requests in (train, test):
         assert {r.kind for r in requests} == set(REQUEST_KINDS)
-    # About 10% of a kind's questions are test (~300 questions a kind: 5000 draws see all).
-    for kind in ("words_to_digits", "digits_to_words", "successor", "predecessor"):
-        train, test = ({r.question for r in generate_requests(5000, split, seed=3, kinds=[kind])}
-                       for split in ("train", "test"))
-        assert len(train) + len(test) == 297, kind
-        assert 0.05 < len(test) / 297 < 0.15, kind
+
+
+@pytest.mark.parametrize("kind", REQUEST_KINDS)
+def test_about_a_quarter_of_each_kind_is_held_out(kind):
+    train, test = questions_of(kind, "train"), questions_of(kind, "test")
+    assert not train & test
+    assert len(train) + len(test) == KIND_SIZES[kind], kind
+    # The hash split at TEST_PERCENT (25), not the arithmetic split's default 10%.
+    assert all(split_of(q, TEST_PERCENT) == "test" for q in test)
+    assert all(split_of(q, TEST_PERCENT) == "train" for q in train)
+    # 12 self questions give a noisy share (5 test); the larger kinds sit near 25%.
+    low, high = (0.15, 0.45) if kind == "self" else (0.15, 0.40)
+    assert low < len(test) / KIND_SIZES[kind] < high, (kind, len(test))
 
 
 @pytest.mark.parametrize("n", [-1, 2.0, True, None])
@@ -175,6 +160,9 @@ def test_bad_split_and_kinds():
         generate_requests(3, split="validation")
     with pytest.raises(ValueError, match="unknown request kind 'poem'"):
         generate_requests(3, kinds=("greeting", "poem"))
+    for removed in ("words_to_digits", "digits_to_words"):
+        with pytest.raises(ValueError, match=f"unknown request kind '{removed}'"):
+            generate_requests(3, kinds=(removed,))
     with pytest.raises(ValueError, match="at least one kind"):
         generate_requests(3, kinds=())
     with pytest.raises(ValueError, match=r"sequence of kind names, e.g. \('greeting',\)"):
@@ -182,12 +170,13 @@ def test_bad_split_and_kinds():
 
 
 def test_a_split_without_a_kind_fails_instead_of_looping(monkeypatch):
-    # One greeting, "hello", which the hash puts in train: the test split has none.
-    monkeypatch.setattr(requests_module, "HELLOS", ("hello",))
+    # One greeting, "hey", which the hash puts in train: the test split has none.
+    assert split_of("hey", TEST_PERCENT) == "train"
+    monkeypatch.setattr(requests_module, "HELLOS", ("hey",))
     monkeypatch.setitem(requests_module.PHRASINGS, "greeting", ("{hello}",))
     requests_module._requests_in.cache_clear()
     try:
-        assert generate_requests(2, kinds=("greeting",))[0].question == "hello"
+        assert generate_requests(2, kinds=("greeting",))[0].question == "hey"
         with pytest.raises(ValueError, match="test split holds no 'greeting' requests"):
             generate_requests(2, split="test", kinds=("greeting",))
     finally:
@@ -210,10 +199,13 @@ def test_everything_round_trips_through_the_tiny_tokenizer():
     def round_trips(text):
         return tokenizer.decode(tokenizer.encode(text, add_special_tokens=False)) == text
 
-    texts = {GREETING_REPLY, *(number_words(n) for n in range(1, 100))}
-    for split in ("train", "test"):
-        for request in generate_requests(5000, split=split, seed=7):
-            texts.update((request.question, request.answer))
+    texts = {GREETING_REPLY, SELF_REPLY}
+    for kind in REQUEST_KINDS:
+        for split in ("train", "test"):
+            questions = questions_of(kind, split)
+            texts.update(questions)
+            texts.update(render(q) for q in questions if kind != "larger")
+    texts.update(r.answer for r in generate_requests(2000, seed=7))
     # What SFT trains on: the rendered prompt followed by the reply.
     texts.update(render(r.question) + " " + r.answer for r in generate_requests(60, seed=8))
     assert [t for t in sorted(texts) if not round_trips(t)] == []

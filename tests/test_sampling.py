@@ -207,3 +207,23 @@ def test_sample_command_refuses_bad_requests_in_one_line(tmp_path, capsys, argv,
     assert status == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "rs").exists()
+
+
+def test_other_filters_judge_a_finished_folders_samples_again_without_sampling(
+        base, tmp_path, monkeypatch):
+    first = rejection_sample(*base, PROBLEMS, tmp_path, CONFIG, progress=False,
+                             log=lambda line: None)
+    import r1lab.eval
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("sampled again")
+
+    monkeypatch.setattr(r1lab.eval, "evaluate", no_sampling)
+    stricter = SamplingConfig(k=3, chunk=4, max_new_tokens=176, max_per_prompt=1)
+    lines = []
+    again = rejection_sample(*base, PROBLEMS, tmp_path, stricter, progress=False,
+                             log=lines.append)
+    assert "judging its samples again" in lines[0]
+    assert again["config"]["max_per_prompt"] == 1
+    assert again["samples"] == first["samples"] and again["kept"] <= first["prompts"]
+    assert json.loads((tmp_path / MANIFEST).read_text()) == again

@@ -17,7 +17,7 @@ from r1lab.tasks.arithmetic import (
 from r1lab.tasks.chains import (CHECKS, CLOSINGS, EOS, OPENINGS, PHRASES, chain_of_thought,
                                 chain_text, slip, worked_chain)
 from r1lab.tasks.hub import load_gsm8k, load_math, read_rows
-from r1lab.tasks.requests import REQUEST_KINDS, Request, generate_requests, number_words
+from r1lab.tasks.requests import REQUEST_KINDS, Request, generate_requests
 
 __all__ = [
     "CHECKS",
@@ -36,7 +36,6 @@ __all__ = [
     "generate_requests",
     "load_gsm8k",
     "load_math",
-    "number_words",
     "problem_for",
     "read_rows",
     "slip",

@@ -4,18 +4,22 @@ R1 §2.3.3 mixes ~200k non-reasoning samples (writing, factual QA, self-cognitio
 translation) into the rejection-sampling SFT set, and "for simpler queries, such as 'hello',
 we do not provide a CoT in response". The tiny world's stand-ins are requests whose exact
 reply a rule computes, so ``r1lab.rewards.request_reward`` can grade them: a greeting, a
-number written in words or in digits, the number after or before one, the larger of two.
+question about the assistant itself (self-cognition), the number after or before one, the
+larger of two.
 
->>> number_words(42)
-'forty-two'
->>> for r in generate_requests(6, seed=0):
-...     print(f"{r.kind:16} {r.question!r:36} -> {r.answer!r}")
-greeting         'Hey there'                          -> 'hello! ask me an arithmetic question.'
-words_to_digits  'What number is thirty-six?'         -> '36'
-digits_to_words  'How do you write 21 in words?'      -> 'twenty-one'
-successor        'What number comes after 52?'        -> '53'
-predecessor      'What is one less than 92?'          -> '91'
-larger           'Which is bigger, 78 or 88?'         -> '88'
+They are simple on purpose, with numbers up to ``SMALL`` (20). Number words were tried and
+left out: fine-tuned on a stage-3 set, the 0.8M-parameter tiny model did not learn to read or
+spell them (about 1% right for words up to ten, 0-3% up to 99, measured on held-out requests),
+and over 0..99 it got the successor, predecessor and larger kinds right only 40-65% of the
+time. The held-out split holds other phrasings of the same small numbers.
+
+>>> for r in generate_requests(5, seed=0):
+...     print(f"{r.kind:12} {r.question!r:36} -> {r.answer!r}")
+greeting     'good evening there'                 -> 'hello! ask me an arithmetic question.'
+self         'Tell me who you are.'               -> 'i am a tiny assistant that does arithmetic.'
+successor    'What number comes after 17?'        -> '18'
+predecessor  'What comes before 4?'               -> '3'
+larger       'Which is larger, 17 or 6?'          -> '17'
 
 English only: the tiny tokenizer (a BPE without byte fallback) knows no Chinese numerals and
 drops every character it does not know, so a request it cannot spell would silently change.
@@ -29,30 +33,29 @@ from dataclasses import dataclass
 
 from r1lab.tasks.arithmetic import SPLITS, split_of
 
-# Number words stop short of "zero": the tiny tokenizer has no 'z' and drops characters it
-# does not know, so "zero" would round-trip as "ero".
-_ONES = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-         "eighteen", "nineteen")
-_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-
 GREETING_REPLY = "hello! ask me an arithmetic question."
 """The one reply to every greeting: it answers, and steers the user to the tiny world's task."""
+SELF_REPLY = "i am a tiny assistant that does arithmetic."
+"""The one reply to every question about the assistant (R1's self-cognition data)."""
+SMALL = 20
+"""The largest number in a request (successor, predecessor, larger)."""
+TEST_PERCENT = 25
+"""Percent of each kind's questions held out for the test split (by hash; the arithmetic
+split's 10% would leave some small kinds with one test question or none)."""
 # Capitalized only where the tokenizer knows the capital: it has an H but no G ("Good").
 # 32 greetings in all, so the hash split leaves a few (6) in test.
 HELLOS = ("hello", "hi", "hey", "Hello", "Hi", "Hey", "good morning", "good evening")
 
-REQUEST_KINDS = ("greeting", "words_to_digits", "digits_to_words", "successor", "predecessor",
-                 "larger")
+REQUEST_KINDS = ("greeting", "self", "successor", "predecessor", "larger")
 
 # Questions end with "?" like the arithmetic phrasings, so the template's
 # "User: {question}. Assistant:" reads as a question; a greeting is left bare ("User: hi.").
 PHRASINGS = {
     "greeting": ("{hello}", "{hello} there", "{hello} again", "{hello}, assistant"),
-    "words_to_digits": ("How do you write {words} in digits?", "What is {words} in digits?",
-                        "What number is {words}?"),
-    "digits_to_words": ("How do you write {n} in words?", "What is {n} in words?",
-                        "How is {n} spelled out?"),
+    "self": ("who are you?", "What are you?", "who am i talking to?", "What can you do?",
+             "what is your name?", "Tell me about yourself.", "Are you a person?",
+             "What do you do?", "Who is this?", "What kind of assistant are you?",
+             "Tell me who you are.", "Are you a bot?"),
     "successor": ("What comes after {n}?", "What number comes after {n}?",
                   "What is one more than {n}?"),
     "predecessor": ("What comes before {n}?", "What number comes before {n}?",
@@ -62,21 +65,6 @@ PHRASINGS = {
 }
 
 
-def number_words(n: int) -> str:
-    """``n`` in English words, 1..99; tens and ones joined by a hyphen.
-
-    >>> number_words(7), number_words(13), number_words(40), number_words(99)
-    ('seven', 'thirteen', 'forty', 'ninety-nine')
-    """
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 99:
-        raise ValueError(f"number_words takes an integer 1..99 (no 'zero': the tiny tokenizer "
-                         f"has no 'z'); got {n!r}")
-    if n < 20:
-        return _ONES[n - 1]
-    tens, ones = divmod(n, 10)
-    return _TENS[tens - 2] + (f"-{_ONES[ones - 1]}" if ones else "")
-
-
 @dataclass(frozen=True)
 class Request:
     """One simple request with its exact reply, answered without a chain of thought."""
@@ -84,7 +72,7 @@ class Request:
     question: str
     """The request as the user writes it: "What comes after 41?", "hello there"."""
     answer: str
-    """The exact reply ("42", "forty-two"); what ``request_reward`` compares to."""
+    """The exact reply ("18", "hello! ask me an arithmetic question."); what ``request_reward`` compares to."""
     kind: str
     """Which of ``REQUEST_KINDS`` it is: "greeting", "successor", …"""
     lang: str = "en"
@@ -97,28 +85,24 @@ def _all_requests(kind: str):
         if kind == "greeting":
             for hello in HELLOS:
                 yield phrasing.format(hello=hello), GREETING_REPLY
-        elif kind == "words_to_digits":
-            for n in range(1, 100):
-                yield phrasing.format(words=number_words(n)), str(n)
-        elif kind == "digits_to_words":
-            for n in range(1, 100):
-                yield phrasing.format(n=n), number_words(n)
-        elif kind == "successor":  # answers 1..99
-            for n in range(0, 99):
+        elif kind == "self":
+            yield phrasing, SELF_REPLY
+        elif kind == "successor":  # answers 1..SMALL
+            for n in range(0, SMALL):
                 yield phrasing.format(n=n), str(n + 1)
-        elif kind == "predecessor":  # answers 0..98
-            for n in range(1, 100):
+        elif kind == "predecessor":  # answers 0..SMALL-1
+            for n in range(1, SMALL + 1):
                 yield phrasing.format(n=n), str(n - 1)
-        else:  # larger: two distinct numbers 0..99, in either order
-            for a in range(100):
-                for b in range(100):
+        else:  # larger: two distinct numbers 0..SMALL, in either order
+            for a in range(SMALL + 1):
+                for b in range(SMALL + 1):
                     if a != b:
                         yield phrasing.format(a=a, b=b), str(max(a, b))
 
 
 @functools.lru_cache(maxsize=None)
 def _requests_in(kind: str, split: str) -> tuple[tuple[str, str], ...]:
-    return tuple(pair for pair in _all_requests(kind) if split_of(pair[0]) == split)
+    return tuple(pair for pair in _all_requests(kind) if split_of(pair[0], TEST_PERCENT) == split)
 
 
 def generate_requests(n: int, split: str = "train", seed: int = 0,
@@ -127,12 +111,13 @@ def generate_requests(n: int, split: str = "train", seed: int = 0,
 
     Kinds take turns in the order given (``n = len(kinds)`` gives one of each); each request
     is drawn uniformly from its kind's questions in ``split``. The split is a hash of the
-    question text (``arithmetic.split_of``, about 10% test), so train and test never share a
-    question. The spaces are small (32 greetings, ~300 of most kinds), so a list may repeat a
-    request; the SFT mix wants the kinds' proportions, not distinct questions.
+    question text (``arithmetic.split_of``, ``TEST_PERCENT`` test), so train and test never
+    share a question. The spaces are small (12 questions about the assistant, 32 greetings,
+    60 of the successor and predecessor kinds), so a list repeats requests; the SFT mix
+    wants the kinds' proportions, not distinct questions.
 
     >>> [r.answer for r in generate_requests(4, split="test", kinds=("successor", "larger"))]
-    ['49', '59', '21', '72']
+    ['1', '6', '11', '8']
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be an integer >= 0 (how many requests); got {n!r}")

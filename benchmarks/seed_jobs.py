@@ -1,0 +1,91 @@
+"""What the multi-seed benchmarks share: one result file per job, kept while the code and
+weights it ran on are unchanged, gathered into one committed results file.
+
+A job's result is ``RUNS/results/<job>.json``, stamped with what it ran on (recipe and weights
+hashes, protocol); a job whose saved stamp matches is not run again, so a killed benchmark
+continues where it stopped, and several workers (``--jobs … --no-gather``, one torch thread
+each) can share the cores. A plain run gathers every job into the results file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+
+def run_jobs(chosen: Sequence[str], every: Sequence[str], run_job: Callable[[str], dict],
+             stamp: dict, folder: Path, out: Path, gather: bool = True) -> dict | None:
+    """Run the ``chosen`` jobs not yet done under ``stamp``; then, if ``gather``, write every
+    job's result into ``out`` (stamp first) and return it. Stops with a message naming what is
+    missing or stale."""
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for job in chosen:
+        saved = folder / f"{job}.json"
+        if saved.is_file() and json.loads(saved.read_text()).get("stamp") == stamp:
+            continue
+        print(f"[{job}]", flush=True)
+        write_atomically(saved, {"stamp": stamp, "job": job,
+                                 "torch_threads": torch.get_num_threads(), **run_job(job)})
+    if not gather:
+        return None
+    missing = [job for job in every if not (folder / f"{job}.json").is_file()]
+    if missing:
+        raise SystemExit(f"jobs not done yet: {', '.join(missing)}")
+    results = {**stamp, "jobs": {}}
+    for job in every:
+        result = json.loads((folder / f"{job}.json").read_text())
+        if result.pop("stamp") != stamp:
+            raise SystemExit(f"{job} ran with other recipes or weights: delete "
+                             f"{folder / (job + '.json')} and rerun it")
+        results["jobs"][job] = result
+    write_atomically(out, results)
+    print(f"wrote {out}")
+    return results
+
+
+def write_atomically(path: Path, results: dict) -> None:
+    """JSON to ``path`` through a temporary file: a killed benchmark never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def main(argv, description: str, every: Sequence[str], run_job: Callable[[str], dict],
+         stamp: Callable[[], dict], runs: Path, out: Path,
+         ship: tuple[str, Callable[[dict], None]]) -> int:
+    """The benchmarks' shared command line: --jobs, --out, --ship (``ship`` = its help and
+    the function that copies the models), --no-gather."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--jobs", nargs="+", default=list(every), choices=list(every))
+    parser.add_argument("--out", type=Path, default=out)
+    parser.add_argument("--ship", action="store_true", help=ship[0])
+    parser.add_argument("--no-gather", action="store_true",
+                        help="a worker beside others: write only the jobs' own results")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    results = run_jobs(args.jobs, every, run_job, stamp(), runs / "results", args.out,
+                       gather=not args.no_gather)
+    if results is not None and args.ship:
+        ship[1](results)
+    return 0
+
+
+MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
+               "tokenizer_config.json")
+
+
+def copy_model(source: Path, target: Path) -> None:
+    """A trained model's weights, config and tokenizer (not its checkpoints) into ``target``."""
+    import shutil
+
+    target.mkdir(parents=True, exist_ok=True)
+    for file in MODEL_FILES:
+        if (source / file).is_file():
+            shutil.copyfile(source / file, target / file)
