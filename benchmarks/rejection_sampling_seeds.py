@@ -203,8 +203,8 @@ def ship(results: dict, models: Path = ROOT / "data" / "models") -> None:
     (target / "README.md").write_text(
         f"# {SHIPPED}\n\nStage 3 of R1 (§2.3.3): SFT of tiny-base, two epochs "
         f"(`{RECIPE}`, seed 0), on the rejection-sampled outputs of tiny-reasoning-rl (the "
-        f"stage-2 checkpoint) plus non-reasoning requests answered without a chain of "
-        f"thought, about 3:1.\n\n"
+        f"stage-2 checkpoint) plus as many non-reasoning requests answered without a chain "
+        f"of thought (the paper has one per three; notebook 07 measures both).\n\n"
         f"Regenerate: `python benchmarks/rejection_sampling_seeds.py --ship` (or `r1lab "
         f"pipeline tiny`, whose seed-0 steps run the same step and recipe; a retrained model "
         f"matches this one statistically, not bit for bit).\n\n"

@@ -84,14 +84,16 @@ def test_rejection_sampling_seeds_were_measured_on_todays_recipe_and_models():
     assert results["stage2_weights_sha256"] == weights_sha256(
         ROOT / "data/models/tiny-reasoning-rl")
     jobs = results["jobs"]
-    assert set(jobs) == {"sampling", "stage2", *(f"{arm}-seed{s}" for arm in
-                                                 ("rejection", "unfiltered") for s in range(3))}
+    assert set(jobs) == {"sampling", "stage2", *(f"{arm}-seed{s}" for s in range(3) for arm in
+                                                 ("rejection", "unfiltered", "paper_ratio"))}
     manifest = jobs["sampling"]["manifest"]
     removed = sum(row["removed"] for row in manifest["filters"])
     assert removed + manifest["kept"] == manifest["samples"]
     assert manifest["rows"]["reasoning"] == manifest["kept"] > 0
-    assert manifest["rows"]["non-reasoning"] == round(manifest["kept"] / 3)
+    assert manifest["rows"]["non-reasoning"] == manifest["kept"]  # one request per chain
     assert jobs["sampling"]["unfiltered"]["reasoning_rows"] == manifest["kept"]
+    assert jobs["sampling"]["paper_ratio"] == {"reasoning_rows": manifest["kept"],
+                                               "non_reasoning_rows": round(manifest["kept"] / 3)}
     for name, job in jobs.items():
         if name == "sampling":
             continue
