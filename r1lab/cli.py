@@ -361,7 +361,7 @@ def _sample_recipe_from_file(args: argparse.Namespace):
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    from r1lab.sampling import SamplingError, rejection_sample, vllm_engine
+    from r1lab.sampling import SamplingError, finished, rejection_sample, vllm_engine
 
     if args.list:
         from r1lab.train import available_recipes
@@ -395,13 +395,16 @@ def run_sample(args: argparse.Namespace) -> int:
     if not problems:
         raise UsageError(f"task {recipe.task.name!r} gave no problems: check the source file")
     try:
-        if recipe.backend == "vllm":
-            model, tokenizer = vllm_engine(source, **recipe.vllm.kwargs()), None
-        else:
-            model, tokenizer = load_model(source, args.device, progress=progress)
-        manifest = rejection_sample(model, tokenizer, problems, out, recipe.sampling,
-                                    model_name=recipe.model, backend=recipe.backend,
-                                    progress=progress)
+        manifest = finished(out, problems, recipe.sampling, model_name=recipe.model,
+                            backend=recipe.backend)
+        if manifest is None:  # load the model (or start the vLLM engine) only to sample
+            if recipe.backend == "vllm":
+                model, tokenizer = vllm_engine(source, **recipe.vllm.kwargs()), None
+            else:
+                model, tokenizer = load_model(source, args.device, progress=progress)
+            manifest = rejection_sample(model, tokenizer, problems, out, recipe.sampling,
+                                        model_name=recipe.model, backend=recipe.backend,
+                                        progress=progress)
     except SamplingError as error:
         raise UsageError(str(error)) from None
     print(f"{manifest['samples']} samples of {manifest['prompts']} prompts; kept "

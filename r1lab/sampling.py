@@ -285,6 +285,26 @@ def _check_folder(out: Path, settings: dict) -> None:
                             "empty or new output folder")
 
 
+def finished(out: str | Path, problems: Sequence, config: SamplingConfig = SamplingConfig(),
+             *, model_name: str = "", backend: str = "transformers") -> dict | None:
+    """The manifest of ``out`` when it is complete for these settings, else None, checked
+    before any model is loaded (so a finished folder costs no model load, a vLLM engine
+    included). A folder of other sampling settings, or not a sampling folder, is refused
+    (``SamplingError``)."""
+    if backend not in BACKENDS:
+        raise SamplingError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+    problems = list(problems)
+    if not problems:
+        raise SamplingError("no prompts to sample: pass at least one problem")
+    out = Path(out)
+    _check_folder(out, _settings(config, model_name, problems, backend))
+    if (out / MANIFEST).exists():
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        if manifest["config"] == asdict(config):
+            return manifest
+    return None
+
+
 def rejection_sample(model, tokenizer, problems: Sequence, out: str | Path,
                      config: SamplingConfig = SamplingConfig(), *, model_name: str = "",
                      backend: str = "transformers", progress: bool = True,
@@ -304,20 +324,15 @@ def rejection_sample(model, tokenizer, problems: Sequence, out: str | Path,
 
     from r1lab.eval import evaluate
 
-    if backend not in BACKENDS:
-        raise SamplingError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
     problems = list(problems)
-    if not problems:
-        raise SamplingError("no prompts to sample: pass at least one problem")
     out = Path(out)
-    settings = _settings(config, model_name, problems, backend)
-    _check_folder(out, settings)
+    done = finished(out, problems, config, model_name=model_name, backend=backend)
+    if done is not None:
+        log(f"{out}: complete, read back ({MANIFEST})")
+        return done
     if (out / MANIFEST).exists():
-        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-        if manifest["config"] == asdict(config):
-            log(f"{out}: complete, read back ({MANIFEST})")
-            return manifest
         log(f"{out}: sampled; judging its samples again with the new filters")
+    settings = _settings(config, model_name, problems, backend)
     out.mkdir(parents=True, exist_ok=True)
     _write_atomically(out / SETTINGS, json.dumps(settings, indent=1, ensure_ascii=False))
 

@@ -227,3 +227,18 @@ def test_other_filters_judge_a_finished_folders_samples_again_without_sampling(
     assert again["config"]["max_per_prompt"] == 1
     assert again["samples"] == first["samples"] and again["kept"] <= first["prompts"]
     assert json.loads((tmp_path / MANIFEST).read_text()) == again
+
+
+def test_a_finished_folder_is_read_back_without_loading_the_model(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "rs"
+    argv = ["sample", str(STAGE_2), "--out", str(out), "--n", "4", "--k", "2", "--no-progress"]
+    assert main(argv) == 0
+    first = capsys.readouterr().out
+    import r1lab.cli
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the model was loaded again")
+
+    monkeypatch.setattr(r1lab.cli, "load_model", no_loading)
+    assert main(argv) == 0
+    assert capsys.readouterr().out == first
