@@ -28,7 +28,6 @@ three independent pipelines (each in its own ``out``).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -72,8 +71,8 @@ class RejectionData:
     """Kept samples per question at most."""
     non_reasoning: float = 1.0
     """Non-reasoning rows per kept reasoning row. R1 has ~200k to ~600k, i.e. 1/3, by samples;
-    the tiny world uses 1:1 because its replies are short (~8 tokens against ~115 for a
-    chain): at 1/3 they were ~2% of the loss's tokens and the tiny model did not learn them
+    the tiny world uses 1:1 because its replies are short (~10 tokens against ~117 for a
+    chain): at 1/3 they were ~3% of the completion tokens and the tiny model did not learn them
     (notebook 07 measures both ratios)."""
 
 
@@ -140,6 +139,7 @@ def collect_cold_start(base_dir: Path, r1_zero_dir: Path, folder: Path, seed: in
 
     from r1lab import cold_start
     from r1lab.eval import evaluate
+    from r1lab.sampling import write_atomically
     from r1lab.tasks import ArithmeticConfig, generate
     from r1lab.tiny.card import MAX_NEW_TOKENS
 
@@ -181,16 +181,10 @@ def collect_cold_start(base_dir: Path, r1_zero_dir: Path, folder: Path, seed: in
                             for p in paths) + ". Train R1-Zero longer, or ask for more "
                             "questions (ColdStartData)")
     folder.mkdir(parents=True, exist_ok=True)
-    _write_atomically(folder / DATA, "".join(json.dumps(r, ensure_ascii=False) + "\n"
+    write_atomically(folder / DATA, "".join(json.dumps(r, ensure_ascii=False) + "\n"
                                              for r in rows))
-    _write_atomically(folder / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
+    write_atomically(folder / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
     return manifest
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
 
 
 def _collect_step(ctx: Context) -> None:

@@ -231,7 +231,8 @@ def prompt_seed(seed: int, index: int) -> int:
     return int(hashlib.sha256(f"{seed}:prompt {index}".encode()).hexdigest()[:8], 16)
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
+    """``text`` to ``path`` through ``path.partial`` and a rename: never half a file."""
     partial = path.with_name(path.name + ".partial")
     partial.write_text(text, encoding="utf-8")
     os.replace(partial, path)
@@ -334,7 +335,7 @@ def rejection_sample(model, tokenizer, problems: Sequence, out: str | Path,
         log(f"{out}: sampled; judging its samples again with the new filters")
     settings = _settings(config, model_name, problems, backend)
     out.mkdir(parents=True, exist_ok=True)
-    _write_atomically(out / SETTINGS, json.dumps(settings, indent=1, ensure_ascii=False))
+    write_atomically(out / SETTINGS, json.dumps(settings, indent=1, ensure_ascii=False))
 
     records = read_samples(out, config.k)
     done = {r["index"] for r in records}
@@ -343,7 +344,7 @@ def rejection_sample(model, tokenizer, problems: Sequence, out: str | Path,
     whole = {s for s in starts
              if all(i in done for i in range(s, min(s + config.chunk, len(problems))))}
     records = [r for r in records if r["index"] - r["index"] % config.chunk in whole]
-    _write_atomically(out / SAMPLES, "".join(json.dumps(r, ensure_ascii=False) + "\n"
+    write_atomically(out / SAMPLES, "".join(json.dumps(r, ensure_ascii=False) + "\n"
                                              for r in records))
     if records:
         log(f"{out}: resuming, {len(whole)} of {len(starts)} chunks already sampled")
@@ -475,9 +476,9 @@ def write_dataset(out: str | Path, records: Sequence[dict], config: SamplingConf
                             + ", ".join(f"{row['filter']} {row['removed']}" for row in table
                                         if row["removed"])
                             + ". Sample more per prompt (k), or train the model further")
-    _write_atomically(out / DATA, "".join(json.dumps(r, ensure_ascii=False) + "\n"
+    write_atomically(out / DATA, "".join(json.dumps(r, ensure_ascii=False) + "\n"
                                           for r in rows))
-    _write_atomically(out / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
+    write_atomically(out / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
     return manifest
 
 
