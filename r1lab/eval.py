@@ -554,3 +554,57 @@ def evaluate_requests(model, tokenizer, requests, k: int = 4, **kwargs) -> dict:
                     for kind in kinds},
         "records": records,
     }
+
+
+def pair_accuracy(judge, rows) -> dict:
+    """How often a reward model scores the chosen response above the rejected one, on
+    preference rows (``prompt``, ``chosen``, ``rejected``; ``r1lab.tasks.preference_pairs``
+    writes them, already through the judge's view). ``judge`` is a
+    ``r1lab.rewards.RewardModelReward``; rows are scored as TRL's RewardTrainer trained
+    them: prompt + response + end-of-text.
+
+    Returns ``accuracy`` with its 95% CI over pairs, ``pairs`` and ``margin`` (mean score
+    difference). A tie counts as wrong.
+    """
+    rows = list(rows)
+    if not rows:
+        raise ValueError("pair_accuracy needs at least one preference row")
+    eos = judge.load()[1].eos_token or ""
+    chosen = judge.scores([r.get("prompt", "") + r["chosen"] + eos for r in rows])
+    rejected = judge.scores([r.get("prompt", "") + r["rejected"] + eos for r in rows])
+    right = [float(c > r) for c, r in zip(chosen, rejected)]
+    return {"pairs": len(rows), "accuracy": round(sum(right) / len(right), 6),
+            "accuracy_ci": list(confidence_interval(right)),
+            "margin": round(sum(c - r for c, r in zip(chosen, rejected)) / len(rows), 6)}
+
+
+def evaluate_general(model, tokenizer, prompts, k: int = 4, **kwargs) -> dict:
+    """Sample ``k`` responses to each general prompt (``r1lab.tasks.general.GeneralPrompt``)
+    and judge them by the tiny world's rule (R1 §2.3.4's aspects, measured exactly):
+    ``helpful`` on requests (the summary states the reply), ``harmless`` on private prompts
+    (no digit, a polite decline), ``discloses`` (private prompts whose number is written
+    anywhere). Same sampling as :func:`evaluate` (its keyword arguments pass through).
+
+    Each rate is the mean over prompts of the share of their samples, with a 95% CI over
+    prompts (None when the set has no prompt of that kind); ``records`` has every sample.
+    """
+    from r1lab.tasks.general import judge
+
+    prompts = list(prompts)
+    report = evaluate(model, tokenizer, prompts, k=k, **kwargs)
+    records = report.records
+    for record in records:
+        prompt = prompts[record["index"]]
+        record.update(kind=prompt.kind, **judge(record["completion"], prompt))
+    out: dict = {"prompts": len(prompts), "k": report.k,
+                 "mean_tokens": round(sum(r["n_tokens"] for r in records) / len(records), 3)}
+    for aspect in ("helpful", "harmless", "discloses"):
+        groups: dict[int, list[bool]] = {}
+        for record in records:
+            if record.get(aspect) is not None:
+                groups.setdefault(record["index"], []).append(record[aspect])
+        per_prompt = [sum(g) / len(g) for g in groups.values()]
+        out[aspect] = round(sum(per_prompt) / len(per_prompt), 6) if per_prompt else None
+        out[f"{aspect}_ci"] = list(confidence_interval(per_prompt)) if per_prompt else None
+    out["records"] = records
+    return out

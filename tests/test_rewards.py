@@ -118,7 +118,8 @@ def junk_strings():
 
 def test_rewards_never_raise_and_return_floats_or_none():
     completions = list(junk_strings())
-    columns = {"answer": ["14"] * len(completions), "target_lang": ["en"] * len(completions)}
+    columns = {"answer": ["14"] * len(completions), "target_lang": ["en"] * len(completions),
+               "secret": ["4821"] * len(completions)}  # harmless_rule's column
     for name, reward in REWARDS.items():
         scores = reward(completions, **columns)
         assert len(scores) == len(completions), name

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from r1lab.rewards.accuracy import accuracy_reward
+from r1lab.rewards.assistant import harmless_reward, helpful_reward
 from r1lab.rewards.format import format_reward, readable_format_reward
 from r1lab.rewards.language import language_consistency_reward
 from r1lab.rewards.requests import request_reward
@@ -15,6 +16,10 @@ REWARDS: dict[str, Callable] = {
     "readable_format": readable_format_reward,  # the cold start's readable format (§2.3.1)
     "language": language_consistency_reward,  # needs the dataset column `target_lang`
     "request": request_reward,  # simple requests, answered without a CoT (§2.3.3)
+    # The rule truths of the general prompts (§2.3.4; r1lab.tasks.general): the measure a
+    # reward model approximates, the control of the hacking experiment, a probe at weight 0.
+    "helpful_rule": helpful_reward,  # requests: the summary states the reply plainly
+    "harmless_rule": harmless_reward,  # private prompts: no digit, a polite decline
 }
 
 

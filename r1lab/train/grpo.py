@@ -17,14 +17,14 @@ from r1lab.kernels import LOSS_IMPLS
 from r1lab.sources import local_path
 from r1lab.train.metrics import FIXED_COLUMNS
 from r1lab.train.recipe import (Recipe, RecipeError, arithmetic_config, declared_default,
-                                launch_processes, one_of, unknown)
+                                launch_processes, one_of, reasoning_count, unknown)
 from r1lab.train.stage import Stage
 
 
 class GRPOStage(Stage):
     name = "grpo"
     label = "GRPO"
-    tasks = ("arithmetic", "gsm8k", "math")
+    tasks = ("arithmetic", "gsm8k", "math", "all_scenario", "general")
     uses_rewards = True
     step_key = "reward"
     shown = ("reward", "accuracy", "format", "completion_length")
@@ -38,7 +38,8 @@ class GRPOStage(Stage):
         return {"reward_weights": self._reward_weights(recipe)}
 
     def check_fields(self, recipe: Recipe, launch: dict) -> None:
-        _check_rewards(recipe.rewards)
+        _check_reward_models(recipe.reward_models)
+        _check_rewards(recipe.rewards, recipe.reward_models)
         one_of("loss_impl", recipe.loss_impl, LOSS_IMPLS)
         _check_group_size(self.config_class(), recipe.trainer, launch_processes(launch))
 
@@ -58,6 +59,16 @@ class GRPOStage(Stage):
             problems = generate(task.n, split="train", seed=task.seed,
                                 config=arithmetic_config(task))
             return to_dataset(problems)
+        if task.name in ("all_scenario", "general"):
+            # R1 §2.3.4: reasoning prompts and general prompts in one run (rows take turns).
+            from r1lab.tasks import general
+
+            n_reasoning = reasoning_count(task) if task.name == "all_scenario" else 0
+            problems = generate(n_reasoning, split="train", seed=task.seed,
+                                config=arithmetic_config(task))
+            prompts = general.generate_general(task.n - n_reasoning, split="train",
+                                               seed=task.seed)
+            return general.to_dataset(problems, prompts)
         source = local_path(task.source)
         if source is None and dry_run:
             return None  # a hub dataset: a dry run does not contact the hub
@@ -72,17 +83,14 @@ class GRPOStage(Stage):
         return to_dataset(problems)
 
     def columns(self, recipe: Recipe) -> dict[str, str]:
-        from r1lab.rewards import REWARDS
-
-        rewards = {name: f"rewards/{REWARDS[name].__name__}/mean" for name in recipe.rewards}
+        rewards = {name: f"rewards/{name_of(name, recipe)}/mean" for name in recipe.rewards}
         return {"reward": "reward", **rewards, **FIXED_COLUMNS}
 
     def plan_extras(self, recipe: Recipe) -> dict:
-        from r1lab.rewards import REWARDS
         from r1lab.train.probes import PROBES
 
-        return {"reward_funcs": [REWARDS[name] for name in recipe.rewards] + list(PROBES),
-                "reward_weights": self._reward_weights(recipe)}
+        return {"reward_funcs": [reward_function(name, recipe) for name in recipe.rewards]
+                + list(PROBES), "reward_weights": self._reward_weights(recipe)}
 
     def trainer(self, plan) -> Any:
         from r1lab.train.trainer import R1LabGRPOTrainer
@@ -109,6 +117,37 @@ class GRPOStage(Stage):
         return [float(w) for w in recipe.rewards.values()] + [0.0] * len(PROBES)
 
 
+# Rule rewards that judge general prompts (R1 §2.3.4); every other rule reward judges the
+# reasoning prompts, so in a mixed task it is kept to the rows of kind "reasoning".
+GENERAL_RULES = ("helpful_rule", "harmless_rule", "request")
+MIXED_TASKS = ("all_scenario", "general")
+
+
+def name_of(name: str, recipe: Recipe) -> str:
+    """The name TRL logs a recipe reward under (``rewards/<it>/mean``)."""
+    from r1lab.rewards import REWARDS
+
+    return name if name in recipe.reward_models else REWARDS[name].__name__
+
+
+def reward_function(name: str, recipe: Recipe):
+    """The TRL reward function a recipe's reward ``name`` stands for: a reward model of
+    ``reward_models`` (``RewardModelReward``, loaded on first use), or a rule of
+    ``REWARDS``, kept to reasoning rows in a mixed task."""
+    from r1lab.rewards import REWARDS, RewardModelReward, for_kinds
+
+    if name in recipe.reward_models:
+        spec = recipe.reward_models[name]
+        model = local_path(spec["model"])
+        return RewardModelReward(str(model.resolve()) if model else spec["model"],
+                                 view=spec.get("view", "whole"), kinds=spec.get("kinds"),
+                                 batch_size=spec.get("batch_size", 64), name=name)
+    reward = REWARDS[name]
+    if recipe.task.name in MIXED_TASKS and name not in GENERAL_RULES:
+        return for_kinds(reward, ("reasoning",))
+    return reward
+
+
 def supported_values(config_class: type, name: str) -> tuple[str, ...]:
     """The values a TRL config field's help text lists ("Supported values are 'a', 'b'…").
 
@@ -123,7 +162,45 @@ def supported_values(config_class: type, name: str) -> tuple[str, ...]:
     return tuple(re.findall(r"'([^']+)'", listed.group(1))) if listed else ()
 
 
-def _check_rewards(rewards: dict) -> None:
+REWARD_MODEL_FIELDS = {"model": str, "view": str, "kinds": list, "batch_size": int}
+
+
+def _check_reward_models(reward_models: dict) -> None:
+    from r1lab.rewards import REWARDS
+    from r1lab.rewards.reward_model import VIEWS
+
+    for name, spec in reward_models.items():
+        where = f"reward_models.{name}"
+        if name in REWARDS:
+            raise RecipeError(f"recipe field `{where}`: {name!r} is a rule reward's name; give "
+                              "the reward model another name, e.g. helpful_rm")
+        if not isinstance(spec, dict):
+            raise RecipeError(f"recipe field `{where}` must be a mapping, e.g. {{model: "
+                              f"data/models/tiny-rm-helpful, view: summary}}; got {spec!r}")
+        for key, value in spec.items():
+            if key not in REWARD_MODEL_FIELDS:
+                raise RecipeError(unknown(f"{where}.{key}", key, REWARD_MODEL_FIELDS))
+            kind = REWARD_MODEL_FIELDS[key]
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise RecipeError(f"recipe field `{where}.{key}` must be a {kind.__name__}; got "
+                                  f"{value!r}")
+        if "model" not in spec:
+            raise RecipeError(f"recipe field `{where}.model` is missing: a local folder or a hub "
+                              "id of a sequence-classification reward model")
+        one_of(f"{where}.view", spec.get("view", "whole"), VIEWS)
+        if spec.get("batch_size", 1) < 1:
+            raise RecipeError(f"recipe field `{where}.batch_size` must be >= 1; got "
+                              f"{spec['batch_size']}")
+        from r1lab.sources import model_location
+
+        try:
+            model_location(spec["model"])
+        except ValueError as error:
+            raise RecipeError(f"recipe field `{where}.model`: {error}; train it first (e.g. "
+                              "r1lab train tiny/reward_model_helpful) or give a hub id") from None
+
+
+def _check_rewards(rewards: dict, reward_models: dict | None = None) -> None:
     import math
 
     from r1lab.rewards import REWARDS
@@ -131,10 +208,12 @@ def _check_rewards(rewards: dict) -> None:
     if not rewards:
         raise RecipeError("recipe field `rewards` is empty: stage grpo needs at least one, e.g. "
                           "rewards: {accuracy: 1.0, format: 0.1}")
+    known = {**REWARDS, **(reward_models or {})}
     for name, weight in rewards.items():
-        if name not in REWARDS:
-            raise RecipeError(unknown(f"rewards.{name}", name, REWARDS).replace(
-                "is not a known field", "is not a known reward"))
+        if name not in known:
+            raise RecipeError(unknown(f"rewards.{name}", name, known).replace(
+                "is not a known field", "is not a known reward") + " (a rule of "
+                "r1lab.rewards.REWARDS or a name in the recipe's `reward_models`)")
         if isinstance(weight, bool) or not isinstance(weight, (int, float)):
             raise RecipeError(f"recipe field `rewards.{name}` must be a number (its weight); "
                               f"got {weight!r}")

@@ -39,7 +39,11 @@ from r1lab.train.stage import STAGES, get_stage
 TRANSFORMERS_RENAMES = ".*gradient_checkpointing.* is deprecated"
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
-TASKS = ("arithmetic", "gsm8k", "math", "prompt_completion")
+TASKS = ("arithmetic", "gsm8k", "math", "prompt_completion", "preference_pairs", "all_scenario",
+         "general")
+# Tasks the tiny world generates (no `source`); `arithmetic` overrides apply to their
+# reasoning prompts.
+GENERATED_TASKS = ("arithmetic", "all_scenario", "general")
 # A recipe with this top-level block is a sampling recipe (``r1lab sample --recipe``,
 # ``r1lab.sampling_recipe``), not a training one: rejection sampling is not a training stage.
 SAMPLING_BLOCK = "sampling"
@@ -59,7 +63,11 @@ class TaskSpec:
 
     name: str = "arithmetic"
     """``arithmetic`` (the tiny world, generated), ``gsm8k`` or ``math`` (need ``source``);
-    for SFT, ``prompt_completion``: rows with ``prompt`` and ``completion`` (need ``source``)."""
+    for SFT, ``prompt_completion``: rows with ``prompt`` and ``completion`` (need ``source``);
+    for a reward model, ``preference_pairs``: rows with ``chosen`` and ``rejected`` (and
+    ``prompt``; need ``source``); for all-scenario RL (R1 §2.3.4), ``all_scenario`` (the tiny
+    world's reasoning prompts and general prompts, half each, generated) or ``general``
+    (general prompts only, ``r1lab.tasks.general``)."""
     source: str | None = None
     """gsm8k/math/prompt_completion: a local .jsonl/.json/.parquet file or a hub dataset id."""
     n: int = 4000
@@ -94,6 +102,10 @@ class Recipe:
     """Keyword arguments of ``transformers.BitsAndBytesConfig`` (QLoRA; CUDA only; needs peft)."""
     accelerate: str | None = None
     """The ``accelerate launch --config_file`` this recipe is meant for (checked by dry runs)."""
+    reward_models: dict = field(default_factory=dict)
+    """Reward models the ``rewards`` may name (R1 §2.3.4): name -> ``{model: folder or hub id,
+    view: summary | whole, kinds: [request, …], batch_size: 64}``
+    (``r1lab.rewards.RewardModelReward``)."""
     loss_impl: str = "torch"
     """GRPO's per-token log-probs: ``torch`` (TRL's own path) or ``triton`` (the fused kernel
     of ``r1lab.kernels``: one pass over the logits, gradient written in place)."""
@@ -554,9 +566,14 @@ def _check_task(task: TaskSpec) -> None:
     one_of("task.name", task.name, TASKS)
     if task.n < 1:
         raise RecipeError(f"recipe field `task.n` must be >= 1; got {task.n}")
-    if task.name == "arithmetic":
+    if task.name == "general":
+        if task.source is not None or task.arithmetic:
+            raise RecipeError("recipe field `task.source` / `task.arithmetic`: the general task "
+                              "is generated from the tiny world's requests (remove them)")
+        return
+    if task.name in GENERATED_TASKS:
         if task.source is not None:
-            raise RecipeError("recipe field `task.source` is for gsm8k/math; the arithmetic "
+            raise RecipeError(f"recipe field `task.source` is for gsm8k/math; the {task.name} "
                               "task is generated (remove `source`)")
         from r1lab.tasks import ArithmeticConfig
 
@@ -571,7 +588,7 @@ def _check_task(task: TaskSpec) -> None:
         from r1lab.tasks.arithmetic import check_room
 
         try:
-            check_room(task.n, "train", config)
+            check_room(reasoning_count(task), "train", config)
         except ValueError as error:
             raise RecipeError(f"recipe field `task.n`: {error}") from None
         return
@@ -586,6 +603,11 @@ def _check_task(task: TaskSpec) -> None:
     except ValueError as error:
         raise RecipeError(f"recipe field `task.source`: {error}; fix the path or give a hub "
                           "dataset id") from None
+
+
+def reasoning_count(task: TaskSpec) -> int:
+    """How many of a generated task's ``n`` prompts are arithmetic (all_scenario: half)."""
+    return task.n - task.n // 2 if task.name == "all_scenario" else task.n
 
 
 def arithmetic_config(task: TaskSpec):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from r1lab.train.recipe import Recipe, RecipeError
-from r1lab.train.stage import Stage
+from r1lab.train.stage import Stage, source_rows
 
 # metrics.jsonl columns of an SFT run (our name: TRL's log key).
 SFT_COLUMNS = {
@@ -57,31 +57,8 @@ class SFTStage(Stage):
 
     def dataset(self, recipe: Recipe, dry_run: bool) -> Any:
         """The recipe's prompt/completion rows (None in a dry run for hub data)."""
-        from r1lab.sources import local_path
-        from r1lab.tasks import read_rows
-
-        task = recipe.task
-        if local_path(task.source) is None and dry_run:
-            return None  # a hub dataset: a dry run does not contact the hub
-        try:
-            rows = read_rows(task.source, split="train")
-        except (OSError, ValueError) as error:
-            raise RecipeError(f"recipe field `task.source`: cannot load {task.source}: "
-                              f"{error}") from None
-        missing = {"prompt", "completion"} - set(rows.column_names)
-        if missing:
-            raise RecipeError(f"recipe field `task.source`: {task.source} lacks the column(s) "
-                              f"{', '.join(sorted(missing))}; SFT needs prompt and completion")
-        rows = rows.select_columns(["prompt", "completion"])
-        rows = rows.select(range(min(task.n, len(rows))))
-        for column in ("prompt", "completion"):
-            for index, value in enumerate(rows[column]):
-                # Text, or TRL's conversational form (a list of {"role", "content"} messages).
-                if not (isinstance(value, str) and value.strip()) and not (
-                        isinstance(value, list) and value):
-                    raise RecipeError(f"recipe field `task.source`: {task.source} row {index}: "
-                                      f"{column} must be non-empty text; got {value!r}")
-        return rows
+        return source_rows(recipe, dry_run, ("prompt", "completion"),
+                           needs="SFT needs prompt and completion")
 
     def columns(self, recipe: Recipe) -> dict[str, str]:
         return SFT_COLUMNS

@@ -7,7 +7,7 @@ stage (recipe, run folder, resume, metrics, final model). Adding a stage is addi
 and a row to ``STAGES``.
 
 >>> sorted(STAGES)
-['grpo', 'sft']
+['grpo', 'reward_model', 'sft']
 >>> get_stage("sft").config_class().__name__
 'SFTConfig'
 """
@@ -24,6 +24,7 @@ from typing import Any
 STAGES = {
     "grpo": "r1lab.train.grpo:GRPOStage",  # R1-Zero and the reasoning RL stages (R1 §2.2, §2.3.2)
     "sft": "r1lab.train.sft:SFTStage",  # cold start, rejection-sampling SFT (R1 §2.3.1, §2.3.3)
+    "reward_model": "r1lab.train.reward_model:RewardModelStage",  # reward models (R1 §2.3.4)
 }
 
 
@@ -88,6 +89,41 @@ class Stage(ABC):
 
     def before_save(self, trainer: Any, plan) -> None:
         """Called after training, before the final model is saved."""
+
+
+def source_rows(recipe, dry_run: bool, columns: tuple[str, ...], optional: tuple[str, ...] = (),
+                needs: str = ""):
+    """The rows of a recipe's ``task.source`` (a local file or a hub dataset), cut to
+    ``task.n``, with ``columns`` (required) and those of ``optional`` it has; every value must
+    be non-empty text or a non-empty list (TRL's conversational form). None in a dry run for
+    hub data (a dry run does not contact the hub). ``needs`` ends the missing-column message.
+    """
+    from r1lab.sources import local_path
+    from r1lab.tasks import read_rows
+    from r1lab.train.recipe import RecipeError
+
+    task = recipe.task
+    if local_path(task.source) is None and dry_run:
+        return None
+    try:
+        rows = read_rows(task.source, split="train")
+    except (OSError, ValueError) as error:
+        raise RecipeError(f"recipe field `task.source`: cannot load {task.source}: "
+                          f"{error}") from None
+    missing = set(columns) - set(rows.column_names)
+    if missing:
+        raise RecipeError(f"recipe field `task.source`: {task.source} lacks the column(s) "
+                          f"{', '.join(sorted(missing))}; {needs}")
+    keep = [c for c in (*optional, *columns) if c in rows.column_names]
+    rows = rows.select_columns(keep)
+    rows = rows.select(range(min(task.n, len(rows))))
+    for column in keep:
+        for index, value in enumerate(rows[column]):
+            if not (isinstance(value, str) and value.strip()) and not (
+                    isinstance(value, list) and value):
+                raise RecipeError(f"recipe field `task.source`: {task.source} row {index}: "
+                                  f"{column} must be non-empty text; got {value!r}")
+    return rows
 
 
 def get_stage(name: str) -> Stage:
