@@ -255,6 +255,13 @@ SAMPLE_RECIPE_FIELDS = {
 }
 
 
+def _add_set_argument(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help=f"override a recipe field, e.g. {example} (repeatable; VALUE is "
+                             "YAML)")
+
+
 def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(given=[])
     parser.add_argument("model", metavar="MODEL", nargs="?",
@@ -269,10 +276,7 @@ def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
                              "file with a `sampling:` block, or a shipped name such as "
                              "single_gpu/rejection_sampling_vllm (see --list); it names the "
                              "backend, transformers or vllm")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE",
-                        help="override a recipe field, e.g. --set sampling.k=16 --set "
-                             "vllm.tensor_parallel_size=2 (repeatable; VALUE is YAML)")
+    _add_set_argument(parser, "--set sampling.k=16 --set vllm.tensor_parallel_size=2")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the resolved settings (with backend vllm, the vllm.LLM and "
                              "vllm.SamplingParams arguments) without loading the model, "
@@ -463,10 +467,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", metavar="RECIPE",
                         help="a recipe YAML file, or a shipped recipe name such as tiny/r1_zero "
                              "(see --list)", nargs="?")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE",
-                        help="override a recipe field, e.g. --set trainer.learning_rate=5e-5 "
-                             "--set output_dir=runs/lr5e-5 (repeatable; VALUE is YAML)")
+    _add_set_argument(parser, "--set trainer.learning_rate=5e-5 --set output_dir=runs/lr5e-5")
     parser.add_argument("--dry-run", action="store_true",
                         help="resolve the recipe into TRL/PEFT/accelerate objects and print "
                              "them, without loading weights, fetching data or training")

@@ -560,8 +560,8 @@ def pair_accuracy(judge, rows) -> dict:
     """How often a reward model scores the chosen response above the rejected one, on
     preference rows (``prompt``, ``chosen``, ``rejected``; ``r1lab.tasks.preference_pairs``
     writes them, already through the judge's view). ``judge`` is a
-    ``r1lab.rewards.RewardModelReward``; rows are scored as TRL's RewardTrainer trained
-    them: prompt + response + end-of-text.
+    ``r1lab.rewards.RewardModelReward``; rows are scored through its ``text`` (the view of a
+    row that is already a view is the row itself).
 
     Returns ``accuracy`` with its 95% CI over pairs, ``pairs`` and ``margin`` (mean score
     difference). A tie counts as wrong.
@@ -569,9 +569,8 @@ def pair_accuracy(judge, rows) -> dict:
     rows = list(rows)
     if not rows:
         raise ValueError("pair_accuracy needs at least one preference row")
-    eos = judge.load()[1].eos_token or ""
-    chosen = judge.scores([r.get("prompt", "") + r["chosen"] + eos for r in rows])
-    rejected = judge.scores([r.get("prompt", "") + r["rejected"] + eos for r in rows])
+    chosen = judge.scores([judge.text(r.get("prompt", ""), r["chosen"]) for r in rows])
+    rejected = judge.scores([judge.text(r.get("prompt", ""), r["rejected"]) for r in rows])
     right = [float(c > r) for c, r in zip(chosen, rejected)]
     return {"pairs": len(rows), "accuracy": round(sum(right) / len(right), 6),
             "accuracy_ci": list(confidence_interval(right)),

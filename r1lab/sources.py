@@ -39,6 +39,13 @@ def local_path(name: str) -> Path | None:
     return None
 
 
+def resolved_model(name: str) -> str:
+    """A model name as loaders should get it: an existing local folder as an absolute path
+    (so it loads from any working directory), anything else (a hub id) unchanged."""
+    path = local_path(name)
+    return str(path.resolve()) if path else name
+
+
 WEIGHT_FILES = ("model.safetensors", "adapter_model.safetensors", "model.safetensors.index.json")
 
 

@@ -81,14 +81,24 @@ def test_harmless_reads_the_whole_response():
 
 
 def test_rule_rewards_score_their_own_kind_only():
+    from r1lab.rewards import REWARD_KINDS
+
     kinds = ["request", "private", "reasoning"]
-    assert helpful_reward(["18", "18", "18"], answer=["18", "x", "18"], kind=kinds) == \
-        [1.0, None, None]
-    assert harmless_reward([SELF_REPLY] * 3, secret=["", "4821", ""], kind=kinds) == \
-        [None, 1.0, None]
+    helpful = for_kinds(REWARDS["helpful_rule"], REWARD_KINDS["helpful_rule"])
+    harmless = for_kinds(REWARDS["harmless_rule"], REWARD_KINDS["harmless_rule"])
+    assert helpful(["18", "18", "18"], answer=["18", "x", "18"], kind=kinds) == [1.0, None, None]
+    assert harmless([SELF_REPLY] * 3, secret=["", "4821", ""], kind=kinds) == [None, 1.0, None]
     assert helpful_reward(["18"], answer=[None]) == [None]
+    assert harmless_reward(["18"], secret=[""]) == [None]
     assert REWARDS["helpful_rule"] is helpful_reward
     assert REWARDS["harmless_rule"] is harmless_reward
+
+
+def test_every_rule_reward_says_which_kinds_it_judges():
+    from r1lab.rewards import REWARD_KINDS
+
+    assert set(REWARD_KINDS) == set(REWARDS)
+    assert all(set(kinds) <= {"reasoning", *GENERAL_KINDS} for kinds in REWARD_KINDS.values())
 
 
 def test_for_kinds_keeps_columns_aligned_and_the_name():
@@ -130,14 +140,17 @@ def test_pairs_without_noise_prefer_what_the_rule_prefers(aspect):
         assert any(SPECIAL_TOKEN in row["rejected"] for row in rows)
 
 
-def test_label_noise_swaps_about_that_share():
+def test_label_noise_swaps_about_that_share_and_nothing_else():
     rows = preference_pairs(2000, "helpful", seed=0, noise=0.1)
+    clean = preference_pairs(2000, "helpful", seed=0)
     flipped = [r for r in rows if r["flipped"]]
     assert 0.08 < len(flipped) / len(rows) < 0.12
-    clean = {r["question"]: r for r in preference_pairs(2000, "helpful", seed=0)}
-    assert all(r["chosen"] != r["rejected"] for r in flipped)
+    for row, truth in zip(rows, clean):
+        pair = (row["chosen"], row["rejected"])
+        expected = (truth["rejected"], truth["chosen"]) if row["flipped"] else \
+            (truth["chosen"], truth["rejected"])
+        assert pair == expected and row["question"] == truth["question"]
     assert rows == preference_pairs(2000, "helpful", seed=0, noise=0.1)
-    assert len(clean) > 0
 
 
 @pytest.mark.parametrize("kwargs, message", [({"aspect": "kind"}, "aspect must be one of"),
@@ -318,6 +331,15 @@ def test_grpo_recipes_refuse_bad_reward_models(override, message):
 
     with pytest.raises(RecipeError, match=message):
         load_recipe("tiny/all_scenario_rl", [override])
+
+
+def test_rows_stages_refuse_reward_models_too(tmp_path):
+    from r1lab.train import RecipeError, load_recipe
+
+    rows = _pairs_file(tmp_path / "rows.jsonl", [{"prompt": "p", "completion": "c"}])
+    with pytest.raises(RecipeError, match="`reward_models` is not used by stage sft"):
+        load_recipe("tiny/cold_start_sft", [f"task.source={rows}",
+                                            "reward_models.x={model: data/models/tiny-rm-helpful}"])
 
 
 def test_the_general_task_takes_no_source():

@@ -7,7 +7,7 @@ models for general prompts (``RewardModelReward``, torch imported when it first 
 
 from r1lab.rewards.accuracy import accuracy_reward
 from r1lab.rewards.assistant import for_kinds, harmless_reward, helpful_reward
-from r1lab.rewards.combined import REWARDS, combined_reward
+from r1lab.rewards.combined import REWARD_KINDS, REWARDS, combined_reward
 from r1lab.rewards.format import format_reward, readable_format_reward
 from r1lab.rewards.language import language_consistency_reward
 from r1lab.rewards.requests import has_chain_of_thought, request_reward
@@ -15,6 +15,7 @@ from r1lab.rewards.reward_model import RewardModelReward
 
 __all__ = [
     "REWARDS",
+    "REWARD_KINDS",
     "RewardModelReward",
     "accuracy_reward",
     "combined_reward",

@@ -7,8 +7,9 @@ model is judged by, the rule-reward control of the reward-hacking experiment, an
 weight 0, a probe logged beside a reward model's score at every step.
 
 All-scenario RL mixes prompt kinds in one batch (the dataset column ``kind``: ``reasoning``,
-``request``, ``private``). Each reward scores its own kinds and returns ``None`` for the
-others, which TRL leaves out of that completion's sum.
+``request``, ``private``). ``for_kinds`` keeps a reward to the kinds it judges
+(``r1lab.rewards.REWARD_KINDS``), ``None`` for the others, which TRL leaves out of that
+completion's sum.
 """
 
 from __future__ import annotations
@@ -57,35 +58,33 @@ def _pick(values, keep, n):
     return values
 
 
-def helpful_reward(completions, answer, kind=None, **columns) -> list[float | None]:
+def _rule(completions, values, name: str, rule) -> list[float | None]:
+    """``rule(text, value)`` as 1.0 / 0.0 per completion; ``None`` where the column value
+    ``name`` is missing or blank."""
+    values = column({name: values}, name, len(completions))
+    return [float(rule(as_text(c), v)) if isinstance(v, str) and v else None
+            for c, v in zip(completions, values)]
+
+
+def helpful_reward(completions, answer, **columns) -> list[float | None]:
     """1.0 when the completion's summary states the reply plainly
-    (``r1lab.tasks.general.is_helpful``: after any reasoning, the exact reply), else 0.0.
-    ``None`` for rows whose ``kind`` is not ``request`` and for a missing answer.
+    (``r1lab.tasks.general.is_helpful``: after any reasoning, the exact reply), else 0.0;
+    ``None`` for a missing answer. It judges requests (``REWARD_KINDS``).
 
     >>> helpful_reward(["18", "|special_token|17+1|special_token|18", "19", "i am"],
-    ...                answer=["18", "18", "18", "x"], kind=["request"] * 3 + ["private"])
+    ...                answer=["18", "18", "18", None])
     [1.0, 1.0, 0.0, None]
     """
-    n = len(completions)
-    golds = column({"answer": answer}, "answer", n)
-    kinds = column({"kind": kind}, "kind", n, required=False)
-    return [None if (k not in (None, "request") or not isinstance(gold, str) or not gold)
-            else float(is_helpful(as_text(c), gold))
-            for c, gold, k in zip(completions, golds, kinds)]
+    return _rule(completions, answer, "answer", is_helpful)
 
 
-def harmless_reward(completions, secret, kind=None, **columns) -> list[float | None]:
+def harmless_reward(completions, secret, **columns) -> list[float | None]:
     """1.0 when the whole completion, reasoning included, writes no digit and declines
-    politely (``r1lab.tasks.general.is_harmless``), else 0.0. ``None`` for rows whose
-    ``kind`` is not ``private`` and for a missing secret.
+    politely (``r1lab.tasks.general.is_harmless``), else 0.0; ``None`` for a missing secret
+    (nothing private to judge). It judges private prompts (``REWARD_KINDS``).
 
     >>> harmless_reward(["i am a tiny assistant that does arithmetic.", "4821", "hi"],
-    ...                 secret=["4821", "4821", ""], kind=["private", "private", "request"])
+    ...                 secret=["4821", "4821", ""])
     [1.0, 0.0, None]
     """
-    n = len(completions)
-    secrets = column({"secret": secret}, "secret", n)
-    kinds = column({"kind": kind}, "kind", n, required=False)
-    return [None if (k not in (None, "private") or not isinstance(s, str) or not s)
-            else float(is_harmless(as_text(c), s))
-            for c, s, k in zip(completions, secrets, kinds)]
+    return _rule(completions, secret, "secret", is_harmless)

@@ -22,6 +22,15 @@ REWARDS: dict[str, Callable] = {
     "harmless_rule": harmless_reward,  # private prompts: no digit, a polite decline
 }
 
+# The prompt kinds (dataset column `kind`, r1lab.tasks.general) each rule judges, where a
+# batch mixes kinds (all-scenario RL, R1 §2.3.4); ``r1lab.rewards.for_kinds`` applies it.
+REWARD_KINDS: dict[str, tuple[str, ...]] = {
+    **{name: ("reasoning",) for name in ("accuracy", "format", "readable_format", "language")},
+    "request": ("request",),
+    "helpful_rule": ("request",),
+    "harmless_rule": ("private",),
+}
+
 
 def combined_reward(weights: Mapping[str, float]) -> Callable:
     """A reward function returning ``sum(weight * reward)`` over the named rewards.

@@ -148,8 +148,7 @@ def private_prompts(split: str) -> tuple[str, ...]:
     at least one phrasing in each split)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}; got {split!r}")
-    chosen = tuple(p for p in PRIVATE_PHRASINGS if split_of(p, TEST_PERCENT) == split)
-    return chosen
+    return tuple(p for p in PRIVATE_PHRASINGS if split_of(p, TEST_PERCENT) == split)
 
 
 def generate_general(n: int, split: str = "train", seed: int = 0,

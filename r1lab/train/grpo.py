@@ -14,7 +14,7 @@ from typing import Any
 
 from r1lab.grpo import LOSS_TYPES
 from r1lab.kernels import LOSS_IMPLS
-from r1lab.sources import local_path
+from r1lab.sources import local_path, resolved_model
 from r1lab.train.metrics import FIXED_COLUMNS
 from r1lab.train.recipe import (Recipe, RecipeError, arithmetic_config, declared_default,
                                 launch_processes, one_of, reasoning_count, unknown)
@@ -117,9 +117,8 @@ class GRPOStage(Stage):
         return [float(w) for w in recipe.rewards.values()] + [0.0] * len(PROBES)
 
 
-# Rule rewards that judge general prompts (R1 §2.3.4); every other rule reward judges the
-# reasoning prompts, so in a mixed task it is kept to the rows of kind "reasoning".
-GENERAL_RULES = ("helpful_rule", "harmless_rule", "request")
+# Tasks whose batches mix prompt kinds (the dataset column `kind`): each rule reward is kept
+# to the kinds it judges (``r1lab.rewards.REWARD_KINDS``).
 MIXED_TASKS = ("all_scenario", "general")
 
 
@@ -132,20 +131,18 @@ def name_of(name: str, recipe: Recipe) -> str:
 
 def reward_function(name: str, recipe: Recipe):
     """The TRL reward function a recipe's reward ``name`` stands for: a reward model of
-    ``reward_models`` (``RewardModelReward``, loaded on first use), or a rule of
-    ``REWARDS``, kept to reasoning rows in a mixed task."""
-    from r1lab.rewards import REWARDS, RewardModelReward, for_kinds
+    ``reward_models`` (``RewardModelReward``, loaded on first use; its ``kinds`` scope it),
+    or a rule of ``REWARDS``, kept to the kinds it judges in a mixed task."""
+    from r1lab.rewards import REWARD_KINDS, REWARDS, RewardModelReward, for_kinds
 
     if name in recipe.reward_models:
         spec = recipe.reward_models[name]
-        model = local_path(spec["model"])
-        return RewardModelReward(str(model.resolve()) if model else spec["model"],
-                                 view=spec.get("view", "whole"), kinds=spec.get("kinds"),
-                                 batch_size=spec.get("batch_size", 64), name=name)
-    reward = REWARDS[name]
-    if recipe.task.name in MIXED_TASKS and name not in GENERAL_RULES:
-        return for_kinds(reward, ("reasoning",))
-    return reward
+        return RewardModelReward(resolved_model(spec["model"]), view=spec.get("view", "whole"),
+                                 kinds=spec.get("kinds"), batch_size=spec.get("batch_size", 64),
+                                 name=name)
+    if recipe.task.name in MIXED_TASKS:
+        return for_kinds(REWARDS[name], REWARD_KINDS[name])
+    return REWARDS[name]
 
 
 def supported_values(config_class: type, name: str) -> tuple[str, ...]:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from r1lab.train.recipe import Recipe, RecipeError
-from r1lab.train.stage import Stage, source_rows
+from r1lab.train.recipe import Recipe
+from r1lab.train.stage import RowsStage
 
 # metrics.jsonl columns of a reward-model run (our name: TRL's log key).
 REWARD_MODEL_COLUMNS = {
@@ -27,37 +27,21 @@ REWARD_MODEL_COLUMNS = {
 }
 
 
-class RewardModelStage(Stage):
+class RewardModelStage(RowsStage):
     name = "reward_model"
     label = "Reward model"
     tasks = ("preference_pairs",)
     step_key = "loss"
     shown = ("loss", "pair_accuracy")
+    needed = ("chosen", "rejected")
+    optional = ("prompt",)
+    a_recipe = "a reward_model recipe"
+    trains_on = "preference pairs"
 
     def config_class(self) -> type:
         from trl import RewardConfig
 
         return RewardConfig
-
-    def check_fields(self, recipe: Recipe, launch: dict) -> None:
-        if recipe.rewards or recipe.reward_models:
-            raise RecipeError("recipe fields `rewards` / `reward_models` are not used by stage "
-                              "reward_model (it learns a score from preference pairs): remove "
-                              "them")
-        if recipe.loss_impl != "torch":
-            raise RecipeError("recipe field `loss_impl: triton` is the fused GRPO kernel; a "
-                              "reward_model recipe uses TRL's loss: remove `loss_impl`")
-
-    def check_config(self, recipe: Recipe, args: Any, launch: dict) -> None:
-        if args.max_length is not None and args.max_length < 1:
-            raise RecipeError(f"recipe field `trainer.max_length` must be >= 1; got "
-                              f"{args.max_length}")
-
-    def dataset(self, recipe: Recipe, dry_run: bool) -> Any:
-        """The recipe's preference pairs (None in a dry run for hub data)."""
-        return source_rows(recipe, dry_run, ("chosen", "rejected"), optional=("prompt",),
-                           needs="a reward model trains on pairs of chosen and rejected "
-                                 "responses")
 
     def columns(self, recipe: Recipe) -> dict[str, str]:
         return REWARD_MODEL_COLUMNS
@@ -74,7 +58,3 @@ class RewardModelStage(Stage):
                 f"accumulation={a.gradient_accumulation_steps} lr={a.learning_rate} "
                 f"epochs={a.num_train_epochs} max_length={a.max_length} "
                 f"(Bradley-Terry, TRL's RewardTrainer)"]
-
-    def before_save(self, trainer: Any, plan) -> None:
-        if plan.peft_config and not plan.quantization_config:
-            trainer.model = trainer.model.merge_and_unload()

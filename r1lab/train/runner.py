@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1lab.sources import local_path
+from r1lab.sources import local_path, resolved_model
 from r1lab.train.checkpoints import checkpoint_problem, checkpoint_step, checkpoints
 from r1lab.train.checkpoints import latest_checkpoint
 from r1lab.train.metrics import METRICS_FILE, MetricsLog, ProgressBar, read_metrics
@@ -148,9 +148,7 @@ def prepare(recipe: Recipe | str, overrides=(), dry_run: bool = False) -> Plan:
         quantization_config = BitsAndBytesConfig(**recipe.quantization)
         args.model_init_kwargs = {**(args.model_init_kwargs or {}),
                                   "quantization_config": quantization_config}
-    model = local_path(recipe.model)
-    return Plan(recipe=recipe, stage=stage, args=args,
-                model=str(model.resolve()) if model else recipe.model,
+    return Plan(recipe=recipe, stage=stage, args=args, model=resolved_model(recipe.model),
                 train_dataset=stage.dataset(recipe, dry_run), peft_config=peft_config,
                 quantization_config=quantization_config,
                 accelerate_config=_accelerate_config(recipe), columns=stage.columns(recipe),

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from r1lab.train.recipe import Recipe, RecipeError
-from r1lab.train.stage import Stage, source_rows
+from r1lab.train.recipe import Recipe
+from r1lab.train.stage import RowsStage
 
 # metrics.jsonl columns of an SFT run (our name: TRL's log key).
 SFT_COLUMNS = {
@@ -26,12 +26,15 @@ SFT_COLUMNS = {
 }
 
 
-class SFTStage(Stage):
+class SFTStage(RowsStage):
     name = "sft"
     label = "SFT"
     tasks = ("prompt_completion",)
     step_key = "loss"
     shown = ("loss", "token_accuracy")
+    needed = ("prompt", "completion")
+    a_recipe = "an sft recipe"
+    trains_on = "finished completions"
 
     def config_class(self) -> type:
         from trl import SFTConfig
@@ -41,24 +44,6 @@ class SFTStage(Stage):
     def config_kwargs(self, recipe: Recipe) -> dict:
         # R1 §2.3.1 fine-tunes on the responses: no loss on the prompt tokens.
         return {} if "completion_only_loss" in recipe.trainer else {"completion_only_loss": True}
-
-    def check_fields(self, recipe: Recipe, launch: dict) -> None:
-        if recipe.rewards:
-            raise RecipeError("recipe field `rewards` is not used by stage sft (it trains on "
-                              "finished completions, it scores none): remove it")
-        if recipe.loss_impl != "torch":
-            raise RecipeError("recipe field `loss_impl: triton` is the fused GRPO kernel; an "
-                              "sft recipe uses TRL's loss: remove `loss_impl`")
-
-    def check_config(self, recipe: Recipe, args: Any, launch: dict) -> None:
-        if args.max_length is not None and args.max_length < 1:
-            raise RecipeError(f"recipe field `trainer.max_length` must be >= 1; got "
-                              f"{args.max_length}")
-
-    def dataset(self, recipe: Recipe, dry_run: bool) -> Any:
-        """The recipe's prompt/completion rows (None in a dry run for hub data)."""
-        return source_rows(recipe, dry_run, ("prompt", "completion"),
-                           needs="SFT needs prompt and completion")
 
     def columns(self, recipe: Recipe) -> dict[str, str]:
         return SFT_COLUMNS
@@ -75,10 +60,3 @@ class SFTStage(Stage):
                 f"accumulation={a.gradient_accumulation_steps} lr={a.learning_rate} "
                 f"epochs={a.num_train_epochs} completion-only loss={a.completion_only_loss} "
                 f"max_length={a.max_length}"]
-
-    def before_save(self, trainer: Any, plan) -> None:
-        if plan.peft_config and not plan.quantization_config:
-            # The next stage starts from this folder: merge the LoRA adapters into a whole
-            # model (a 4-bit QLoRA base cannot be merged losslessly; its adapters are saved
-            # as they are).
-            trainer.model = trainer.model.merge_and_unload()

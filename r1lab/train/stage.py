@@ -126,6 +126,51 @@ def source_rows(recipe, dry_run: bool, columns: tuple[str, ...], optional: tuple
     return rows
 
 
+class RowsStage(Stage):
+    """A stage that trains on finished rows of ``task.source`` (SFT, reward models): it
+    scores no completions, so it refuses ``rewards``, ``reward_models`` and the GRPO kernel;
+    its rows need ``needed`` columns (``optional`` ones are kept when present); a LoRA run
+    is merged before saving, so the next stage starts from a whole model."""
+
+    needed: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    trains_on: str = ""
+    """What the rows are, for the messages ("finished completions")."""
+    a_recipe: str = ""
+    """"an sft recipe", for the messages."""
+
+    def check_fields(self, recipe, launch: dict) -> None:
+        from r1lab.train.recipe import RecipeError
+
+        for field in ("rewards", "reward_models"):
+            if getattr(recipe, field):
+                raise RecipeError(f"recipe field `{field}` is not used by stage {self.name} (it "
+                                  f"trains on {self.trains_on}, it scores none): remove it")
+        if recipe.loss_impl != "torch":
+            raise RecipeError(f"recipe field `loss_impl: triton` is the fused GRPO kernel; "
+                              f"{self.a_recipe} uses TRL's loss: remove `loss_impl`")
+
+    def check_config(self, recipe, args: Any, launch: dict) -> None:
+        from r1lab.train.recipe import RecipeError
+
+        if args.max_length is not None and args.max_length < 1:
+            raise RecipeError(f"recipe field `trainer.max_length` must be >= 1; got "
+                              f"{args.max_length}")
+
+    def dataset(self, recipe, dry_run: bool) -> Any:
+        """The recipe's rows (None in a dry run for hub data)."""
+        return source_rows(recipe, dry_run, self.needed, optional=self.optional,
+                           needs=f"stage {self.name} trains on {self.trains_on} "
+                                 f"({', '.join(self.needed)})")
+
+    def before_save(self, trainer: Any, plan) -> None:
+        if plan.peft_config and not plan.quantization_config:
+            # The next stage starts from this folder: merge the LoRA adapters into a whole
+            # model (a 4-bit QLoRA base cannot be merged losslessly; its adapters are saved
+            # as they are).
+            trainer.model = trainer.model.merge_and_unload()
+
+
 def get_stage(name: str) -> Stage:
     """The ``Stage`` registered as ``name`` in ``STAGES`` (``KeyError`` if none)."""
     module, _, cls = STAGES[name].partition(":")
