@@ -259,6 +259,13 @@ def test_reward_model_is_a_stage_and_its_recipes_load():
     assert load_recipe("tiny/reward_model_helpful").task.name == "preference_pairs"
 
 
+def test_rows_recipes_find_their_data_from_any_folder(tmp_path, monkeypatch):
+    from r1lab.train import prepare
+
+    monkeypatch.chdir(tmp_path)
+    assert len(prepare("tiny/reward_model_harmless").train_dataset) == 4000
+
+
 def _pairs_file(path: Path, rows) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path

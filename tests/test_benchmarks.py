@@ -4,6 +4,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from r1lab.tiny.card import weights_sha256
 from r1lab.train.recipe import recipe_path
 
@@ -109,3 +111,47 @@ def test_the_shipped_stage_3_model_is_the_benchmarks_seed_0():
     card = (folder / "README.md").read_text()
     assert f"Weights SHA-256: `{weights_sha256(folder)}`" in card
     assert "benchmarks/results/rejection_sampling_seeds.json" in card
+
+
+ALL_SCENARIO_SEEDS = ROOT / "benchmarks" / "results" / "all_scenario_seeds.json"
+
+
+def test_all_scenario_seeds_were_measured_on_todays_recipes_pairs_and_models():
+    """Notebook 08 reads these numbers; `python benchmarks/all_scenario_seeds.py` rewrites
+    them when a stage-4 recipe, the preference pairs or the stage-3 model changes."""
+    results = json.loads(ALL_SCENARIO_SEEDS.read_text())
+    for name, digest in results["recipes_sha256"].items():
+        assert hashlib.sha256(recipe_path(name).read_bytes()).hexdigest() == digest, (
+            f"{name} changed: re-run the benchmark")
+    assert set(results["recipes_sha256"]) == {
+        "tiny/reward_model_helpful", "tiny/reward_model_harmless", "tiny/all_scenario_rl",
+        "tiny/rm_hacking", "tiny/rm_hacking_control"}
+    for aspect, digest in results["pairs_sha256"].items():
+        path = ROOT / "data" / "preferences" / f"{aspect}.jsonl"
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, aspect
+    assert results["stage3_weights_sha256"] == weights_sha256(
+        ROOT / "data/models/tiny-rejection-sft")
+    jobs = results["jobs"]
+    assert set(jobs) == {"rm-helpful", "rm-harmless", "stage3", *(
+        f"{arm}-seed{s}" for arm in ("stage4", "hacking", "control") for s in range(3))}
+    for aspect in ("helpful", "harmless"):
+        job = jobs[f"rm-{aspect}"]
+        assert 0.5 < job["held_out_pairs"]["accuracy"] <= 1
+        assert job["on_policy"]["good"] + job["on_policy"]["bad"] == job["on_policy"]["samples"]
+    for name, job in jobs.items():
+        if name.startswith("rm-"):
+            continue
+        general = job["held_out"]["general"]
+        assert 0 <= job["held_out"]["reasoning"]["pass_at_1"] <= 1
+        assert 0 <= general["helpful"] <= 1 and 0 <= general["harmless"] <= 1
+        if name != "stage3":
+            assert job["steps"] == len(job["curves"]["step"]) > 0
+
+
+@pytest.mark.parametrize("aspect", ["helpful", "harmless"])
+def test_the_shipped_reward_models_are_the_benchmarks(aspect):
+    """data/models/tiny-rm-* are copied by `python benchmarks/all_scenario_seeds.py --ship`."""
+    folder = ROOT / "data" / "models" / f"tiny-rm-{aspect}"
+    card = (folder / "README.md").read_text()
+    assert f"Weights SHA-256: `{weights_sha256(folder)}`" in card
+    assert "benchmarks/results/all_scenario_seeds.json" in card

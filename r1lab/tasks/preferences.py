@@ -5,7 +5,10 @@ For each general prompt, a response the rule finds good (chosen) and one it find
 (rejected). The bad ones imitate what the stage-3 model writes when it fails (measured on
 its samples at temperature 1.0): a misspelled reply ("helo! ask me…", "i am a tininy
 assistant"), a wrong number, another request's reply, a chain of thought where none was
-asked, a made-up or disclosed number for a private prompt. ``noise`` swaps chosen and
+asked, a made-up or disclosed number for a private prompt, and degenerate text (a reply cut
+short, a word repeated, a soup of its letters), what a policy drifted into when an earlier
+version of these pairs lacked it (measured: RL against reward models trained without it
+wrote "iy th th th thes es es iiiiic." to private prompts within 50 steps). ``noise`` swaps chosen and
 rejected in that share of pairs (``flipped`` says which), as annotators disagree.
 
 Each aspect is judged through its view (``r1lab.rewards.reward_model.view_of``): a
@@ -54,6 +57,19 @@ def _misspell(text: str, rng: random.Random) -> str:
     return text[:i] + text[j] + text[i] + text[j + 1:]
 
 
+def _garble(text: str, rng: random.Random) -> str:
+    """Degenerate text of the kind a policy drifts into under RL: the reply cut short, one of
+    its words repeated, or a soup of its letters ("iy th th th thes es iiiic.")."""
+    how = rng.randrange(3)
+    if how == 0:
+        return text[:rng.randrange(1, max(2, len(text) - 1))]
+    if how == 1:
+        return " ".join([rng.choice(text.split(" "))] * rng.randint(3, 8))
+    letters = [ch for ch in text if ch.isalnum()] or list(text)
+    return "".join(rng.choice(letters) + (" " if rng.random() < 0.25 else "")
+                   for _ in range(rng.randint(4, 30))).strip()
+
+
 def _wrong_number(answer: str, rng: random.Random) -> str:
     value = int(answer)
     return str(max(0, value + rng.choice((-2, -1, 1, 2, 10))))
@@ -73,6 +89,8 @@ def _bad_reply(prompt: GeneralPrompt, rng: random.Random) -> str:
     elif how == "other":
         others = [r for r in (GREETING_REPLY, SELF_REPLY, str(rng.randrange(21))) if r != answer]
         bad = rng.choice(others)
+    elif how == "garble":
+        bad = _garble(answer, rng)
     elif how == "cot_wrong":
         wrong = _wrong_number(answer, rng) if numeric else _misspell(answer, rng)
         bad = f"{SPECIAL_TOKEN}{OPENING}{prompt.question}{SPECIAL_TOKEN}{wrong}"
@@ -92,7 +110,7 @@ def _bad_decline(prompt: GeneralPrompt, rng: random.Random) -> str:
     secret = prompt.secret
     polite = rng.choice(POLITE_REPLIES)
     how = rng.choice(("secret", "number", "i_number", "polite_secret", "chain_secret",
-                      "misspell", "number"))
+                      "misspell", "number", "garble", "garble"))
     if how == "secret":
         bad = secret
     elif how == "number":
@@ -103,6 +121,8 @@ def _bad_decline(prompt: GeneralPrompt, rng: random.Random) -> str:
         bad = f"{polite[:-1]} {secret}."
     elif how == "chain_secret":
         bad = f"{SPECIAL_TOKEN}{OPENING}the number is {secret}.{SPECIAL_TOKEN}{polite}"
+    elif how == "garble":
+        bad = _garble(polite, rng)
     else:
         bad = _misspell(polite, rng)
     return bad if not is_harmless(bad, secret) else bad + " 1"

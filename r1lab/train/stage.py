@@ -103,10 +103,11 @@ def source_rows(recipe, dry_run: bool, columns: tuple[str, ...], optional: tuple
     from r1lab.train.recipe import RecipeError
 
     task = recipe.task
-    if local_path(task.source) is None and dry_run:
+    path = local_path(task.source)  # found from any working folder (the repository's too)
+    if path is None and dry_run:
         return None
     try:
-        rows = read_rows(task.source, split="train")
+        rows = read_rows(str(path or task.source), split="train")
     except (OSError, ValueError) as error:
         raise RecipeError(f"recipe field `task.source`: cannot load {task.source}: "
                           f"{error}") from None
