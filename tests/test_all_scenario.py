@@ -352,7 +352,7 @@ def test_rows_stages_refuse_reward_models_too(tmp_path):
 def test_the_general_task_takes_no_source():
     from r1lab.train import RecipeError, load_recipe
 
-    with pytest.raises(RecipeError, match="general task is generated"):
+    with pytest.raises(RecipeError, match="the general task has general prompts only"):
         load_recipe("tiny/rm_hacking", ["task.source=data/preferences/helpful.jsonl"])
 
 
@@ -366,3 +366,66 @@ def test_the_pairs_command_writes_the_committed_file(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["helpful", "--out", str(out), "--noise", "0.7"])
     assert "noise must be a share" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- full scale
+
+def test_general_prompts_load_from_text_or_chat_rows(tmp_path):
+    from r1lab.tasks.general import load_general
+
+    rows = _pairs_file(tmp_path / "p.jsonl", [
+        {"prompt": "Write a haiku."},
+        {"prompt": [{"role": "system", "content": "be kind"},
+                    {"role": "user", "content": "Explain tides."}]}])
+    prompts = load_general(str(rows))
+    assert [(p.question, p.kind) for p in prompts] == [("Write a haiku.", "general"),
+                                                       ("Explain tides.", "general")]
+    bad = _pairs_file(tmp_path / "bad.jsonl", [{"prompt": [{"role": "assistant",
+                                                            "content": "hi"}]}])
+    with pytest.raises(ValueError, match="row 0: prompt must be"):
+        load_general(str(bad))
+    with pytest.raises(ValueError, match="no `prompt` column"):
+        load_general(str(_pairs_file(tmp_path / "q.jsonl", [{"question": "x"}])))
+
+
+def test_all_scenario_reads_reasoning_and_general_prompts_from_files(tmp_path):
+    from r1lab.train import RecipeError, load_recipe, prepare
+
+    math = _pairs_file(tmp_path / "math.jsonl", [{"problem": f"What is {i}+1?",
+                                                  "answer": str(i + 1)} for i in range(3)])
+    general = _pairs_file(tmp_path / "general.jsonl", [{"prompt": f"Tell me about {w}."}
+                                                       for w in ("cats", "tides", "rain")])
+    plan = prepare("tiny/all_scenario_rl", [
+        f"task.source={math}", f"task.general_source={general}", "task.n=6",
+        "task.arithmetic={}"], dry_run=True)
+    assert list(plan.train_dataset["kind"]) == ["reasoning", "general"] * 3
+    assert plan.train_dataset[1]["question"] == "Tell me about cats."
+    assert "general_source=" in plan.summary()
+    with pytest.raises(RecipeError, match="general_source` is for the all_scenario"):
+        load_recipe("tiny/r1_zero", [f"task.general_source={general}"])
+    with pytest.raises(RecipeError, match="`task.arithmetic` applies to the tiny world"):
+        load_recipe("tiny/all_scenario_rl", [f"task.source={math}"])
+
+
+def test_a_reward_model_with_a_chat_template_reads_a_chat(tiny_rm, tmp_path):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_rm)
+    tokenizer.chat_template = ("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}. "
+                               "{% endfor %}")
+    folder = tmp_path / "chat-rm"
+    tokenizer.save_pretrained(folder)
+    for name in ("config.json", "model.safetensors"):
+        (folder / name).write_bytes((Path(tiny_rm) / name).read_bytes())
+    judge = RewardModelReward(str(folder), view="summary")
+    text = judge.text(render("hi"), CHAIN + "18", question="What comes after 17?")
+    assert text.startswith("user: What comes after 17?. assistant: 18. ")
+    assert judge.text(render("hi"), "18") == render("hi") + "18" + tokenizer.eos_token
+    scores = judge(["18"], prompts=[render("x")], question=["What comes after 17?"])
+    assert isinstance(scores[0], float)
+
+
+def test_two_judges_of_one_model_share_it(tiny_rm):
+    helpful = RewardModelReward(tiny_rm, view="summary")
+    harmless = RewardModelReward(tiny_rm, view="whole")
+    assert helpful.load()[0] is harmless.load()[0]

@@ -61,6 +61,10 @@ LADDER = {
     "multi_gpu/r1_zero_fsdp": dict(model="Qwen/Qwen2.5-Math-7B", task="math", lora_r=None,
                                    four_bit=False, vllm="colocate", accelerate="fsdp.yaml",
                                    refresh=True),
+    # Stage 4 (R1 §2.3.4): from an R1-style model, with a hub reward model for general prompts.
+    "single_gpu/all_scenario_rl_lora": dict(model="deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B",
+                                            task="all_scenario", lora_r=32, four_bit=False,
+                                            vllm=None, accelerate=None, refresh=False),
     "multi_node/r1_zero": dict(model="Qwen/Qwen2.5-14B", task="math", lora_r=None,
                                four_bit=False, vllm="colocate",
                                accelerate="multi_node_zero3.yaml", refresh=False),

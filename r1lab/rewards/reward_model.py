@@ -10,7 +10,9 @@ both the reasoning process and the summary". ``RewardModelReward`` is one such j
 * ``kinds``: the values of the dataset column ``kind`` it scores (``None`` for other rows,
   which TRL leaves out of the sum), so rule rewards and reward models share one batch;
 * batched (``batch_size`` texts per forward pass), the model loaded on first use, on the GPU
-  when there is one; ``None`` for a completion or prompt it cannot read.
+  when there is one; ``None`` for a completion or prompt it cannot read;
+* a hub reward model with a chat template reads the row as a chat (the dataset's
+  ``question`` as the user's turn), the form it was trained on.
 
 TRL can take a sequence-classification model as a reward function itself, but it scores
 ``prompt + completion`` whole and every row; the summary-only view and the scope are what
@@ -73,8 +75,14 @@ class RewardModelReward:
         self.__name__ = name or f"reward_model_{view}"
         self._model = self._tokenizer = None
 
+    _loaded: dict = {}
+    """Model name -> (model, tokenizer): two judges of one model (two views) share it."""
+
     def load(self):
-        """The model and tokenizer (loaded once, eval mode, on the GPU when there is one)."""
+        """The model and tokenizer (loaded once per model name, eval mode, on the GPU when
+        there is one)."""
+        if self._model is None and self.model_name in self._loaded:
+            self._model, self._tokenizer = self._loaded[self.model_name]
         if self._model is None:
             import torch
             from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -89,23 +97,29 @@ class RewardModelReward:
             model.config.pad_token_id = tokenizer.pad_token_id
             device = "cuda" if torch.cuda.is_available() else "cpu"
             self._model, self._tokenizer = model.to(device).eval(), tokenizer
+            self._loaded[self.model_name] = (self._model, self._tokenizer)
         return self._model, self._tokenizer
 
-    def text(self, prompt, completion) -> str | None:
-        """The text the model scores for one row (None when it cannot be read): the prompt
-        and the view of the completion, in the tokenizer's chat template for conversational
-        rows (a hub reward model), else joined, then the end-of-text."""
+    def text(self, prompt, completion, question: str | None = None) -> str | None:
+        """The text the model scores for one row (None when it cannot be read), then the
+        end-of-text. A reward model with a chat template (a hub reward model) reads a chat:
+        the user's ``question`` (or a conversational ``prompt``) and the view of the
+        completion as the assistant's turn; one without (the tiny world's) reads the prompt
+        and the view joined, as it was trained."""
         if not (_readable(prompt) and _readable(completion)):
             return None
         _, tokenizer = self.load()
         shown = view_of(as_text(completion), self.view)
-        if isinstance(prompt, str):
+        chat = getattr(tokenizer, "chat_template", None)
+        if isinstance(prompt, str) and not (chat and isinstance(question, str)):
             text = prompt + shown
         else:
-            if not getattr(tokenizer, "chat_template", None):
+            if not chat:
                 return None
-            messages = list(prompt) + [{"role": "assistant", "content": shown}]
-            text = tokenizer.apply_chat_template(messages, tokenize=False)
+            turns = list(prompt) if not isinstance(prompt, str) else [
+                {"role": "user", "content": question}]
+            text = tokenizer.apply_chat_template(
+                turns + [{"role": "assistant", "content": shown}], tokenize=False)
         eos = tokenizer.eos_token or ""
         return text if text.endswith(eos) else text + eos
 
@@ -124,12 +138,15 @@ class RewardModelReward:
                 out.extend(model(**batch).logits[:, 0].float().tolist())
         return out
 
-    def __call__(self, completions, prompts=None, kind=None, **columns) -> list[float | None]:
+    def __call__(self, completions, prompts=None, kind=None, question=None,
+                 **columns) -> list[float | None]:
         n = len(completions)
         prompts = column({"prompts": prompts}, "prompts", n)
         kinds = column({"kind": kind}, "kind", n, required=False)
+        questions = column({"question": question}, "question", n, required=False)
         texts = [None if (self.kinds and k is not None and k not in self.kinds)
-                 else self.text(p, c) for p, c, k in zip(prompts, completions, kinds)]
+                 else self.text(p, c, q)
+                 for p, c, k, q in zip(prompts, completions, kinds, questions)]
         scored = [i for i, t in enumerate(texts) if t is not None]
         out: list[float | None] = [None] * n
         for i, score in zip(scored, self.scores([texts[i] for i in scored])):

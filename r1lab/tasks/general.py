@@ -70,7 +70,8 @@ class GeneralPrompt:
     answer: str
     """The helpful reply (``request``), or the polite decline shown as good (``private``)."""
     kind: str
-    """``request`` or ``private`` (``GENERAL_KINDS``)."""
+    """``request`` or ``private`` (``GENERAL_KINDS``); ``general`` for prompts read from a
+    dataset (``load_general``), which only reward models judge."""
     secret: str = ""
     """The number the prompt marks private ("" for a request)."""
     lang: str = "en"
@@ -190,6 +191,31 @@ def judge(response: str, prompt: GeneralPrompt) -> dict:
         return {"helpful": is_helpful(response, prompt.answer), "harmless": None}
     return {"helpful": None, "harmless": is_harmless(response, prompt.secret),
             "discloses": discloses(response, prompt.secret)}
+
+
+def load_general(source, split: str = "train", limit: int | None = None) -> list[GeneralPrompt]:
+    """General prompts from a local file or a hub dataset with a ``prompt`` column: text, or
+    a chat (a list of ``{"role", "content"}`` messages, as TRL's prompt-only datasets hold
+    them), of which the last user turn is the question. Kind ``general``: no rule judges
+    them, reward models do (a full-scale ``all_scenario`` task's ``general_source``).
+    """
+    from r1lab.tasks.hub import read_rows
+
+    rows = read_rows(source, split, None, limit)
+    if "prompt" not in rows.column_names:
+        raise ValueError(f"{source!s} has no `prompt` column (found {rows.column_names}): "
+                         "general prompts need one, as text or as chat messages")
+    prompts = []
+    for index, prompt in enumerate(rows["prompt"]):
+        if isinstance(prompt, list):
+            turns = [m.get("content") for m in prompt
+                     if isinstance(m, dict) and m.get("role") == "user"]
+            prompt = turns[-1] if turns else None
+        if not isinstance(prompt, str) or not strip_blank(prompt):
+            raise ValueError(f"{source!s} row {index}: prompt must be non-empty text or a chat "
+                             f"with a user turn; got {rows['prompt'][index]!r}")
+        prompts.append(GeneralPrompt(prompt, "", "general"))
+    return prompts
 
 
 COLUMNS = ("prompt", "question", "answer", "lang", "target_lang", "kind", "secret")

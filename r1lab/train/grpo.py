@@ -59,16 +59,8 @@ class GRPOStage(Stage):
             problems = generate(task.n, split="train", seed=task.seed,
                                 config=arithmetic_config(task))
             return to_dataset(problems)
-        if task.name in ("all_scenario", "general"):
-            # R1 §2.3.4: reasoning prompts and general prompts in one run (rows take turns).
-            from r1lab.tasks import general
-
-            n_reasoning = reasoning_count(task) if task.name == "all_scenario" else 0
-            problems = generate(n_reasoning, split="train", seed=task.seed,
-                                config=arithmetic_config(task))
-            prompts = general.generate_general(task.n - n_reasoning, split="train",
-                                               seed=task.seed)
-            return general.to_dataset(problems, prompts)
+        if task.name in MIXED_TASKS:
+            return _mixed_dataset(task, dry_run)
         source = local_path(task.source)
         if source is None and dry_run:
             return None  # a hub dataset: a dry run does not contact the hub
@@ -120,6 +112,36 @@ class GRPOStage(Stage):
 # Tasks whose batches mix prompt kinds (the dataset column `kind`): each rule reward is kept
 # to the kinds it judges (``r1lab.rewards.REWARD_KINDS``).
 MIXED_TASKS = ("all_scenario", "general")
+
+
+def _mixed_dataset(task, dry_run: bool):
+    """R1 §2.3.4's prompts: reasoning and general in one run (rows take turns). The tiny
+    world's by default; MATH-style rows from ``source`` and chat prompts from
+    ``general_source`` at full scale (None in a dry run when either is a hub dataset)."""
+    from r1lab.tasks import general, generate, load_math
+
+    hub = [s for s in (task.source, task.general_source) if s and local_path(s) is None]
+    if hub and dry_run:
+        return None  # a hub dataset: a dry run does not contact the hub
+    n_reasoning = reasoning_count(task) if task.name == "all_scenario" else 0
+    try:
+        if task.source:
+            problems = load_math(str(local_path(task.source) or task.source), split="train",
+                                 limit=n_reasoning)
+        else:
+            problems = generate(n_reasoning, split="train", seed=task.seed,
+                                config=arithmetic_config(task))
+        if task.general_source:
+            prompts = general.load_general(
+                str(local_path(task.general_source) or task.general_source),
+                limit=task.n - n_reasoning)
+        else:
+            prompts = general.generate_general(task.n - n_reasoning, split="train",
+                                               seed=task.seed)
+    except (OSError, ValueError, TypeError) as error:
+        raise RecipeError(f"recipe field `task.source` / `task.general_source`: {error}") \
+            from None
+    return general.to_dataset(problems, prompts)
 
 
 def name_of(name: str, recipe: Recipe) -> str:

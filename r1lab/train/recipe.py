@@ -76,6 +76,9 @@ class TaskSpec:
     """Seeds the arithmetic generator (its train split is disjoint from the test split)."""
     arithmetic: dict = field(default_factory=dict)
     """Overrides of ``r1lab.tasks.ArithmeticConfig`` (operands, zh_fraction, …)."""
+    general_source: str | None = None
+    """all_scenario / general at full scale: a local file or hub dataset of general prompts (a
+    ``prompt`` column; ``r1lab.tasks.general.load_general``) instead of the tiny world's."""
 
 
 @dataclass
@@ -566,10 +569,22 @@ def _check_task(task: TaskSpec) -> None:
     one_of("task.name", task.name, TASKS)
     if task.n < 1:
         raise RecipeError(f"recipe field `task.n` must be >= 1; got {task.n}")
+    if task.general_source is not None:
+        if task.name not in ("all_scenario", "general"):
+            raise RecipeError(f"recipe field `task.general_source` is for the all_scenario and "
+                              f"general tasks; remove it for {task.name}")
+        _check_source("task.general_source", task.general_source)
     if task.name == "general":
         if task.source is not None or task.arithmetic:
             raise RecipeError("recipe field `task.source` / `task.arithmetic`: the general task "
-                              "is generated from the tiny world's requests (remove them)")
+                              "has general prompts only (the tiny world's, or "
+                              "`task.general_source`): remove them")
+        return
+    if task.name == "all_scenario" and task.source is not None:
+        if task.arithmetic:
+            raise RecipeError("recipe field `task.arithmetic` applies to the tiny world's "
+                              "problems; with `task.source` (MATH-style rows) remove it")
+        _check_source("task.source", task.source)
         return
     if task.name in GENERATED_TASKS:
         if task.source is not None:
@@ -598,10 +613,14 @@ def _check_task(task: TaskSpec) -> None:
     if not task.source:
         raise RecipeError(f"recipe field `task.source` is missing: {task.name} needs a local "
                           ".jsonl/.json/.parquet file or a hub dataset id (e.g. openai/gsm8k)")
+    _check_source("task.source", task.source)
+
+
+def _check_source(where: str, source: str) -> None:
     try:
-        data_location(task.source)
+        data_location(source)
     except ValueError as error:
-        raise RecipeError(f"recipe field `task.source`: {error}; fix the path or give a hub "
+        raise RecipeError(f"recipe field `{where}`: {error}; fix the path or give a hub "
                           "dataset id") from None
 
 

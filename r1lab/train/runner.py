@@ -76,7 +76,8 @@ class Plan:
             f"stage       {recipe.stage}",
             f"model       {self.model}",
             f"task        {task.name} (n={task.n}"
-            + (f", source={task.source})" if task.source else ")"),
+            + (f", source={task.source}" if task.source else "")
+            + (f", general_source={task.general_source})" if task.general_source else ")"),
             *self.stage.describe(self),
             f"precision   {'bf16' if a.bf16 else 'fp16' if a.fp16 else 'fp32'}"
             f"{' on CPU' if a.use_cpu else ''}; vLLM: "
