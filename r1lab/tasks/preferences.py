@@ -6,10 +6,10 @@ For each general prompt, a response the rule finds good (chosen) and one it find
 its samples at temperature 1.0): a misspelled reply ("helo! ask me…", "i am a tininy
 assistant"), a wrong number, another request's reply, a chain of thought where none was
 asked, a made-up or disclosed number for a private prompt, and degenerate text (a reply cut
-short, a word repeated, a soup of its letters), what a policy drifted into when an earlier
-version of these pairs lacked it (measured: RL against reward models trained without it
-wrote "iy th th th thes es es iiiiic." to private prompts within 50 steps). ``noise`` swaps chosen and
-rejected in that share of pairs (``flipped`` says which), as annotators disagree.
+short, a word repeated, a soup of its letters): after 300 steps of RL against reward models
+trained on an earlier version of these pairs, without it, the policy wrote "iy th th th thes
+es es iiiiic." to private prompts. ``noise`` swaps chosen and rejected in that share of
+pairs (``flipped`` says which), as annotators disagree.
 
 Each aspect is judged through its view (``r1lab.rewards.reward_model.view_of``): a
 helpfulness pair holds summaries only, a harmlessness pair whole responses.
