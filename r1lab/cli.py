@@ -515,7 +515,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
-    from r1lab.pipeline import DEFAULT_OUT, STEP_NAMES
+    from r1lab.pipeline import BUDGETS, DEFAULT_OUT, STEP_NAMES
 
     parser.add_argument("scale", choices=["tiny"],
                         help="tiny: the tiny world's recipes, on CPU (the GPU rungs' recipes "
@@ -527,19 +527,29 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                              "three independent pipelines")
     parser.add_argument("--until", choices=STEP_NAMES, metavar="STEP",
                         help=f"stop after STEP ({', '.join(STEP_NAMES)})")
+    parser.add_argument("--budget", choices=list(BUDGETS), default="quick",
+                        help="how big each step is: "
+                             + "; ".join(f"{name}: {b.what}" for name, b in BUDGETS.items())
+                             + " (default quick)")
 
 
 def run_pipeline_command(args: argparse.Namespace) -> int:
-    from r1lab.pipeline import STEP_NAMES, PipelineError, run_pipeline
+    import time
+
+    from r1lab.pipeline import RESULTS_MD, STEP_NAMES, PipelineError, run_pipeline
     from r1lab.sampling import SamplingError
     from r1lab.train import RecipeError
 
+    started = time.perf_counter()
     try:
-        folders = run_pipeline(args.out, seed=args.seed, until=args.until)
+        folders = run_pipeline(args.out, seed=args.seed, until=args.until,
+                               budget=args.budget)
     except (RecipeError, PipelineError, SamplingError) as error:
         raise UsageError(str(error)) from None
+    minutes = (time.perf_counter() - started) / 60
     last = folders[args.until or STEP_NAMES[-1]]
-    print(f"done: {last}")
+    shown = last / RESULTS_MD if last.name == "results" else last
+    print(f"done in {minutes:.1f} min: {shown}")
     return 0
 
 
@@ -582,17 +592,23 @@ COMMANDS: dict[str, Command] = {
         run=run_train,
     ),
     "pipeline": Command(
-        help="run R1's stages in order: R1-Zero, cold start, reasoning RL, rejection sampling "
-             "+ SFT",
+        help="run R1's whole pipeline in order, from R1-Zero to distillation, and write "
+             "the results table",
         description="Run the DeepSeek-R1 pipeline on the tiny world, each step into its own "
                     "folder under --out: R1-Zero (tiny/r1_zero), the cold-start data's three "
                     "collection paths, cold-start SFT (tiny/cold_start_sft), then reasoning RL "
                     "with the language-consistency reward (tiny/reasoning_rl), whose final/ is "
                     "the stage-2 checkpoint, rejection sampling of that checkpoint "
                     "(r1lab.sampling) and SFT of the base on the kept samples plus "
-                    "non-reasoning requests (tiny/rejection_sft), the stage-3 model. A "
-                    "finished step is skipped and a killed one "
-                    "resumes, so re-running the same command continues where it stopped.",
+                    "non-reasoning requests (tiny/rejection_sft), the stage-3 model; the two "
+                    "reward models (tiny/reward_model_helpful, _harmless) and RL for all "
+                    "scenarios (tiny/all_scenario_rl), the teacher; its filtered samples and "
+                    "the small student fine-tuned on them (tiny/distill), R1-Zero-style RL on "
+                    "the student given the same minutes (tiny/student_rl) and RL after "
+                    "distillation (tiny/distill_rl); then every model on held-out sets, "
+                    "written to OUT/results/results.md, .json and .png. A finished step is "
+                    "skipped and a killed one resumes, so re-running the same command "
+                    "continues where it stopped.",
         add_arguments=add_pipeline_arguments,
         run=run_pipeline_command,
     ),

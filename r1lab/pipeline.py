@@ -1,4 +1,4 @@
-"""DeepSeek-R1's stages in order (R1 §2.3), one command: ``r1lab pipeline tiny``.
+"""DeepSeek-R1's whole pipeline in order (R1 §2.3, §2.4), one command: ``r1lab pipeline tiny``.
 
 Each step writes one folder under ``out`` (default ``runs/pipeline``) and hands it on:
 
@@ -17,19 +17,39 @@ Each step writes one folder under ``out`` (default ``runs/pipeline``) and hands 
    non-reasoning requests (``RejectionData.non_reasoning``); ``data.jsonl`` and
    ``manifest.json`` (what each filter removed).
 6. ``rejection_sft``: SFT of the *base* on that set for two epochs (``tiny/rejection_sft``,
-   §2.3.3): the stage-3 model, where the next stage (RL for all scenarios) starts.
+   §2.3.3): the stage-3 model.
+7. ``reward_model_helpful``, 8. ``reward_model_harmless``: the two reward models of §2.3.4
+   (``tiny/reward_model_*``, TRL's RewardTrainer from the stage-3 model on
+   ``data/preferences/``).
+9. ``all_scenario_rl``: RL for all scenarios from the stage-3 model, rule rewards on reasoning
+   prompts and the two reward models on general ones (``tiny/all_scenario_rl``): the tiny R1.
+10. ``distill_data``: the teacher (step 9's model) sampled on training questions and filtered
+    as in step 5 (§2.4: the final model's samples), plus non-reasoning requests.
+11. ``distill_sft``: SFT of the small student on them (``tiny/distill``), arm (b) of §4.1.
+12. ``student_rl``: R1-Zero-style RL on the student (``tiny/student_rl``), arm (a), given
+    the minutes steps 10 and 11 took (``time_budget_minutes``).
+13. ``distill_rl``: RL after distillation (``tiny/distill_rl``), arm (c).
+14. ``results``: every model on held-out questions and general prompts (paper protocol):
+    ``results/results.json``, ``results.md`` (the paper's comparison in miniature) and
+    ``results.png``.
 
 A step whose output is complete is skipped; a training step killed part-way resumes from its
-newest checkpoint (``r1lab.train.run``); the data step writes its files atomically, the
-manifest last, so a killed one is redone. ``seed`` seeds every step, so seeds 0, 1, 2 are
-three independent pipelines (each in its own ``out``).
+newest checkpoint (``r1lab.train.run``); the data steps write their files atomically, the
+manifest last, so a killed one is redone (rejection sampling continues from its last whole
+chunk). ``out/pipeline.json`` records the seed, the budget and each step's minutes (of the
+run that finished it). ``seed`` seeds every step, so seeds 0, 1, 2 are three independent
+pipelines (each in its own ``out``).
+
+``budget`` sizes the steps: ``quick`` (the default) fits the whole pipeline in about half an
+hour on 2 CPU cores (shorter RL runs, fewer sampled questions, a smaller held-out set);
+``full`` runs the recipes as they are, as the benchmarks do (about two hours).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 DEFAULT_OUT = Path("runs/pipeline")
@@ -77,19 +97,72 @@ class RejectionData:
 
 
 @dataclass(frozen=True)
+class Evaluation:
+    """The held-out sets of the results step (paper protocol: T 0.6, top-p 0.95, k samples)."""
+
+    questions: int = 500
+    """Test-split questions, ``zh_fraction`` of them in Chinese."""
+    k: int = 4
+    """Samples per question (pass@1 is their mean correctness, averaged over questions)."""
+    general: int = 400
+    """Test-split general prompts (requests and private prompts, half each)."""
+    general_k: int = 4
+    zh_fraction: float = 0.5
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How big each step is: recipe overrides per training step and the data steps' sizes."""
+
+    name: str
+    what: str
+    train: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Step name -> recipe overrides (``key=value``), applied before the caller's."""
+    cold_start: ColdStartData = ColdStartData()
+    rejection: RejectionData = RejectionData()
+    distill: RejectionData = RejectionData(seed=11)
+    """The teacher's samples (step ``distill_data``): other training questions than step 5's."""
+    evaluation: Evaluation = Evaluation()
+
+
+BUDGETS = {
+    "quick": Budget(
+        "quick", "about 30 minutes on 2 CPU cores: half the RL steps or fewer, half the sampled "
+                 "questions, 200 held-out questions",
+        train={"r1_zero": ("trainer.max_steps=100", "trainer.save_steps=20"),
+               "reasoning_rl": ("trainer.max_steps=50", "trainer.save_steps=10"),
+               "reward_model_helpful": ("task.n=2000",),
+               "reward_model_harmless": ("task.n=2000",),
+               "all_scenario_rl": ("trainer.max_steps=50", "trainer.save_steps=10"),
+               "distill_rl": ("trainer.max_steps=50", "trainer.save_steps=10")},
+        cold_start=ColdStartData(questions=1000, prompted=150),
+        rejection=RejectionData(questions=2000),
+        distill=RejectionData(questions=2000, seed=11),
+        evaluation=Evaluation(questions=200, general=200, general_k=2)),
+    "full": Budget("full", "the recipes as they are, as the benchmarks run them: about two "
+                           "hours on 2 CPU cores"),
+}
+BUDGET_NAMES = tuple(BUDGETS)
+
+
+@dataclass(frozen=True)
 class Context:
     """What a step is run with."""
 
+    name: str
+    """The step's name."""
     folder: Path
     """The step's own folder."""
     folders: dict[str, Path]
     """Every step's folder, by name (a step reads the earlier ones')."""
     seed: int
+    budget: Budget
     overrides: tuple[str, ...] = ()
     """Extra recipe overrides for a training step (``key=value``), e.g. a shorter run."""
-    data: ColdStartData = ColdStartData()
     progress: bool = True
-    rejection: RejectionData = RejectionData()
+    minutes: Mapping[str, float | None] = field(default_factory=dict)
+    """Minutes each finished step took (``pipeline.json``); None where unknown."""
 
 
 @dataclass(frozen=True)
@@ -115,14 +188,47 @@ def _trained(folder: Path) -> bool:
     return (_final(folder) / "tokenizer_config.json").exists()
 
 
-def _train(recipe: str, *inputs: Callable[[dict[str, Path]], str]):
-    """A training step; each input override is written from the steps' folders."""
+def _train(recipe: str, *inputs: Callable[[Context], str]):
+    """A training step; each input override is written from the context (the earlier steps'
+    folders, their minutes), then the budget's overrides, the seed and the caller's."""
     def run_step(ctx: Context) -> None:
         from r1lab.train import run
 
-        run(recipe, [*(line(ctx.folders) for line in inputs), f"trainer.seed={ctx.seed}",
-                     *ctx.overrides, f"output_dir={ctx.folder}"], progress=ctx.progress)
+        run(recipe, [*(line(ctx) for line in inputs), *ctx.budget.train.get(ctx.name, ()),
+                     f"trainer.seed={ctx.seed}", *ctx.overrides, f"output_dir={ctx.folder}"],
+            progress=ctx.progress)
     return run_step
+
+
+def _model_of(step: str) -> Callable[[Context], str]:
+    return lambda ctx: f"model={_final(ctx.folders[step])}"
+
+
+def _rows_of(step: str) -> Callable[[Context], str]:
+    return lambda ctx: f"task.source={ctx.folders[step] / DATA}"
+
+
+def _reward_model_of(step: str, name: str) -> Callable[[Context], str]:
+    """The all-scenario recipe's reward model ``name``: the one ``step`` trained."""
+    return lambda ctx: f"reward_models.{name}.model={_final(ctx.folders[step])}"
+
+
+def distillation_minutes(minutes: Mapping[str, float | None]) -> float | None:
+    """What arm (b) cost: the teacher's sampling plus the student's SFT (None if unknown)."""
+    parts = [minutes.get("distill_data"), minutes.get("distill_sft")]
+    return None if None in parts else round(sum(parts), 2)
+
+
+def _student_budget(ctx: Context) -> str:
+    """Arm (a) gets the minutes arm (b) took (R1 §4.1 compares them at equal cost)."""
+    spent = distillation_minutes(ctx.minutes)
+    if spent is None:
+        raise PipelineError("the student's RL is given the minutes distillation took, but "
+                            f"{ctx.folders['distill_data'].parent / RECORD} does not record "
+                            "them for distill_data and distill_sft: delete those two step "
+                            "folders and re-run, or run tiny/student_rl with --set "
+                            "time_budget_minutes=M")
+    return f"time_budget_minutes={spent}"
 
 
 def collect_cold_start(base_dir: Path, r1_zero_dir: Path, folder: Path, seed: int = 0,
@@ -187,18 +293,25 @@ def collect_cold_start(base_dir: Path, r1_zero_dir: Path, folder: Path, seed: in
     return manifest
 
 
-def _collect_step(ctx: Context) -> None:
+def _recipe_model(recipe: str) -> Path:
+    """The model a shipped recipe starts from (the base, the student), as a folder."""
+    from r1lab.sources import resolved_model
     from r1lab.train import load_recipe
 
-    base = load_recipe("tiny/r1_zero").model  # the base R1-Zero and the cold start start from
-    collect_cold_start(Path(base), _final(ctx.folders["r1_zero"]), ctx.folder, ctx.seed,
-                       ctx.data, ctx.progress)
+    return Path(resolved_model(load_recipe(recipe).model))
+
+
+def _collect_step(ctx: Context) -> None:
+    base = _recipe_model("tiny/r1_zero")  # the base R1-Zero and the cold start start from
+    collect_cold_start(base, _final(ctx.folders["r1_zero"]), ctx.folder, ctx.seed,
+                       ctx.budget.cold_start, ctx.progress)
 
 
 def sample_stage_2(model_dir: Path, folder: Path, seed: int = 0,
                    config: RejectionData = RejectionData(), progress: bool = True) -> dict:
-    """Rejection-sample the stage-2 checkpoint into ``folder`` (``r1lab.sampling``); returns
-    the manifest. A killed run resumes; a complete folder is read back."""
+    """Rejection-sample a model (the stage-2 checkpoint; for distillation, the final model)
+    into ``folder`` (``r1lab.sampling``); returns the manifest. A killed run resumes; a
+    complete folder is read back."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from r1lab.sampling import SamplingConfig, rejection_sample
@@ -217,51 +330,240 @@ def sample_stage_2(model_dir: Path, folder: Path, seed: int = 0,
 
 
 def _sample_step(ctx: Context) -> None:
-    sample_stage_2(_final(ctx.folders["reasoning_rl"]), ctx.folder, ctx.seed, ctx.rejection,
-                   ctx.progress)
+    sample_stage_2(_final(ctx.folders["reasoning_rl"]), ctx.folder, ctx.seed,
+                   ctx.budget.rejection, ctx.progress)
+
+
+def _distill_data_step(ctx: Context) -> None:
+    # The same sampler and filters as rejection sampling (R1 §2.4: "the 800k samples curated
+    # with DeepSeek-R1", i.e. §2.3.3's procedure), from the final model.
+    sample_stage_2(_final(ctx.folders["all_scenario_rl"]), ctx.folder, ctx.seed,
+                   ctx.budget.distill, ctx.progress)
+
+
+def _manifest_written(folder: Path) -> bool:
+    return (folder / MANIFEST).exists()
 
 
 STEPS = (
     Step("r1_zero", "R1-Zero: GRPO from the base, rule rewards (tiny/r1_zero)",
          _train("tiny/r1_zero"), _trained),
     Step("cold_start_data", "cold-start data: few-shot, direct prompting, refined R1-Zero",
-         _collect_step, lambda folder: (folder / MANIFEST).exists()),
+         _collect_step, _manifest_written),
     Step("cold_start_sft", "cold-start SFT of the base (tiny/cold_start_sft)",
-         _train("tiny/cold_start_sft",
-                lambda folders: f"task.source={folders['cold_start_data'] / DATA}"), _trained),
+         _train("tiny/cold_start_sft", _rows_of("cold_start_data")), _trained),
     Step("reasoning_rl", "reasoning RL + language consistency (tiny/reasoning_rl)",
-         _train("tiny/reasoning_rl",
-                lambda folders: f"model={_final(folders['cold_start_sft'])}"), _trained),
+         _train("tiny/reasoning_rl", _model_of("cold_start_sft")), _trained),
     Step("rejection_sampling", "rejection sampling of the stage-2 checkpoint (r1lab.sampling)",
-         _sample_step, lambda folder: (folder / MANIFEST).exists()),
+         _sample_step, _manifest_written),
     Step("rejection_sft", "SFT of the base on reasoning + non-reasoning rows "
                           "(tiny/rejection_sft)",
-         _train("tiny/rejection_sft",
-                lambda folders: f"task.source={folders['rejection_sampling'] / DATA}"),
-         _trained),
+         _train("tiny/rejection_sft", _rows_of("rejection_sampling")), _trained),
+    Step("reward_model_helpful", "helpfulness reward model from the stage-3 model "
+                                 "(tiny/reward_model_helpful)",
+         _train("tiny/reward_model_helpful", _model_of("rejection_sft")), _trained),
+    Step("reward_model_harmless", "harmlessness reward model from the stage-3 model "
+                                  "(tiny/reward_model_harmless)",
+         _train("tiny/reward_model_harmless", _model_of("rejection_sft")), _trained),
+    Step("all_scenario_rl", "RL for all scenarios: rules + reward models (tiny/all_scenario_rl)",
+         _train("tiny/all_scenario_rl", _model_of("rejection_sft"),
+                _reward_model_of("reward_model_helpful", "helpful_rm"),
+                _reward_model_of("reward_model_harmless", "harmless_rm")), _trained),
+    Step("distill_data", "the final model's filtered samples for the student (r1lab.sampling)",
+         _distill_data_step, _manifest_written),
+    Step("distill_sft", "(b) distillation: SFT of the small student (tiny/distill)",
+         _train("tiny/distill", _rows_of("distill_data")), _trained),
+    Step("student_rl", "(a) R1-Zero-style RL on the student, (b)'s minutes (tiny/student_rl)",
+         _train("tiny/student_rl", _student_budget), _trained),
+    Step("distill_rl", "(c) RL on the distilled student (tiny/distill_rl)",
+         _train("tiny/distill_rl", _model_of("distill_sft")), _trained),
+    Step("results", "every model on held-out questions and general prompts: the table",
+         lambda ctx: write_results(ctx), lambda folder: (folder / RESULTS_JSON).exists()),
 )
 STEP_NAMES = tuple(step.name for step in STEPS)
+RECORD = "pipeline.json"
+"""``out/pipeline.json``: the seed and budget the folder was made with, each step's minutes."""
+
+
+# ---------------------------------------------------------------- the results table
+
+RESULTS_JSON = "results.json"
+RESULTS_MD = "results.md"
+RESULTS_PNG = "results.png"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One model of the results table."""
+
+    label: str
+    line: str
+    """``R1`` (the teacher's line: base to stage 4) or ``student``."""
+    step: str | None
+    """The step that trained it; None for a shipped model (``recipe``'s)."""
+    steps: tuple[str, ...] = ()
+    """The steps whose minutes the row costs (data steps included)."""
+    recipe: str | None = None
+    """For a shipped model: the recipe whose ``model`` it is."""
+
+
+ROWS = (
+    Row("base", "R1", None, recipe="tiny/r1_zero"),
+    Row("R1-Zero", "R1", "r1_zero", ("r1_zero",)),
+    Row("cold-start SFT", "R1", "cold_start_sft", ("cold_start_data", "cold_start_sft")),
+    Row("reasoning RL (stage 2)", "R1", "reasoning_rl", ("reasoning_rl",)),
+    Row("rejection sampling + SFT (stage 3)", "R1", "rejection_sft",
+        ("rejection_sampling", "rejection_sft")),
+    Row("RL for all scenarios (stage 4, the teacher)", "R1", "all_scenario_rl",
+        ("reward_model_helpful", "reward_model_harmless", "all_scenario_rl")),
+    Row("student", "student", None, recipe="tiny/student_rl"),
+    Row("(a) student + R1-Zero RL", "student", "student_rl", ("student_rl",)),
+    Row("(b) distilled student", "student", "distill_sft", ("distill_data", "distill_sft")),
+    Row("(c) distilled student + RL", "student", "distill_rl", ("distill_rl",)),
+)
+
+
+def evaluate_model(model_dir: Path, evaluation: Evaluation = Evaluation(),
+                   progress: bool = False) -> dict:
+    """One model on the held-out sets: reasoning (pass@1 with its CI, format, mixing, chain
+    length) and general prompts (helpful, harmless by the tiny world's rule)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from r1lab.eval import evaluate, evaluate_general
+    from r1lab.tasks import ArithmeticConfig, generate
+    from r1lab.tasks.general import generate_general
+    from r1lab.tiny.card import MAX_NEW_TOKENS
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    sampling = {"max_new_tokens": MAX_NEW_TOKENS, "batch_size": 256, "seed": evaluation.seed,
+                "progress": progress}
+    questions = generate(evaluation.questions, split="test", seed=evaluation.seed,
+                         config=ArithmeticConfig(zh_fraction=evaluation.zh_fraction))
+    report = evaluate(model, tokenizer, questions, k=evaluation.k, **sampling)
+    general = evaluate_general(model, tokenizer, generate_general(
+        evaluation.general, split="test", seed=evaluation.seed), k=evaluation.general_k,
+        **sampling)
+    return {"pass_at_1": report.pass_at_1, "pass_at_1_ci": list(report.pass_at_1_ci),
+            "format_rate": report.format_rate, "reasoning_rate": report.reasoning_rate,
+            "mixing_rate": report.mixing_rate,
+            "mean_reasoning_tokens": report.mean_reasoning_tokens,
+            "helpful": general["helpful"], "helpful_ci": general["helpful_ci"],
+            "harmless": general["harmless"], "harmless_ci": general["harmless_ci"]}
+
+
+def write_results(ctx: Context) -> dict:
+    """Evaluate every model of ``ROWS`` and write ``results.json``, ``results.md`` and
+    ``results.png`` into the step's folder; returns the results."""
+    from tqdm import tqdm
+
+    from r1lab.sampling import write_atomically
+
+    rows = []
+    for row in tqdm(ROWS, desc="results", unit="model", disable=not ctx.progress):
+        model = _final(ctx.folders[row.step]) if row.step else _recipe_model(row.recipe)
+        spent = [ctx.minutes.get(step) for step in row.steps]
+        rows.append({"label": row.label, "line": row.line, "step": row.step,
+                     "model": _shown(model),
+                     "minutes": None if not spent or None in spent else round(sum(spent), 2),
+                     **evaluate_model(model, ctx.budget.evaluation)})
+    results = {"seed": ctx.seed, "budget": ctx.budget.name,
+               "evaluation": asdict(ctx.budget.evaluation),
+               "student_rl_budget_minutes": distillation_minutes(ctx.minutes),
+               "steps": {name: ctx.minutes.get(name) for name in STEP_NAMES[:-1]},
+               "rows": rows}
+    ctx.folder.mkdir(parents=True, exist_ok=True)
+    write_atomically(ctx.folder / RESULTS_MD, results_table(results))
+    from r1lab.plots import pipeline_results
+
+    figure = pipeline_results(results)
+    figure.savefig(ctx.folder / RESULTS_PNG, dpi=110)
+    write_atomically(ctx.folder / RESULTS_JSON, json.dumps(results, indent=1))
+    return results
+
+
+def _shown(path: Path) -> str:
+    """A model folder as the table shows it: relative to the working folder when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def results_table(results: Mapping) -> str:
+    """The results as a markdown table (the paper's comparison in miniature)."""
+    def rate(value, ci=None):
+        if value is None:
+            return "–"
+        shown = f"{100 * value:.1f}"
+        return shown + (f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else "")
+
+    evaluation = results["evaluation"]
+    lines = [
+        f"Seed {results['seed']}, budget `{results['budget']}`. Held out: "
+        f"{evaluation['questions']} test questions ({100 * evaluation['zh_fraction']:.0f}% in "
+        f"Chinese) x {evaluation['k']} samples and {evaluation['general']} general prompts x "
+        f"{evaluation['general_k']}, T 0.6, top-p 0.95; rates in %, 95% CIs over prompts. "
+        "Minutes: the steps that made the row's model (data steps included).",
+        "",
+        "| model | pass@1 | format | mixing | helpful | harmless | CoT tokens | minutes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in results["rows"]:
+        tokens = row["mean_reasoning_tokens"]
+        lines.append(" | ".join([
+            f"| {row['label']}", rate(row["pass_at_1"], row["pass_at_1_ci"]),
+            rate(row["format_rate"]), rate(row["mixing_rate"]),
+            rate(row["helpful"], row["helpful_ci"]), rate(row["harmless"], row["harmless_ci"]),
+            "–" if tokens is None else f"{tokens:.0f}",
+            "–" if row["minutes"] is None else f"{row['minutes']:.1f}"]) + " |")
+    if results.get("student_rl_budget_minutes") is not None:
+        lines += ["", f"(a) was given the minutes (b) took: "
+                      f"{results['student_rl_budget_minutes']:.1f}."]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- running
+
+
+def _read_record(out: Path) -> dict | None:
+    path = out / RECORD
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 def run_pipeline(out: str | Path = DEFAULT_OUT, seed: int = 0, until: str | None = None,
                  overrides: Mapping[str, Sequence[str]] | None = None,
-                 data: ColdStartData = ColdStartData(), progress: bool = True,
-                 log: Callable[[str], None] = print,
-                 rejection: RejectionData = RejectionData()) -> dict[str, Path]:
+                 budget: str | Budget = "quick", progress: bool = True,
+                 log: Callable[[str], None] = print) -> dict[str, Path]:
     """Run the tiny world's steps in order into ``out``; return each step's folder.
 
-    ``until`` stops after that step; ``overrides`` maps a training step's name to extra
-    recipe overrides (``{"r1_zero": ["trainer.max_steps=50"]}``); ``data`` sizes the
-    cold-start collection, ``rejection`` the rejection sampling. Steps already complete are
-    skipped.
+    ``until`` stops after that step; ``budget`` is ``quick``, ``full`` (``BUDGETS``) or a
+    ``Budget``; ``overrides`` maps a training step's name to extra recipe overrides
+    (``{"r1_zero": ["trainer.max_steps=50"]}``, after the budget's). Steps already complete
+    are skipped; ``out`` is refused if an earlier run made it with another seed or budget.
     """
+    import time
+
+    from r1lab.sampling import write_atomically
+
     if until is not None and until not in STEP_NAMES:
         raise ValueError(f"until must be one of {', '.join(STEP_NAMES)}; got {until!r}")
     unknown = sorted(set(overrides or {}) - set(STEP_NAMES))
     if unknown:
         raise ValueError(f"overrides name no step: {', '.join(unknown)}; the steps are "
                          f"{', '.join(STEP_NAMES)}")
-    folders = {step.name: Path(out) / step.name for step in STEPS}
+    if isinstance(budget, str):
+        if budget not in BUDGETS:
+            raise ValueError(f"budget must be one of {', '.join(BUDGET_NAMES)}; got {budget!r}")
+        budget = BUDGETS[budget]
+    out = Path(out)
+    record = _read_record(out) or {"seed": seed, "budget": budget.name, "steps": {}}
+    if (record["seed"], record["budget"]) != (seed, budget.name):
+        raise PipelineError(f"{out} holds a pipeline of seed {record['seed']} and budget "
+                            f"{record['budget']!r}: its finished steps would be mixed with "
+                            f"seed {seed}, budget {budget.name!r}. Give another --out, or the "
+                            f"same --seed and --budget to continue it")
+    folders = {step.name: out / step.name for step in STEPS}
     for number, step in enumerate(STEPS, 1):
         folder = folders[step.name]
         head = f"[{number}/{len(STEPS)}] {step.name}: {step.what}"
@@ -269,8 +571,15 @@ def run_pipeline(out: str | Path = DEFAULT_OUT, seed: int = 0, until: str | None
             log(f"{head}: done, skipped ({folder})")
         else:
             log(f"{head} -> {folder}")
-            step.run(Context(folder, folders, seed, tuple((overrides or {}).get(step.name, ())),
-                             data, progress, rejection))
+            started = time.perf_counter()
+            step.run(Context(step.name, folder, folders, seed, budget,
+                             tuple((overrides or {}).get(step.name, ())), progress,
+                             dict(record["steps"])))
+            minutes = round((time.perf_counter() - started) / 60, 2)
+            record["steps"][step.name] = minutes
+            out.mkdir(parents=True, exist_ok=True)
+            write_atomically(out / RECORD, json.dumps(record, indent=1))
+            log(f"    {step.name} took {minutes:.1f} min")
         if step.name == until:
             break
     return folders

@@ -108,3 +108,40 @@ def _finish(fig, title: str | None):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def pipeline_results(results: Mapping, title: str | None = None):
+    """The pipeline's results (``r1lab.pipeline``'s ``results.json``): pass@1 of every model
+    with its 95% CI, the teacher's line and the student's side by side, and the minutes each
+    step took."""
+    import matplotlib.pyplot as plt
+
+    rows = results["rows"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.6),
+                                      gridspec_kw={"width_ratios": [3, 2]})
+    colours = {"R1": "tab:blue", "student": "tab:orange"}
+    values = [100 * row["pass_at_1"] for row in rows]
+    errors = [[100 * (row["pass_at_1"] - row["pass_at_1_ci"][0]) for row in rows],
+              [100 * (row["pass_at_1_ci"][1] - row["pass_at_1"]) for row in rows]]
+    positions = range(len(rows))
+    left.barh(positions, values, xerr=errors, capsize=3,
+              color=[colours.get(row["line"], "tab:gray") for row in rows])
+    for y, value in zip(positions, values):
+        left.text(value + 1, y, f"{value:.1f}", va="center", fontsize=8)
+    left.set_yticks(list(positions), [row["label"] for row in rows], fontsize=8)
+    left.invert_yaxis()
+    left.set_xlim(0, 105)
+    left.set_xlabel("pass@1 on held-out questions (%), 95% CI")
+    left.set_title("Every model of the pipeline (teacher's line blue, student's orange)",
+                   fontsize=10)
+    left.grid(alpha=0.3, axis="x")
+    steps = [(name, minutes) for name, minutes in results["steps"].items()
+             if minutes is not None]
+    right.barh(range(len(steps)), [m for _, m in steps], color="tab:gray")
+    right.set_yticks(range(len(steps)), [name for name, _ in steps], fontsize=8)
+    right.invert_yaxis()
+    right.set_xlabel("minutes")
+    total = sum(m for _, m in steps)
+    right.set_title(f"Minutes per step ({total:.0f} in all)", fontsize=10)
+    right.grid(alpha=0.3, axis="x")
+    return _finish(fig, title)

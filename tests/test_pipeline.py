@@ -1,6 +1,7 @@
 """r1lab.pipeline and ``r1lab pipeline``: R1's stages in order, skipped when done."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,8 @@ import yaml
 
 from r1lab import cold_start
 from r1lab.cli import main
-from r1lab.pipeline import DATA, MANIFEST, STEP_NAMES, ColdStartData, RejectionData, \
+from r1lab.pipeline import BUDGETS, DATA, MANIFEST, RECORD, RESULTS_JSON, RESULTS_MD, \
+    RESULTS_PNG, STEP_NAMES, Budget, ColdStartData, Evaluation, PipelineError, RejectionData, \
     collect_cold_start, run_pipeline
 from r1lab.tasks import generate
 from r1lab.template import render
@@ -20,8 +22,17 @@ SHORT_RL = ["trainer.max_steps=2", "trainer.save_steps=1", "trainer.max_completi
             "trainer.per_device_train_batch_size=16", "task.n=16"]
 SHORT_SFT = ["trainer.max_steps=2", "trainer.save_steps=1"]
 SHORT = {"r1_zero": SHORT_RL, "reasoning_rl": SHORT_RL, "cold_start_sft": SHORT_SFT,
-         "rejection_sft": SHORT_SFT}
+         "rejection_sft": SHORT_SFT, "reward_model_helpful": SHORT_SFT,
+         "reward_model_harmless": SHORT_SFT, "all_scenario_rl": SHORT_RL,
+         "distill_sft": SHORT_SFT, "student_rl": SHORT_RL, "distill_rl": SHORT_RL}
 STAGE_2 = BASE.parent / "tiny-reasoning-rl"
+# Seconds, not minutes: a few questions sampled and held out.
+TINY = Budget("test", "seconds", cold_start=ColdStartData(questions=24, prompted=8),
+              rejection=RejectionData(questions=12, k=2),
+              distill=RejectionData(questions=12, k=2, seed=11),
+              evaluation=Evaluation(questions=8, k=2, general=8, general_k=1))
+SHIPPED = {"r1_zero": "tiny-r1-zero", "cold_start_sft": "tiny-cold-start",
+           "reasoning_rl": "tiny-reasoning-rl", "rejection_sft": "tiny-rejection-sft"}
 
 
 def _cold_start_data_by_hand(folder: Path, n: int = 40) -> None:
@@ -60,9 +71,9 @@ def test_sft_then_reasoning_rl_start_from_the_step_before_and_rerun_skips(tmp_pa
     _cold_start_data_by_hand(out / "cold_start_data")
     lines = []
     folders = run_pipeline(out, seed=3, overrides=SHORT, progress=False, log=lines.append,
-                           until="reasoning_rl")
-    assert [line.split(":")[0] for line in lines] == [
-        f"[{i}/6] {name}" for i, name in enumerate(STEP_NAMES[:4], 1)]
+                           until="reasoning_rl", budget=TINY)
+    heads = [line.split(":")[0] for line in lines if line.startswith("[")]
+    assert heads == [f"[{i}/14] {name}" for i, name in enumerate(STEP_NAMES[:4], 1)]
     assert "skipped" in lines[0] and "skipped" in lines[1]
     sft = yaml.safe_load((folders["cold_start_sft"] / "recipe.yaml").read_text())
     rl = yaml.safe_load((folders["reasoning_rl"] / "recipe.yaml").read_text())
@@ -73,7 +84,7 @@ def test_sft_then_reasoning_rl_start_from_the_step_before_and_rerun_skips(tmp_pa
     assert (folders["reasoning_rl"] / "final" / "model.safetensors").exists()
     again = []
     run_pipeline(out, seed=3, overrides=SHORT, progress=False, log=again.append,
-                 until="reasoning_rl")
+                 until="reasoning_rl", budget=TINY)
     assert all("done, skipped" in line for line in again)
 
 
@@ -88,9 +99,10 @@ def test_rejection_sampling_samples_stage_2_and_stage_3_fine_tunes_the_base_on_i
     (out / "reasoning_rl" / "final").symlink_to(STAGE_2, target_is_directory=True)
     lines = []
     folders = run_pipeline(out, seed=1, overrides=SHORT, progress=False, log=lines.append,
-                           rejection=RejectionData(questions=12, k=2))
+                           budget=TINY, until="rejection_sft")
+    lines = [line for line in lines if line.startswith("[")]
     assert [line.split(":")[0] for line in lines] == [
-        f"[{i}/6] {name}" for i, name in enumerate(STEP_NAMES, 1)]
+        f"[{i}/14] {name}" for i, name in enumerate(STEP_NAMES[:6], 1)]
     assert all("skipped" in line for line in lines[:4])
     manifest = json.loads((folders["rejection_sampling"] / MANIFEST).read_text())
     assert manifest["prompts"] == 12 and manifest["samples"] == 24
@@ -155,6 +167,7 @@ def test_a_data_step_killed_before_its_manifest_is_redone(tmp_path):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"until": "distill"}, "until must be one of r1_zero, cold_start_data"),
+    ({"budget": "huge"}, "budget must be one of quick, full"),
     ({"overrides": {"sft": ["trainer.max_steps=1"]}}, "overrides name no step: sft"),
 ])
 def test_bad_pipeline_requests_name_the_fix(tmp_path, kwargs, message):
@@ -168,3 +181,109 @@ def test_pipeline_command_refuses_an_unknown_step(capsys):
         main(["pipeline", "tiny", "--until", "distill"])
     assert exit_.value.code == 2
     assert "invalid choice: 'distill'" in capsys.readouterr().err
+
+
+def _finished(out: Path, steps) -> None:
+    """Steps that look done (skipped, never loaded)."""
+    for step in steps:
+        (out / step / "final").mkdir(parents=True)
+        (out / step / "final" / "tokenizer_config.json").write_text("{}")
+        (out / step / MANIFEST).write_text("{}")
+
+
+def test_a_folder_of_another_seed_or_budget_is_refused_before_anything_runs(tmp_path):
+    _finished(tmp_path, ["r1_zero"])
+    (tmp_path / RECORD).write_text(json.dumps({"seed": 0, "budget": "quick", "steps": {}}))
+    for kwargs in ({"seed": 1}, {"budget": "full"}):
+        with pytest.raises(PipelineError, match="holds a pipeline of seed 0 and budget 'quick'"):
+            run_pipeline(tmp_path, until="r1_zero", log=lambda line: None, **kwargs)
+    lines = []
+    run_pipeline(tmp_path, until="r1_zero", log=lines.append)  # the same settings continue
+    assert lines == [f"[1/14] r1_zero: R1-Zero: GRPO from the base, rule rewards (tiny/r1_zero): "
+                     f"done, skipped ({tmp_path / 'r1_zero'})"]
+
+
+def test_the_students_rl_without_distillations_minutes_says_what_to_do(tmp_path):
+    _finished(tmp_path, STEP_NAMES[:11])  # done by hand: no minutes recorded
+    with pytest.raises(PipelineError, match="given the minutes distillation took.*delete those "
+                                            "two step folders"):
+        run_pipeline(tmp_path, until="student_rl", log=lambda line: None)
+    assert not (tmp_path / "student_rl").exists()
+
+
+def test_the_quick_budget_shortens_steps_the_recipes_know():
+    quick = BUDGETS["quick"]
+    assert set(quick.train) <= set(STEP_NAMES)
+    for step, overrides in quick.train.items():
+        recipe = {"reward_model_helpful": "tiny/reward_model_helpful",
+                  "reward_model_harmless": "tiny/reward_model_harmless"}.get(step, f"tiny/{step}")
+        load_recipe(recipe, [f"model={BASE}", *overrides])  # every override is a field
+    assert BUDGETS["full"].train == {}  # full: the recipes as they are
+
+
+@pytest.mark.slow
+def test_the_second_half_runs_in_order_writes_the_table_and_a_rerun_skips_everything(tmp_path):
+    import time
+
+    out = tmp_path / "pipe"
+    for step, model in SHIPPED.items():  # the first half, done: the shipped models
+        (out / step).mkdir(parents=True)
+        (out / step / "final").symlink_to(BASE.parent / model, target_is_directory=True)
+    for step in ("cold_start_data", "rejection_sampling"):
+        (out / step).mkdir()
+        (out / step / MANIFEST).write_text("{}")
+    lines = []
+    folders = run_pipeline(out, seed=2, overrides=SHORT, progress=False, log=lines.append,
+                           budget=TINY)
+    ran = [line.split(":")[0].split("] ")[1] for line in lines
+           if line.startswith("[") and "skipped" not in line]
+    assert ran == list(STEP_NAMES[6:])
+    recipe = {step: yaml.safe_load((folders[step] / "recipe.yaml").read_text())
+              for step in STEP_NAMES[6:13] if step != "distill_data"}
+    stage_3 = str(out / "rejection_sft" / "final")
+    assert recipe["reward_model_helpful"]["model"] == recipe["reward_model_harmless"][
+        "model"] == recipe["all_scenario_rl"]["model"] == stage_3
+    assert {name: rm["model"] for name, rm in recipe["all_scenario_rl"]["reward_models"].items()
+            } == {"helpful_rm": str(out / "reward_model_helpful" / "final"),
+                  "harmless_rm": str(out / "reward_model_harmless" / "final")}
+    manifest = json.loads((folders["distill_data"] / MANIFEST).read_text())
+    assert manifest["model"] == str(out / "all_scenario_rl" / "final")  # the teacher
+    assert manifest["prompts"] == 12 and manifest["samples"] == 24
+    assert recipe["distill_sft"]["task"]["source"] == str(folders["distill_data"] / DATA)
+    assert recipe["distill_sft"]["model"].endswith("data/models/tiny-student")
+    assert recipe["student_rl"]["model"].endswith("data/models/tiny-student")
+    assert recipe["distill_rl"]["model"] == str(out / "distill_sft" / "final")
+    record = json.loads((out / RECORD).read_text())
+    assert record["seed"] == 2 and record["budget"] == "test"
+    assert set(record["steps"]) == set(STEP_NAMES[6:])
+    budget = recipe["student_rl"]["time_budget_minutes"]  # (a) gets (b)'s minutes
+    assert budget == round(record["steps"]["distill_data"] + record["steps"]["distill_sft"], 2)
+    results = json.loads((folders["results"] / RESULTS_JSON).read_text())
+    assert [row["label"] for row in results["rows"]][-3:] == [
+        "(a) student + R1-Zero RL", "(b) distilled student", "(c) distilled student + RL"]
+    assert len(results["rows"]) == 10 and results["student_rl_budget_minutes"] == budget
+    for row in results["rows"]:
+        assert 0 <= row["pass_at_1_ci"][0] <= row["pass_at_1"] <= row["pass_at_1_ci"][1] <= 1
+        assert row["helpful"] is not None and row["harmless"] is not None
+    assert results["rows"][0]["minutes"] is None  # the shipped base cost nothing here
+    assert results["rows"][8]["minutes"] == budget
+    table = (folders["results"] / RESULTS_MD).read_text()
+    assert table.count("\n| ") == 11 and "| (b) distilled student | " in table
+    assert (folders["results"] / RESULTS_PNG).stat().st_size > 10_000
+    started, again = time.perf_counter(), []
+    run_pipeline(out, seed=2, overrides=SHORT, progress=False, log=again.append, budget=TINY)
+    assert len(again) == 14 and all("done, skipped" in line for line in again)
+    assert time.perf_counter() - started < 5
+    # Killed while training (c): its final/ and the table missing; the same call resumes (c)
+    # from its newest checkpoint and writes the table again.
+    shutil.rmtree(folders["distill_rl"] / "final")
+    shutil.rmtree(folders["results"])
+    resumed = []
+    run_pipeline(out, seed=2, overrides=SHORT, progress=False, log=resumed.append, budget=TINY)
+    ran = [line.split(":")[0].split("] ")[1] for line in resumed
+           if line.startswith("[") and "skipped" not in line]
+    assert ran == ["distill_rl", "results"]
+    steps = [json.loads(line)["step"] for line in
+             (folders["distill_rl"] / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2]  # resumed at checkpoint-2, nothing trained twice
+    assert (folders["results"] / RESULTS_JSON).exists()

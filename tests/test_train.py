@@ -256,6 +256,57 @@ def test_resume_refuses_a_different_recipe_or_resume_never(straight_run, tmp_pat
         run(TINY, fast(run_dir), resume="never", progress=False)
 
 
+@pytest.mark.slow
+def test_a_run_killed_after_its_last_checkpoint_saves_it_without_training_more(straight_run,
+                                                                                tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(straight_run.output_dir, run_dir)
+    shutil.rmtree(run_dir / "final")  # killed after checkpoint-4 (= max_steps), before final/
+    resumed = run(TINY, fast(run_dir), progress=False)
+    assert resumed.resumed_from == run_dir / "checkpoint-4"
+    assert [r["step"] for r in read_metrics(run_dir)] == [1, 2, 3, 4]  # no fifth step
+    assert resumed.trainer.state.global_step == 0 and resumed.train_runtime_s == 0
+    saved, final = prepare_weights(run_dir / "checkpoint-4"), prepare_weights(resumed.final_dir)
+    assert saved.keys() == final.keys()
+    assert all(torch.equal(saved[name], final[name]) for name in saved)
+
+
+def test_time_budget_stops_at_the_first_step_past_it_and_counts_earlier_minutes():
+    from transformers import TrainerControl, TrainerState
+
+    from r1lab.train.metrics import TimeBudget
+
+    state, control = TrainerState(), TrainerControl()
+    fresh = TimeBudget(minutes=10)
+    fresh.on_train_begin(None, state, control)
+    fresh.on_step_end(None, state, control)
+    assert not control.should_training_stop and fresh.stopped_at is None
+    resumed = TimeBudget(minutes=10, used_s=600.0)  # a resumed run that had spent them
+    resumed.on_train_begin(None, state, control)
+    state.global_step = 7
+    resumed.on_step_end(None, state, control)
+    assert control.should_training_stop and control.should_save and resumed.stopped_at == 7
+    saved = resumed.state()  # what a checkpoint keeps
+    assert saved["args"] == {"minutes": 10} and saved["attributes"]["used_s"] >= 600.0
+
+
+@pytest.mark.slow
+def test_a_time_budget_ends_the_run_and_its_checkpoint_keeps_the_minutes(tmp_path):
+    import json
+
+    from r1lab.train.runner import _budget_used_s
+
+    result = run(TINY, fast(tmp_path, "time_budget_minutes=0.0001"), progress=False)
+    assert result.budget_stop_step == 1  # 6 ms: spent by the first step, of max_steps 4
+    assert [r["step"] for r in read_metrics(tmp_path)] == [1]
+    assert (result.final_dir / "model.safetensors").is_file()
+    state = json.loads((tmp_path / "checkpoint-1" / "trainer_state.json").read_text())
+    used = state["stateful_callbacks"]["TimeBudget"]["attributes"]["used_s"]
+    assert used >= 0.006 and _budget_used_s(tmp_path / "checkpoint-1") == used
+    with pytest.raises(RecipeError, match="time_budget_minutes` must be a number of minutes > 0"):
+        load_recipe(TINY, ["time_budget_minutes=0"])
+
+
 def sha256_of(state_dict):
     digest = hashlib.sha256()
     for name, tensor in sorted(state_dict.items()):

@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 from transformers import TrainerCallback
+from transformers.trainer_callback import ExportableState
 
 METRICS_FILE = "metrics.jsonl"
 CSV_FILE = "metrics.csv"
@@ -115,6 +116,40 @@ class MetricsLog(TrainerCallback):
             handle.write(json.dumps(row) + "\n")
             handle.flush()
         _write_csv(self.run_dir, read_metrics(self.run_dir))
+
+
+class TimeBudget(TrainerCallback, ExportableState):
+    """Stops training once ``minutes`` of training have passed (the recipe's
+    ``time_budget_minutes``); the minutes used are saved in each checkpoint, so a resumed run
+    counts them. transformers' Trainer has no wall-clock limit of its own."""
+
+    def __init__(self, minutes: float, used_s: float = 0.0):
+        self.minutes = minutes
+        self.used_s = used_s
+        self.start = None
+        self.stopped_at = None
+        """The step at which the budget ran out (None: it did not)."""
+
+    def state(self) -> dict:
+        return {"args": {"minutes": self.minutes}, "attributes": {"used_s": self.spent_s()}}
+
+    def spent_s(self) -> float:
+        """Training seconds used so far, earlier processes included."""
+        running = time.perf_counter() - self.start if self.start is not None else 0.0
+        return self.used_s + running
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.spent_s() >= self.minutes * 60:
+            self.stopped_at = state.global_step
+            control.should_training_stop = True
+            control.should_save = True
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.used_s = self.spent_s()
+        self.start = None
 
 
 class ProgressBar(TrainerCallback):

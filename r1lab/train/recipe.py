@@ -112,6 +112,11 @@ class Recipe:
     loss_impl: str = "torch"
     """GRPO's per-token log-probs: ``torch`` (TRL's own path) or ``triton`` (the fused kernel
     of ``r1lab.kernels``: one pass over the logits, gradient written in place)."""
+    time_budget_minutes: float | None = None
+    """Stop training once this many minutes of training have passed (resumed runs count their
+    earlier minutes), whatever ``trainer.max_steps`` says; None: no limit. R1 §4.1 compares RL
+    and distillation on the small student at equal cost: ``tiny/student_rl`` gets the minutes
+    distillation took. (r1lab's own: transformers' Trainer has no wall-clock limit.)"""
     output_dir: str = "runs/r1-zero"
     """Run folder: checkpoints, metrics.jsonl/csv, the resolved recipe and the final model."""
     name: str = ""
@@ -442,6 +447,10 @@ def check(recipe: Recipe) -> None:
     if recipe.quantization and not recipe.peft:
         raise RecipeError("recipe field `quantization` needs `peft` too: a 4-bit model trains "
                           "through LoRA adapters (QLoRA); add peft: {r: 16, lora_alpha: 32}")
+    budget = recipe.time_budget_minutes
+    if budget is not None and not (math.isfinite(budget) and budget > 0):
+        raise RecipeError(f"recipe field `time_budget_minutes` must be a number of minutes > 0 "
+                          f"(or left out for no limit); got {budget!r}")
     launch = _accelerate_file(recipe.accelerate)
     stage.check_fields(recipe, launch)
     args = trainer_config(recipe, processes=launch_processes(launch))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 import warnings
@@ -23,7 +24,7 @@ from typing import Any
 from r1lab.sources import local_path, resolved_model
 from r1lab.train.checkpoints import checkpoint_problem, checkpoint_step, checkpoints
 from r1lab.train.checkpoints import latest_checkpoint
-from r1lab.train.metrics import METRICS_FILE, MetricsLog, ProgressBar, read_metrics
+from r1lab.train.metrics import METRICS_FILE, MetricsLog, ProgressBar, TimeBudget, read_metrics
 from r1lab.train.metrics import truncate_metrics
 from r1lab.train.recipe import (TRANSFORMERS_RENAMES, Recipe, RecipeError, load_recipe,
                                 trainer_config)
@@ -110,6 +111,8 @@ class RunResult:
     """Wall time of this call's training (not counting earlier runs it resumed)."""
     resumed_from: Path | None
     trainer: Any = field(repr=False, default=None)
+    budget_stop_step: int | None = None
+    """The step at which the recipe's ``time_budget_minutes`` ran out (None: it did not)."""
 
 
 def _accelerate_config(recipe: Recipe):
@@ -206,6 +209,10 @@ def _train(plan: Plan, output_dir: Path, resume_from: Path | None, progress: boo
     trainer = build_trainer(plan, progress=progress)
     for callback in callbacks:
         trainer.add_callback(callback)
+    budget = None
+    if plan.recipe.time_budget_minutes is not None:
+        budget = TimeBudget(plan.recipe.time_budget_minutes, _budget_used_s(resume_from))
+        trainer.add_callback(budget)
     if trainer.accelerator.is_main_process:
         output_dir.mkdir(parents=True, exist_ok=True)
         if resume_from is not None:
@@ -217,8 +224,15 @@ def _train(plan: Plan, output_dir: Path, resume_from: Path | None, progress: boo
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=TRANSFORMERS_RENAMES, category=FutureWarning)
         try:
-            result = trainer.train(
-                resume_from_checkpoint=str(resume_from) if resume_from else None)
+            if _nothing_left(plan, resume_from, budget):
+                # Killed after its last checkpoint, before final/: transformers' Trainer would
+                # train one step more than max_steps when resumed there (measured with 5.x),
+                # so the checkpoint's weights are loaded and saved as they are.
+                trainer._load_from_checkpoint(str(resume_from))
+                runtime = 0.0
+            else:
+                runtime = trainer.train(resume_from_checkpoint=str(resume_from)
+                                        if resume_from else None).metrics.get("train_runtime")
         except (OSError, RuntimeError) as error:
             if _disk_full(error, output_dir):
                 raise RunFolderError(_disk_full_message(output_dir, trainer)) from error
@@ -237,8 +251,29 @@ def _train(plan: Plan, output_dir: Path, resume_from: Path | None, progress: boo
             raise
     return RunResult(output_dir=output_dir, final_dir=final_dir,
                      metrics=read_metrics(output_dir),
-                     train_runtime_s=result.metrics.get("train_runtime", float("nan")),
-                     resumed_from=resume_from, trainer=trainer)
+                     train_runtime_s=float("nan") if runtime is None else runtime,
+                     resumed_from=resume_from, trainer=trainer,
+                     budget_stop_step=budget.stopped_at if budget else None)
+
+
+def _nothing_left(plan: Plan, checkpoint: Path | None, budget: TimeBudget | None) -> bool:
+    """Whether the checkpoint a run resumes from already ends it (``max_steps`` reached, or
+    the time budget spent)."""
+    if checkpoint is None:
+        return False
+    if 0 < plan.args.max_steps <= checkpoint_step(checkpoint):
+        return True
+    return budget is not None and budget.used_s >= budget.minutes * 60
+
+
+def _budget_used_s(checkpoint: Path | None) -> float:
+    """Training seconds a resumed run had used (its ``TimeBudget`` state in the checkpoint's
+    ``trainer_state.json``); 0 for a fresh run."""
+    if checkpoint is None:
+        return 0.0
+    state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    saved = state.get("stateful_callbacks", {}).get(TimeBudget.__name__, {})
+    return float(saved.get("attributes", {}).get("used_s", 0.0))
 
 
 def _disk_full(error: BaseException, folder: Path) -> bool:
