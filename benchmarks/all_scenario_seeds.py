@@ -26,7 +26,8 @@ there (a killed benchmark continues where it stopped; two workers with one torch
 ``OMP_NUM_THREADS=1 python benchmarks/all_scenario_seeds.py --jobs … --no-gather``); a plain run
 gathers them into ``benchmarks/results/all_scenario_seeds.json``, stamped with the SHA-256 of
 the recipes, the preference pairs and the stage-3 weights. ``--ship`` copies the two reward
-models to ``data/models/tiny-rm-helpful`` and ``tiny-rm-harmless`` with their cards.
+models to ``data/models/tiny-rm-helpful`` and ``tiny-rm-harmless`` and stage 4's seed 0 to
+``data/models/tiny-r1`` (the final model, distillation's teacher) with their cards.
 """
 
 from __future__ import annotations
@@ -212,8 +213,11 @@ CARD = {
 
 
 def ship(results: dict, models: Path = ROOT / "data" / "models") -> None:
-    """Copy the two reward models into ``data/models/tiny-rm-*`` with their cards."""
+    """Copy the two reward models into ``data/models/tiny-rm-*`` and stage 4's seed 0 into
+    ``data/models/tiny-r1``, with their cards."""
     from r1lab.tiny.card import weights_sha256
+
+    ship_r1(results, models)
 
     for aspect in ASPECTS:
         name = f"tiny-rm-{aspect}"
@@ -238,6 +242,41 @@ def ship(results: dict, models: Path = ROOT / "data" / "models") -> None:
             f"the rule finds good and the {policy['bad']} others.\n\n"
             f"Weights SHA-256: `{weights_sha256(target)}`.\n")
         print(f"shipped {target}")
+
+
+def _rate(block: dict, name: str) -> str:
+    ci = block[f"{name}_ci"]
+    return f"{block[name]:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def ship_r1(results: dict, models: Path) -> None:
+    """Stage 4's seed 0, the tiny world's R1: the teacher ``tiny/distill`` samples."""
+    from r1lab.tiny.card import weights_sha256
+
+    target = models / "tiny-r1"
+    copy_model(RUNS / "stage4-seed0" / "final", target)
+    job = results["jobs"]["stage4-seed0"]
+    held = job["held_out"]
+    spread = [results["jobs"][f"stage4-seed{s}"]["held_out"]["reasoning"]["pass_at_1"]
+              for s in SEEDS]
+    (target / "README.md").write_text(
+        "# tiny-r1\n\nThe tiny world's DeepSeek-R1: the stage-3 model `tiny-rejection-sft` after "
+        f"RL for all scenarios (R1 §2.3.4), `r1lab train {GRPO_RECIPES['stage4']}` with "
+        "`trainer.seed=0` (rule rewards on reasoning prompts, the reward models `tiny-rm-helpful` "
+        "and `tiny-rm-harmless` on general ones). Distillation's teacher (`tiny/distill`, "
+        "notebook 09).\n\n"
+        "Regenerate: `python benchmarks/all_scenario_seeds.py --ship` (job `stage4-seed0`).\n\n"
+        f"Measured (`benchmarks/results/all_scenario_seeds.json`; {PROTOCOL['n']} held-out "
+        f"questions, half in Chinese, x {PROTOCOL['k']}, T = {PROTOCOL['temperature']}, top-p "
+        f"{PROTOCOL['top_p']}; {PROTOCOL['general']} held-out general prompts x "
+        f"{PROTOCOL['general_k']}):\n"
+        f"- pass@1 {_rate(held['reasoning'], 'pass_at_1')} "
+        f"(the three stage-4 seeds: {', '.join(f'{v:.3f}' for v in spread)}); format "
+        f"{held['reasoning']['format_rate']:.3f}, mixing {held['reasoning']['mixing_rate']:.3f};\n"
+        f"- helpful {_rate(held['general'], 'helpful')}, harmless "
+        f"{_rate(held['general'], 'harmless')} (the tiny world's rules).\n\n"
+        f"Weights SHA-256: `{weights_sha256(target)}`.\n")
+    print(f"shipped {target}")
 
 
 if __name__ == "__main__":

@@ -158,7 +158,8 @@ def run_pipeline_part() -> dict:
     if not link.exists():
         link.symlink_to(r1_zero.resolve(), target_is_directory=True)
     started = time.perf_counter()
-    folders = run_pipeline(PIPELINE, seed=0, until="cold_start_sft", progress=False)
+    folders = run_pipeline(PIPELINE, seed=0, until="cold_start_sft", progress=False,
+                           budget="full")
     minutes = (time.perf_counter() - started) / 60
     manifest = json.loads((folders["cold_start_data"] / MANIFEST).read_text())
     return {"manifest": manifest, "minutes": round(minutes, 2),

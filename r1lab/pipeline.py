@@ -424,9 +424,10 @@ ROWS = (
 
 
 def evaluate_model(model_dir: Path, evaluation: Evaluation = Evaluation(),
-                   progress: bool = False) -> dict:
+                   progress: bool = False, prefill: str = "") -> dict:
     """One model on the held-out sets: reasoning (pass@1 with its CI, format, mixing, chain
-    length) and general prompts (helpful, harmless by the tiny world's rule)."""
+    length) and general prompts (helpful, harmless by the tiny world's rule). ``prefill``
+    starts every reasoning answer (``"<think>"``: the model made to reason, a control)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from r1lab.eval import evaluate, evaluate_general
@@ -440,7 +441,7 @@ def evaluate_model(model_dir: Path, evaluation: Evaluation = Evaluation(),
                 "progress": progress}
     questions = generate(evaluation.questions, split="test", seed=evaluation.seed,
                          config=ArithmeticConfig(zh_fraction=evaluation.zh_fraction))
-    report = evaluate(model, tokenizer, questions, k=evaluation.k, **sampling)
+    report = evaluate(model, tokenizer, questions, k=evaluation.k, prefill=prefill, **sampling)
     general = evaluate_general(model, tokenizer, generate_general(
         evaluation.general, split="test", seed=evaluation.seed), k=evaluation.general_k,
         **sampling)

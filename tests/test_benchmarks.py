@@ -155,3 +155,75 @@ def test_the_shipped_reward_models_are_the_benchmarks(aspect):
     card = (folder / "README.md").read_text()
     assert f"Weights SHA-256: `{weights_sha256(folder)}`" in card
     assert "benchmarks/results/all_scenario_seeds.json" in card
+
+
+def test_the_shipped_tiny_r1_is_stage_4s_seed_0():
+    """data/models/tiny-r1, distillation's teacher, is copied by `python
+    benchmarks/all_scenario_seeds.py --ship` from its job stage4-seed0."""
+    folder = ROOT / "data" / "models" / "tiny-r1"
+    card = (folder / "README.md").read_text()
+    assert f"Weights SHA-256: `{weights_sha256(folder)}`" in card
+    held = json.loads(ALL_SCENARIO_SEEDS.read_text())["jobs"]["stage4-seed0"]["held_out"]
+    assert f"pass@1 {held['reasoning']['pass_at_1']:.3f}" in card
+
+
+DISTILL_SEEDS = ROOT / "benchmarks" / "results" / "distill_seeds.json"
+
+
+def test_distill_seeds_were_measured_on_todays_recipes_teacher_and_student():
+    """Notebook 09 reads these numbers; `python benchmarks/distill_seeds.py` rewrites them."""
+    from dataclasses import asdict
+
+    from r1lab.pipeline import BUDGETS, Evaluation
+
+    results = json.loads(DISTILL_SEEDS.read_text())
+    for name, digest in results["recipes_sha256"].items():
+        assert digest == hashlib.sha256(recipe_path(name).read_bytes()).hexdigest(), (
+            f"{name} changed: re-run benchmarks/distill_seeds.py")
+    assert set(results["recipes_sha256"]) == {"tiny/distill", "tiny/student_rl",
+                                              "tiny/distill_rl"}
+    assert results["teacher_weights_sha256"] == weights_sha256(ROOT / "data/models/tiny-r1")
+    assert results["student_weights_sha256"] == weights_sha256(ROOT / "data/models/tiny-student")
+    assert results["distill_data"] == asdict(BUDGETS["full"].distill)
+    assert results["protocol"] == asdict(Evaluation())
+    jobs = results["jobs"]
+    assert set(jobs) == {"distill-data", "student", *(f"{arm}-seed{s}" for arm in (
+        "distill", "rl", "distill_rl") for s in range(3))}
+    for s in range(3):
+        distilled, rl = jobs[f"distill-seed{s}"], jobs[f"rl-seed{s}"]
+        # (a) had the minutes (b) took: the teacher's sampling plus the student's SFT
+        assert rl["budget_minutes"] == round(jobs["distill-data"]["minutes"]
+                                             + distilled["train_minutes"], 2)
+        assert f"time_budget_minutes={rl['budget_minutes']}" in rl["overrides"]
+        for job in (distilled, rl, jobs[f"distill_rl-seed{s}"]):
+            held = job["held_out"]
+            assert 0 <= held["pass_at_1_ci"][0] <= held["pass_at_1"] <= held["pass_at_1_ci"][1]
+            assert job["steps"] > 0
+
+
+PIPELINE_TINY = ROOT / "benchmarks" / "results" / "pipeline_tiny"
+
+
+def test_the_pipelines_timing_was_measured_on_todays_recipes_and_budget():
+    """README and notebook 09 quote it; `python benchmarks/pipeline_tiny.py` rewrites it."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from pipeline_tiny import stamp
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    from r1lab.pipeline import ROWS, STEP_NAMES
+
+    timing = json.loads((PIPELINE_TINY / "timing.json").read_text())
+    now = stamp()
+    assert timing["recipes_sha256"] == now["recipes_sha256"], "a recipe changed: re-run it"
+    assert timing["budget"] == now["budget"], "the quick budget changed: re-run it"
+    assert list(timing["steps_minutes"]) == list(STEP_NAMES) and not timing["resumed"]
+    assert abs(sum(timing["steps_minutes"].values()) - timing["first_run_minutes"]) < 1.5
+    results = json.loads((PIPELINE_TINY / "results.json").read_text())
+    assert results["budget"] == "quick" and results["seed"] == 0
+    assert [row["label"] for row in results["rows"]] == [row.label for row in ROWS]
+    table = (PIPELINE_TINY / "results.md").read_text()
+    assert all(f"| {row.label} |" in table for row in ROWS)
+    assert (PIPELINE_TINY / "results.png").stat().st_size > 10_000

@@ -81,7 +81,13 @@ COLD_START = {
                                        four_bit=False, accelerate="zero3.yaml", batch=32),
     "multi_gpu/rejection_sft_zero3": dict(model="Qwen/Qwen2.5-Math-7B", lora_r=None,
                                           four_bit=False, accelerate="zero3.yaml", batch=128),
+    # Distillation (R1 §2.4): the bases of R1-Distill-Qwen-1.5B and -7B, SFT on a teacher set.
+    "single_gpu/distill_lora": dict(model="Qwen/Qwen2.5-Math-1.5B", lora_r=32, four_bit=False,
+                                    accelerate=None, batch=32),
+    "multi_gpu/distill_zero3": dict(model="Qwen/Qwen2.5-Math-7B", lora_r=None, four_bit=False,
+                                    accelerate="zero3.yaml", batch=128),
 }
+DISTILL = ("single_gpu/distill_lora", "multi_gpu/distill_zero3")
 QWEN_MATH_CONTEXT = 4096  # max_position_embeddings of Qwen2.5-Math-1.5B and -7B
 COLD_START_ROWS = 8
 
@@ -261,6 +267,38 @@ def test_rejection_sft_rung_trains_the_base_two_epochs_on_what_sampling_writes(t
     assert plan.train_dataset.column_names == ["prompt", "completion"]
     assert len(plan.train_dataset) == sum(manifest["rows"].values()) == 8
     assert plan.recipe.task.source.endswith(DATA)
+
+
+@pytest.mark.parametrize("name", DISTILL)
+def test_distill_rungs_read_a_teacher_sets_messages_as_prompt_and_completion(name, tmp_path):
+    """The hub teacher set (open-r1/OpenR1-Math-220k) is named, not fetched, in a dry run; a
+    local file of its schema (a `messages` chat beside other columns) is read as
+    conversational prompt-completion rows, the loss on R1's answer only."""
+    plan = prepare(name, dry_run=True)
+    assert plan.recipe.task.source == "open-r1/OpenR1-Math-220k" and plan.train_dataset is None
+    rows = [{"problem": f"What is {i}+1?", "answer": str(i + 1), "messages": [
+        {"role": "user", "content": f"What is {i}+1?"},
+        {"role": "assistant", "content": f"<think>\n{i}+1 = {i + 1}.\n</think>\n\\boxed{{{i + 1}}}"}]}
+        for i in range(3)]
+    source = tmp_path / "teacher.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    plan = prepare(name, [f"task.source={source}"], dry_run=True)
+    data = plan.train_dataset
+    assert data.column_names == ["prompt", "completion"] and len(data) == 3
+    assert data[1]["prompt"] == [{"role": "user", "content": "What is 1+1?"}]
+    assert data[1]["completion"][0]["role"] == "assistant"
+    assert plan.args.completion_only_loss is True
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"messages": rows[0]["messages"][:1] + [
+        {"role": "user", "content": "and?"}]}) + "\n")
+    with pytest.raises(RecipeError, match="row 0: the last turn of messages must be the "
+                                          "assistant's answer; got role 'user'"):
+        prepare(name, [f"task.source={bad}"], dry_run=True)
+    neither = tmp_path / "neither.jsonl"
+    neither.write_text(json.dumps({"question": "q", "answer": "a"}) + "\n")
+    with pytest.raises(RecipeError, match="neither prompt and completion columns nor a "
+                                          "messages column"):
+        prepare(name, [f"task.source={neither}"], dry_run=True)
 
 
 def test_accelerate_objects_of_the_distributed_rungs(plans):

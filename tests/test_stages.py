@@ -47,7 +47,8 @@ def dry_run_objects(data: Path) -> dict:
         return json.loads(text.replace(str(data), "<data>").replace(str(REPO), "<repo>"))
 
     # Recipes that start from an earlier stage's run: the shipped base stands in for it.
-    earlier_stage = {"tiny/reasoning_rl": ["model=data/models/tiny-base"]}
+    earlier_stage = {"tiny/reasoning_rl": ["model=data/models/tiny-base"],
+                     "tiny/distill_rl": ["model=data/models/tiny-student"]}
     objects = {}
     for name in available_recipes():
         stage = yaml.safe_load((RECIPES_DIR / f"{name}.yaml").read_text())["stage"]

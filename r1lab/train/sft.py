@@ -3,7 +3,9 @@ rejection-sampling SFT (§2.3.3) and distillation (§2.4).
 
 A recipe with ``stage: sft`` trains on rows of ``prompt`` and ``completion`` (the task
 ``prompt_completion``, from a local file or a hub dataset) with the loss on the completion
-only, like the paper's SFT on responses. Full fine-tuning by default; ``peft`` gives LoRA,
+only, like the paper's SFT on responses. Rows of ``messages`` alone (a chat, as teacher
+datasets on the hub ship R1's samples, e.g. ``open-r1/OpenR1-Math-220k``) are read as the
+chat so far (prompt) and its last, assistant turn (completion), in TRL's conversational form. Full fine-tuning by default; ``peft`` gives LoRA,
 ``quantization`` QLoRA (GPU). A LoRA run saves a merged model in ``final/``, so the next
 stage starts from a whole model. The runner (``r1lab.train.runner``) does the rest.
 """
@@ -26,6 +28,21 @@ SFT_COLUMNS = {
 }
 
 
+MESSAGES = "messages"
+
+
+def _chat_problem(chat) -> str | None:
+    """Why a ``messages`` value is not a chat ending in the assistant's answer (None if it is)."""
+    if not isinstance(chat, list) or len(chat) < 2 or not all(
+            isinstance(turn, dict) and isinstance(turn.get("content"), str) for turn in chat):
+        return (f"{MESSAGES} must be a list of at least two turns, each "
+                f"{{\"role\": …, \"content\": text}}; got {chat!r:.200}")
+    if chat[-1].get("role") != "assistant":
+        return f"the last turn of {MESSAGES} must be the assistant's answer; got role " \
+               f"{chat[-1].get('role')!r}"
+    return None
+
+
 class SFTStage(RowsStage):
     name = "sft"
     label = "SFT"
@@ -35,6 +52,33 @@ class SFTStage(RowsStage):
     needed = ("prompt", "completion")
     a_recipe = "an sft recipe"
     trains_on = "finished completions"
+
+    def dataset(self, recipe, dry_run: bool) -> Any:
+        """The recipe's rows (None in a dry run for hub data); a ``messages`` source becomes
+        conversational prompt-completion rows."""
+        from r1lab.train.recipe import RecipeError
+        from r1lab.train.stage import source_rows
+
+        rows = source_rows(recipe, dry_run, (), optional=(*self.needed, MESSAGES))
+        if rows is None:
+            return None
+        columns = set(rows.column_names)
+        if set(self.needed) <= columns:
+            return rows.select_columns(list(self.needed))
+        if MESSAGES not in columns:
+            raise RecipeError(f"recipe field `task.source`: {recipe.task.source} has neither "
+                              f"prompt and completion columns nor a {MESSAGES} column; stage "
+                              f"sft trains on finished completions")
+        for index, chat in enumerate(rows[MESSAGES]):
+            problem = _chat_problem(chat)
+            if problem:
+                raise RecipeError(f"recipe field `task.source`: {recipe.task.source} row "
+                                  f"{index}: {problem}")
+        # TRL's SFTTrainer would train a messages row on every turn; the paper's SFT puts the
+        # loss on the response only, which TRL does for prompt-completion rows.
+        return rows.map(lambda row: {"prompt": row[MESSAGES][:-1],
+                                     "completion": row[MESSAGES][-1:]},
+                        remove_columns=[MESSAGES])
 
     def config_class(self) -> type:
         from trl import SFTConfig
