@@ -41,8 +41,9 @@ run that finished it). ``seed`` seeds every step, so seeds 0, 1, 2 are three ind
 pipelines (each in its own ``out``).
 
 ``budget`` sizes the steps: ``quick`` (the default) fits the whole pipeline in about half an
-hour on 2 CPU cores (shorter RL runs, fewer sampled questions, a smaller held-out set);
-``full`` runs the recipes as they are, as the benchmarks do (about two hours).
+hour on 2 CPU cores (shorter RL runs, fewer sampled questions, a smaller held-out set;
+``benchmarks/pipeline_tiny.py`` measures it); ``full`` runs the recipes as they are, as the
+benchmarks do.
 """
 
 from __future__ import annotations
@@ -140,8 +141,8 @@ BUDGETS = {
         rejection=RejectionData(questions=2000),
         distill=RejectionData(questions=2000, seed=11),
         evaluation=Evaluation(questions=200, general=200, general_k=2)),
-    "full": Budget("full", "the recipes as they are, as the benchmarks run them: about two "
-                           "hours on 2 CPU cores"),
+    "full": Budget("full", "the recipes as they are, as the benchmarks run them: several "
+                           "times longer"),
 }
 BUDGET_NAMES = tuple(BUDGETS)
 
