@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seed_jobs import copy_model, main  # noqa: E402  (beside this script)
+from seed_jobs import copy_model, main, wait_for_job  # noqa: E402  (beside this script)
 
 RESULTS = ROOT / "benchmarks" / "results" / "all_scenario_seeds.json"
 RUNS = ROOT / "runs" / "all-scenario-seeds"
@@ -165,21 +165,12 @@ def run_reward_model(aspect: str) -> dict:
                           "auc": auc(good, bad)}}
 
 
-def wait_for(path: Path, timeout_s: float = 3600) -> None:
-    """Another worker may be training a reward model: wait for its result."""
-    deadline = time.time() + timeout_s
-    while not path.exists():
-        if time.time() > deadline:
-            raise SystemExit(f"no {path} after {timeout_s:.0f} s: run the rm-* jobs first")
-        time.sleep(15)
-
-
 def run_grpo(arm: str, seed: int) -> dict:
     from r1lab.train import load_recipe, run
     from r1lab.train.metrics import read_metrics
 
     for aspect in ASPECTS:
-        wait_for(RUNS / "results" / f"rm-{aspect}.json")
+        wait_for_job(RUNS / "results", f"rm-{aspect}")
     output_dir = RUNS / f"{arm}-seed{seed}"
     overrides = [f"trainer.seed={seed}", f"output_dir={output_dir}",
                  *(f"reward_models.{aspect}_rm.model={RUNS / f'rm-{aspect}' / 'final'}"

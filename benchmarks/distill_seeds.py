@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seed_jobs import main  # noqa: E402  (beside this script)
+from seed_jobs import main, wait_for_job  # noqa: E402  (beside this script)
 
 RESULTS = ROOT / "benchmarks" / "results" / "distill_seeds.json"
 RUNS = ROOT / "runs" / "distill-seeds"
@@ -83,23 +83,13 @@ def run_data() -> dict:
                 "prompts", "samples", "kept", "acceptance", "filters", "rows", "languages")}}
 
 
-def wait_for(job: str, timeout_s: float = 7200) -> dict:
-    """Another worker may be running ``job``: wait for its result, then read it."""
-    import json
-
-    path = RUNS / "results" / f"{job}.json"
-    deadline = time.time() + timeout_s
-    while not path.exists():
-        if time.time() > deadline:
-            raise SystemExit(f"no {path} after {timeout_s:.0f} s: run job {job} first")
-        time.sleep(15)
-    return json.loads(path.read_text())
-
-
 def run_arm(arm: str, seed: int) -> dict:
     from r1lab.pipeline import evaluate_model
     from r1lab.train import run
     from r1lab.train.metrics import read_metrics
+
+    def wait_for(job):
+        return wait_for_job(RUNS / "results", job)
 
     output_dir = RUNS / f"{arm}-seed{seed}"
     overrides = [f"trainer.seed={seed}", f"output_dir={output_dir}"]

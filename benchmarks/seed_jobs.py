@@ -46,6 +46,19 @@ def run_jobs(chosen: Sequence[str], every: Sequence[str], run_job: Callable[[str
     return results
 
 
+def wait_for_job(folder: Path, job: str, timeout_s: float = 7200) -> dict:
+    """Another worker may be running ``job``: wait for its result in ``folder``, then read it."""
+    import time
+
+    path = folder / f"{job}.json"
+    deadline = time.time() + timeout_s
+    while not path.exists():
+        if time.time() > deadline:
+            raise SystemExit(f"no {path} after {timeout_s:.0f} s: run job {job} first")
+        time.sleep(15)
+    return json.loads(path.read_text())
+
+
 def write_atomically(path: Path, results: dict) -> None:
     """JSON to ``path`` through a temporary file: a killed benchmark never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -379,7 +379,8 @@ STEPS = (
     Step("distill_rl", "(c) RL on the distilled student (tiny/distill_rl)",
          _train("tiny/distill_rl", _model_of("distill_sft")), _trained),
     Step("results", "every model on held-out questions and general prompts: the table",
-         lambda ctx: write_results(ctx), lambda folder: (folder / RESULTS_JSON).exists()),
+         lambda ctx: write_results(ctx),  # defined below, with the table it writes
+         lambda folder: (folder / RESULTS_JSON).exists()),
 )
 STEP_NAMES = tuple(step.name for step in STEPS)
 RECORD = "pipeline.json"
@@ -459,6 +460,7 @@ def write_results(ctx: Context) -> dict:
     ``results.png`` into the step's folder; returns the results."""
     from tqdm import tqdm
 
+    from r1lab.plots import pipeline_results
     from r1lab.sampling import write_atomically
 
     rows = []
@@ -476,8 +478,6 @@ def write_results(ctx: Context) -> dict:
                "rows": rows}
     ctx.folder.mkdir(parents=True, exist_ok=True)
     write_atomically(ctx.folder / RESULTS_MD, results_table(results))
-    from r1lab.plots import pipeline_results
-
     figure = pipeline_results(results)
     figure.savefig(ctx.folder / RESULTS_PNG, dpi=110)
     write_atomically(ctx.folder / RESULTS_JSON, json.dumps(results, indent=1))
