@@ -199,3 +199,31 @@ def test_distill_seeds_were_measured_on_todays_recipes_teacher_and_student():
             held = job["held_out"]
             assert 0 <= held["pass_at_1_ci"][0] <= held["pass_at_1"] <= held["pass_at_1_ci"][1]
             assert job["steps"] > 0
+
+
+PIPELINE_TINY = ROOT / "benchmarks" / "results" / "pipeline_tiny"
+
+
+def test_the_pipelines_timing_was_measured_on_todays_recipes_and_budget():
+    """README and notebook 09 quote it; `python benchmarks/pipeline_tiny.py` rewrites it."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from pipeline_tiny import stamp
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    from r1lab.pipeline import ROWS, STEP_NAMES
+
+    timing = json.loads((PIPELINE_TINY / "timing.json").read_text())
+    now = stamp()
+    assert timing["recipes_sha256"] == now["recipes_sha256"], "a recipe changed: re-run it"
+    assert timing["budget"] == now["budget"], "the quick budget changed: re-run it"
+    assert list(timing["steps_minutes"]) == list(STEP_NAMES) and not timing["resumed"]
+    assert abs(sum(timing["steps_minutes"].values()) - timing["first_run_minutes"]) < 1.5
+    results = json.loads((PIPELINE_TINY / "results.json").read_text())
+    assert results["budget"] == "quick" and results["seed"] == 0
+    assert [row["label"] for row in results["rows"]] == [row.label for row in ROWS]
+    table = (PIPELINE_TINY / "results.md").read_text()
+    assert all(f"| {row.label} |" in table for row in ROWS)
+    assert (PIPELINE_TINY / "results.png").stat().st_size > 10_000
