@@ -296,7 +296,7 @@ def test_distill_rungs_read_a_teacher_sets_messages_as_prompt_and_completion(nam
         prepare(name, [f"task.source={bad}"], dry_run=True)
     neither = tmp_path / "neither.jsonl"
     neither.write_text(json.dumps({"question": "q", "answer": "a"}) + "\n")
-    with pytest.raises(RecipeError, match="neither prompt and completion columns nor a "
+    with pytest.raises(RecipeError, match="lacks the column.s. completion, prompt and has no "
                                           "messages column"):
         prepare(name, [f"task.source={neither}"], dry_run=True)
 

@@ -66,9 +66,11 @@ class SFTStage(RowsStage):
         if set(self.needed) <= columns:
             return rows.select_columns(list(self.needed))
         if MESSAGES not in columns:
-            raise RecipeError(f"recipe field `task.source`: {recipe.task.source} has neither "
-                              f"prompt and completion columns nor a {MESSAGES} column; stage "
-                              f"sft trains on finished completions")
+            missing = ", ".join(sorted(set(self.needed) - columns))
+            raise RecipeError(f"recipe field `task.source`: {recipe.task.source} lacks the "
+                              f"column(s) {missing} and has no {MESSAGES} column; stage sft "
+                              f"trains on finished completions (prompt, completion) or on "
+                              f"chats ending in the answer ({MESSAGES})")
         for index, chat in enumerate(rows[MESSAGES]):
             problem = _chat_problem(chat)
             if problem:
