@@ -43,11 +43,11 @@ def test_tiny_recipe_resolves_into_trl_objects():
     assert (args.learning_rate, args.beta, args.temperature, args.loss_type) == (
         1e-4, 0.0, 1.0, "dapo")
     assert args.use_cpu and not args.bf16
-    # recipe rewards first, then the two zero-weight probes
-    assert args.reward_weights == [1.0, 0.5, 0.0, 0.0, 0.0]
+    # recipe rewards first, then the zero-weight probes
+    assert args.reward_weights == [1.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0]
     assert [f.__name__ for f in plan.reward_funcs] == [
         "accuracy_reward", "format_reward", "reasoning_share", "reflection_words",
-        "recheck_share"]
+        "recheck_share", "right_length", "wrong_length"]
     assert len(plan.train_dataset) == 4000
     assert plan.train_dataset[0]["prompt"].startswith("A conversation between User")
     assert Path(plan.model, "config.json").is_file()

@@ -10,6 +10,7 @@ from r1lab.rewards.assistant import for_kinds, harmless_reward, helpful_reward
 from r1lab.rewards.combined import REWARD_KINDS, REWARDS, combined_reward
 from r1lab.rewards.format import format_reward, readable_format_reward
 from r1lab.rewards.language import language_consistency_reward
+from r1lab.rewards.random_reward import random_reward
 from r1lab.rewards.requests import has_chain_of_thought, request_reward
 from r1lab.rewards.reward_model import RewardModelReward
 
@@ -25,6 +26,7 @@ __all__ = [
     "helpful_reward",
     "has_chain_of_thought",
     "language_consistency_reward",
+    "random_reward",
     "readable_format_reward",
     "request_reward",
 ]

@@ -8,6 +8,7 @@ from r1lab.rewards.accuracy import accuracy_reward
 from r1lab.rewards.assistant import harmless_reward, helpful_reward
 from r1lab.rewards.format import format_reward, readable_format_reward
 from r1lab.rewards.language import language_consistency_reward
+from r1lab.rewards.random_reward import random_reward
 from r1lab.rewards.requests import request_reward
 
 REWARDS: dict[str, Callable] = {
@@ -16,6 +17,7 @@ REWARDS: dict[str, Callable] = {
     "readable_format": readable_format_reward,  # the cold start's readable format (§2.3.1)
     "language": language_consistency_reward,  # needs the dataset column `target_lang`
     "request": request_reward,  # simple requests, answered without a CoT (§2.3.3)
+    "random": random_reward,  # a coin toss: the spurious-rewards finding (notebook 11)
     # The rule truths of the general prompts (§2.3.4; r1lab.tasks.general): the measure a
     # reward model approximates, the control of the hacking experiment, a probe at weight 0.
     "helpful_rule": helpful_reward,  # requests: the summary states the reply plainly
@@ -25,7 +27,8 @@ REWARDS: dict[str, Callable] = {
 # The prompt kinds (dataset column `kind`, r1lab.tasks.general) each rule judges, where a
 # batch mixes kinds (all-scenario RL, R1 §2.3.4); ``r1lab.rewards.for_kinds`` applies it.
 REWARD_KINDS: dict[str, tuple[str, ...]] = {
-    **{name: ("reasoning",) for name in ("accuracy", "format", "readable_format", "language")},
+    **{name: ("reasoning",) for name in ("accuracy", "format", "readable_format", "language",
+                                         "random")},
     "request": ("request",),
     "helpful_rule": ("request",),
     "harmless_rule": ("private",),

@@ -58,7 +58,7 @@ class GRPOStage(Stage):
         if task.name == "arithmetic":
             problems = generate(task.n, split="train", seed=task.seed,
                                 config=arithmetic_config(task))
-            return to_dataset(problems)
+            return to_dataset(list(problems) * task.repeat)
         if task.name in MIXED_TASKS:
             return _mixed_dataset(task, dry_run)
         source = local_path(task.source)
@@ -72,7 +72,7 @@ class GRPOStage(Stage):
                               f"{error}") from None
         if not problems:
             raise RecipeError(f"recipe field `task.source`: {task.source} has no rows")
-        return to_dataset(problems)
+        return to_dataset(list(problems) * task.repeat)
 
     def columns(self, recipe: Recipe) -> dict[str, str]:
         rewards = {name: f"rewards/{name_of(name, recipe)}/mean" for name in recipe.rewards}

@@ -12,7 +12,9 @@ Columns (means over the step's completions unless said otherwise; TRL's key in b
   ("wait", "check", "重新", …) per completion; ``recheck_share``
   [rewards/recheck_share/mean]: share of completions that reason and re-check a step
   (``r1lab.train.probes``; over ``reasoning_share`` it is the re-check rate among reasoning
-  completions, the aha curve).
+  completions, the aha curve); ``right_length`` / ``wrong_length``
+  [rewards/right_length/mean, rewards/wrong_length/mean]: tokens per completion among those
+  the accuracy rule grades right / wrong (empty when the step had none; Dr. GRPO's length bias).
 * ``completion_length`` [completions/mean_length]: tokens per completion;
   ``truncated`` [completions/clipped_ratio]: share that hit ``max_completion_length``.
 * ``kl`` [kl]: mean per-token k3 estimate of KL(policy || reference) (logged when beta > 0).
@@ -45,6 +47,8 @@ FIXED_COLUMNS = {
     "reasoning_share": "rewards/reasoning_share/mean",
     "reflection_words": "rewards/reflection_words/mean",
     "recheck_share": "rewards/recheck_share/mean",
+    "right_length": "rewards/right_length/mean",
+    "wrong_length": "rewards/wrong_length/mean",
     "completion_length": "completions/mean_length",
     "truncated": "completions/clipped_ratio",
     "kl": "kl",
@@ -99,14 +103,19 @@ class MetricsLog(TrainerCallback):
     def __init__(self, run_dir, columns: dict[str, str], key: str = "reward"):
         self.run_dir = Path(run_dir)
         self.columns = columns
-        self.key = key  # a log without it is not a training step's (e.g. the final summary)
+        self.key = key  # the stage's headline column (kept for callers that name it)
         self.start = time.perf_counter()
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.start = time.perf_counter()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not state.is_world_process_zero or not logs or self.key not in logs:
+        # Every training step's log, also those without the headline column: with
+        # num_iterations > 1 (or steps_per_generation > 1) GRPO only samples, and so only
+        # logs rewards, on some steps, while the others carry the loss, entropy and the
+        # clip ratios that only then differ from 0. The end-of-training summary is not a step.
+        if (not state.is_world_process_zero or not logs or "train_runtime" in logs
+                or not any(key in logs for key in self.columns.values())):
             return
         row = {"step": state.global_step,
                "elapsed_s": round(time.perf_counter() - self.start, 3)}

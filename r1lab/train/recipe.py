@@ -76,6 +76,10 @@ class TaskSpec:
     """Seeds the arithmetic generator (its train split is disjoint from the test split)."""
     arithmetic: dict = field(default_factory=dict)
     """Overrides of ``r1lab.tasks.ArithmeticConfig`` (operands, zh_fraction, …)."""
+    repeat: int = 1
+    """GRPO on ``arithmetic``/``gsm8k``/``math``: each prompt appears this many times in the
+    training set. RL with one example (arXiv 2504.20571) repeats its single problem to fill
+    every batch; a set smaller than one batch of prompts would otherwise give no batch."""
     general_source: str | None = None
     """all_scenario / general at full scale: a local file or hub dataset of general prompts (a
     ``prompt`` column; ``r1lab.tasks.general.load_general``) instead of the tiny world's."""
@@ -578,6 +582,12 @@ def _check_task(task: TaskSpec) -> None:
     one_of("task.name", task.name, TASKS)
     if task.n < 1:
         raise RecipeError(f"recipe field `task.n` must be >= 1; got {task.n}")
+    if task.repeat < 1:
+        raise RecipeError(f"recipe field `task.repeat` must be >= 1 (1: each prompt once); "
+                          f"got {task.repeat}")
+    if task.repeat != 1 and task.name in ("all_scenario", "general"):
+        raise RecipeError(f"recipe field `task.repeat` is for the arithmetic, gsm8k and math "
+                          f"tasks; remove it for {task.name}")
     if task.general_source is not None:
         if task.name not in ("all_scenario", "general"):
             raise RecipeError(f"recipe field `task.general_source` is for the all_scenario and "

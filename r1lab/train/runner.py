@@ -77,6 +77,7 @@ class Plan:
             f"stage       {recipe.stage}",
             f"model       {self.model}",
             f"task        {task.name} (n={task.n}"
+            + (f" x {task.repeat}" if task.repeat != 1 else "")
             + (f", source={task.source}" if task.source else "")
             + (f", general_source={task.general_source})" if task.general_source else ")"),
             *self.stage.describe(self),

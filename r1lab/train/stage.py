@@ -150,6 +150,10 @@ class RowsStage(Stage):
         if recipe.loss_impl != "torch":
             raise RecipeError(f"recipe field `loss_impl: triton` is the fused GRPO kernel; "
                               f"{self.a_recipe} uses TRL's loss: remove `loss_impl`")
+        if recipe.task.repeat != 1:
+            raise RecipeError(f"recipe field `task.repeat` repeats GRPO prompts; {self.a_recipe} "
+                              f"reads its rows as they are (use `trainer.num_train_epochs`): "
+                              f"remove it")
 
     def check_config(self, recipe, args: Any, launch: dict) -> None:
         from r1lab.train.recipe import RecipeError

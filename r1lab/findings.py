@@ -1,0 +1,168 @@
+"""The findings lab (notebook 11): what later papers found about R1-Zero-like training,
+tested in the tiny world.
+
+Five findings, each a claim with its paper's number, an experiment here (``ARMS`` of the
+recipe ``tiny/findings``, 3 seeds each) and a verdict read from the measured spread:
+
+1. ``length_bias`` (Dr. GRPO, arXiv 2503.20783): ``loss_type`` grpo | dr_grpo | dapo, lengths
+   of right and wrong completions over training.
+2. ``spurious_rewards`` (arXiv 2506.10947): random | format-only | true reward, held-out gains.
+3. ``one_example`` (arXiv 2504.20571): 1 | 16 | 4,000 training problems, held-out gains.
+4. ``pass_at_k`` (Yue et al., limit of RLVR): unbiased pass@k, k = 1 … 256, base (unprompted,
+   made to reason), RL from it, a distilled student and its own base.
+5. ``kl_clip_higher``: beta in {0, 0.04} x epsilon_high in {0.2, 0.28}: entropy, pass@1.
+
+``benchmarks/findings.py`` runs them and writes ``benchmarks/results/findings.json``; the
+notebook reads it and runs one small case of each live (``run_arm`` with fewer steps,
+``pass_at_k_counts`` on fewer samples).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+RECIPE = "tiny/findings"
+
+# Arm -> recipe overrides on tiny/findings (loss dapo, correctness reward, 4,000 problems,
+# beta 0, epsilon_high = epsilon = 0.2): the common arm is the control of every finding.
+ARMS: dict[str, list[str]] = {
+    "dapo": [],
+    "grpo": ["trainer.loss_type=grpo"],
+    "dr_grpo": ["trainer.loss_type=dr_grpo"],
+    "format_only": ["rewards.accuracy=0", "rewards.format=1.0"],
+    "random": ["rewards.accuracy=0", "rewards.random=1.0"],
+    "one_example": ["task.n=1", "task.repeat=4000"],
+    "sixteen_examples": ["task.n=16", "task.repeat=250"],
+    "kl": ["trainer.beta=0.04"],
+    "clip_higher": ["trainer.epsilon_high=0.28"],
+    "kl_clip_higher": ["trainer.beta=0.04", "trainer.epsilon_high=0.28"],
+}
+
+# What each arm is called in tables and figures.
+LABELS = {
+    "dapo": "dapo (true reward, 4,000 problems)", "grpo": "grpo", "dr_grpo": "dr_grpo",
+    "format_only": "format only", "random": "random (coin toss)",
+    "one_example": "1 problem", "sixteen_examples": "16 problems",
+    "kl": "beta 0.04", "clip_higher": "epsilon_high 0.28",
+    "kl_clip_higher": "beta 0.04 + epsilon_high 0.28",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    title: str
+    paper: str
+    claim: str
+    arms: tuple[str, ...] = ()
+
+
+FINDINGS: dict[str, Finding] = {
+    "length_bias": Finding(
+        "GRPO's length bias", "Dr. GRPO, arXiv 2503.20783",
+        "GRPO's per-response length normalisation lets wrong answers grow longer; "
+        "Dr. GRPO removes it (43.3% AIME 2024 from a 7B base)",
+        ("grpo", "dr_grpo", "dapo")),
+    "spurious_rewards": Finding(
+        "Spurious rewards", "Shao et al., arXiv 2506.10947",
+        "Qwen2.5-Math-7B on MATH-500: random reward +21.4 points, format only +13.8, "
+        "true reward +29.1; not on Llama3 or OLMo2",
+        ("random", "format_only", "dapo")),
+    "one_example": Finding(
+        "RL with one example", "Wang et al., arXiv 2504.20571",
+        "Qwen2.5-Math-1.5B on MATH-500: 36.0 -> 73.6 with one training problem",
+        ("one_example", "sixteen_examples", "dapo")),
+    "pass_at_k": Finding(
+        "Does RL expand what the base can solve?", "Yue et al., limit of RLVR",
+        "RL models win at pass@1; the base catches up at k in the tens to hundreds and passes "
+        "them at large k; distillation can widen what is solvable"),
+    "kl_clip_higher": Finding(
+        "KL and clip-higher", "DAPO, arXiv 2503.14476",
+        "clip-higher (epsilon_high 0.28) keeps entropy from collapsing; DAPO drops the KL term",
+        ("dapo", "kl", "clip_higher", "kl_clip_higher")),
+}
+
+# The training-curve columns a run keeps (``r1lab.train.metrics``); with num_iterations 2,
+# rewards are logged on the sampling steps, clip ratios on the steps between.
+CURVES = ("step", "accuracy", "format", "reasoning_share", "completion_length",
+          "right_length", "wrong_length", "entropy", "kl", "clip_ratio", "clip_high",
+          "clip_low")
+
+
+def arm_overrides(arm: str, seed: int, output_dir, steps: int | None = None) -> list[str]:
+    """The ``r1lab train`` overrides of one arm and seed (``steps``: a shorter run)."""
+    if arm not in ARMS:
+        raise ValueError(f"unknown arm {arm!r}; choose from {', '.join(ARMS)}")
+    extra = [] if steps is None else [f"trainer.max_steps={steps}", f"trainer.save_steps={steps}"]
+    return [*ARMS[arm], f"trainer.seed={seed}", f"output_dir={output_dir}", *extra]
+
+
+def run_arm(arm: str, seed: int, output_dir, steps: int | None = None,
+            progress: bool = False) -> tuple[Path, dict]:
+    """Train one arm (resumed or skipped if done); returns its final model folder and its
+    curves (``CURVES``, one list per column, ``None`` where a step did not log it)."""
+    from r1lab.train import run
+    from r1lab.train.metrics import read_metrics
+
+    result = run(RECIPE, arm_overrides(arm, seed, output_dir, steps), resume="auto",
+                 progress=progress)
+    rows = read_metrics(output_dir)
+    return Path(result.final_dir), {name: [row.get(name) for row in rows] for name in CURVES}
+
+
+def curve(curves: dict, name: str) -> tuple[list[int], list[float]]:
+    """(steps, values) of one column, the steps that logged it."""
+    pairs = [(s, v) for s, v in zip(curves["step"], curves[name]) if v is not None]
+    return [s for s, _ in pairs], [v for _, v in pairs]
+
+
+def window_mean(curves: dict, name: str, first: int, last: int) -> float | None:
+    """Mean of a column over steps ``first`` … ``last`` (None if none logged it)."""
+    values = [v for s, v in zip(*curve(curves, name)) if first <= s <= last]
+    return sum(values) / len(values) if values else None
+
+
+def pass_at_k_counts(model_dir, questions: Sequence, n: int, prefill: str = "",
+                     seed: int = 0, progress: bool = False) -> list[int]:
+    """Right answers among ``n`` samples (T 0.6, top-p 0.95) for each question."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from r1lab.eval import evaluate
+    from r1lab.tiny.card import MAX_NEW_TOKENS
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    report = evaluate(model, tokenizer, questions, k=n, max_new_tokens=MAX_NEW_TOKENS,
+                      batch_size=512, prefill=prefill, seed=seed, progress=progress)
+    counts = [0] * len(questions)
+    for record in report.records:
+        counts[record["index"]] += bool(record["correct"])
+    return counts
+
+
+def pass_at_k_curve(counts: Sequence[int], n: int, ks: Sequence[int] | None = None,
+                    resamples: int = 2000, seed: int = 0) -> dict[str, list[float]]:
+    """Unbiased pass@k (``r1lab.eval.pass_at_k``) averaged over questions, for k = 1, 2, 4 …
+    n, with a 95% bootstrap interval over questions (the questions are the random draw).
+
+    >>> c = pass_at_k_curve([0, 4, 2, 1], n=4, ks=[1, 4])
+    >>> c["k"], c["mean"]
+    ([1, 4], [0.4375, 0.75])
+    """
+    from r1lab.eval import _k_values, pass_at_k
+
+    if not counts:
+        raise ValueError("pass_at_k_curve needs the counts of at least one question")
+    ks = list(ks) if ks is not None else _k_values(n)
+    per_question = [[pass_at_k(n, c, k) for c in counts] for k in ks]
+    rng = random.Random(seed)
+    picks = [[rng.randrange(len(counts)) for _ in counts] for _ in range(resamples)]
+    low, high = [], []
+    for values in per_question:
+        means = sorted(sum(values[i] for i in pick) / len(pick) for pick in picks)
+        low.append(round(means[int(0.025 * resamples)], 6))
+        high.append(round(means[int(0.975 * resamples) - 1], 6))
+    return {"k": ks, "mean": [round(sum(v) / len(v), 6) for v in per_question],
+            "low": low, "high": high}
