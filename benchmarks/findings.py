@@ -23,8 +23,9 @@ killed benchmark continues where it stopped and two workers with one torch threa
 the two cores (``OMP_NUM_THREADS=1 python benchmarks/findings.py --jobs … --no-gather``; a
 ``passk-dapo`` job waits for its run). A plain run gathers them into
 ``benchmarks/results/findings.json``, stamped with the SHA-256 of the recipe, of the arms'
-overrides and of every model's weights. Each job records its minutes; their sum is the
-benchmark's single-thread time.
+overrides and of every model's weights. Each job records its minutes (their sum: the
+benchmark's one-thread time); ``wall_minutes`` is the wall-clock from the first job's start
+to the last one's end.
 """
 
 from __future__ import annotations
@@ -141,7 +142,30 @@ def run_job(job: str) -> dict:
     return {"minutes": round((time.perf_counter() - started) / 60, 2), **result}
 
 
+def wall_minutes(folder: Path, names) -> float:
+    """Wall-clock from the first job's start to the last job's end, read from each result
+    file's time of writing less its own minutes (workers ran side by side)."""
+    spans = []
+    for name in names:
+        path = folder / f"{name}.json"
+        end = path.stat().st_mtime
+        spans.append((end - 60 * json.loads(path.read_text())["minutes"], end))
+    return round((max(e for _, e in spans) - min(s for s, _ in spans)) / 60, 1)
+
+
+def add_wall_minutes(out: Path) -> None:
+    from seed_jobs import write_atomically
+
+    results = json.loads(out.read_text())
+    results["wall_minutes"] = wall_minutes(RUNS / "results", results["jobs"])
+    write_atomically(out, results)
+    print(f"{results['wall_minutes']} min wall-clock")
+
+
 if __name__ == "__main__":
-    sys.exit(main(None, __doc__.splitlines()[0], jobs(), run_job, stamp, RUNS, RESULTS,
-                  ("nothing to ship: the findings train no model the lab ships",
-                   lambda results: None)))
+    code = main(None, __doc__.splitlines()[0], jobs(), run_job, stamp, RUNS, RESULTS,
+                ("nothing to ship: the findings train no model the lab ships",
+                 lambda results: None))
+    if "--no-gather" not in sys.argv and "--out" not in sys.argv:
+        add_wall_minutes(RESULTS)
+    sys.exit(code)

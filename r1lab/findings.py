@@ -142,21 +142,31 @@ def pass_at_k_counts(model_dir, questions: Sequence, n: int, prefill: str = "",
     return counts
 
 
-def pass_at_k_curve(counts: Sequence[int], n: int, ks: Sequence[int] | None = None,
+def pass_at_k_curve(counts: Sequence, n: int, ks: Sequence[int] | None = None,
                     resamples: int = 2000, seed: int = 0) -> dict[str, list[float]]:
     """Unbiased pass@k (``r1lab.eval.pass_at_k``) averaged over questions, for k = 1, 2, 4 …
     n, with a 95% bootstrap interval over questions (the questions are the random draw).
 
+    ``counts``: right answers among ``n`` samples per question, or one such list per
+    training seed (same questions): then each question's pass@k is its mean over the seeds.
+
     >>> c = pass_at_k_curve([0, 4, 2, 1], n=4, ks=[1, 4])
     >>> c["k"], c["mean"]
     ([1, 4], [0.4375, 0.75])
+    >>> pass_at_k_curve([[0, 4], [2, 4]], n=4, ks=[1])["mean"]  # two seeds, two questions
+    [0.625]
     """
     from r1lab.eval import _k_values, pass_at_k
 
     if not counts:
         raise ValueError("pass_at_k_curve needs the counts of at least one question")
+    runs = [list(c) for c in counts] if isinstance(counts[0], Sequence) else [list(counts)]
+    if len({len(run) for run in runs}) != 1 or not runs[0]:
+        raise ValueError("pass_at_k_curve: every seed needs counts for the same questions")
     ks = list(ks) if ks is not None else _k_values(n)
-    per_question = [[pass_at_k(n, c, k) for c in counts] for k in ks]
+    per_question = [[sum(pass_at_k(n, run[q], k) for run in runs) / len(runs)
+                     for q in range(len(runs[0]))] for k in ks]
+    counts = runs[0]
     rng = random.Random(seed)
     picks = [[rng.randrange(len(counts)) for _ in counts] for _ in range(resamples)]
     low, high = [], []
@@ -166,3 +176,57 @@ def pass_at_k_curve(counts: Sequence[int], n: int, ks: Sequence[int] | None = No
         high.append(round(means[int(0.975 * resamples) - 1], 6))
     return {"k": ks, "mean": [round(sum(v) / len(v), 6) for v in per_question],
             "low": low, "high": high}
+
+
+# ---------------------------------------------------------------- reading the results
+
+
+def seeds_of(results: dict, arm: str) -> list[dict]:
+    """The jobs of one arm, one per seed (``results``: ``benchmarks/results/findings.json``)."""
+    return [results["jobs"][f"{arm}-seed{s}"] for s in results["seeds"]]
+
+
+def held_out(results: dict, arm: str, key: str = "pass_at_1") -> list[float]:
+    """One held-out number per seed of ``arm``."""
+    return [job["held_out"][key] for job in seeds_of(results, arm)]
+
+
+def gain(results: dict, arm: str, control: float) -> tuple[float, float, float]:
+    """(mean, low, high) in points: the arm's held-out pass@1 minus ``control`` (the base's,
+    one fixed model), a 95% t-interval over the arm's seeds."""
+    from r1lab.eval import seed_interval
+
+    return tuple(round(100 * v, 2) for v in seed_interval(
+        [p - control for p in held_out(results, arm)]))
+
+
+def windows(results: dict, arm: str, name: str, first: int, last: int) -> list[float]:
+    """One mean of a training column over steps ``first`` … ``last`` per seed of ``arm``."""
+    return [window_mean(job["curves"], name, first, last) for job in seeds_of(results, arm)]
+
+
+def verdict(low: float, high: float, claimed_sign: int = 1) -> str:
+    """Read a 95% interval of an effect against the paper's claimed direction.
+
+    >>> verdict(2.0, 5.0), verdict(-5.0, -2.0), verdict(-1.0, 3.0), verdict(-3.0, -1.0, -1)
+    ('agrees', 'disagrees', 'cannot tell here', 'agrees')
+    """
+    if low > 0 or high < 0:
+        return "agrees" if (1 if low > 0 else -1) == claimed_sign else "disagrees"
+    return "cannot tell here"
+
+
+def within_spread(value: float, seeds: Sequence[float], widen: float = 0.5,
+                  at_least: float = 0.0) -> bool:
+    """Whether a live run's ``value`` lies in the committed seeds' range, widened on each
+    side by ``widen`` times that range and at least ``at_least`` (a live run differs from the
+    committed ones in its thread count, so even the same seed does not repeat them exactly).
+
+    >>> within_spread(0.55, [0.4, 0.5]), within_spread(0.6, [0.4, 0.5])
+    (True, False)
+    >>> within_spread(0.53, [0.5, 0.5]), within_spread(0.53, [0.5, 0.5], at_least=0.05)
+    (False, True)
+    """
+    low, high = min(seeds), max(seeds)
+    margin = max(widen * (high - low), at_least)
+    return low - margin <= value <= high + margin

@@ -27,6 +27,9 @@ LABELS = {
     "kl": "KL to reference (nats/token)",
     "clip_ratio": "share of tokens clipped",
     "entropy": "entropy (nats/token)",
+    "right_length": "tokens of right completions",
+    "wrong_length": "tokens of wrong completions",
+    "clip_high": "share of tokens clipped above 1 + epsilon_high",
 }
 TITLES = {
     ("reward", "accuracy", "format"): "Reward and accuracy",
@@ -145,3 +148,92 @@ def pipeline_results(results: Mapping, title: str | None = None):
     right.set_title(f"Minutes per step ({total:.0f} in all)", fontsize=10)
     right.grid(alpha=0.3, axis="x")
     return _finish(fig, title)
+
+
+def seed_bands(arms: Mapping[str, Sequence[Mapping[str, Sequence]]], names: Sequence[str],
+               window: int = 5, title: str | None = None, live: Mapping | None = None):
+    """Several arms over seeds (notebook 11): one panel per column, each arm's mean over
+    its seeds (of each seed's moving average) bold, the seeds' min-max as a band.
+
+    ``arms``: label -> one curves dict per seed (``{"step": [...], name: [...]}``, ``None``
+    where a step did not log the column, as ``r1lab.findings.run_arm`` returns them).
+    ``live``: label -> one curves dict drawn dashed on top (a run of this session).
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.6), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        for i, (label, seeds) in enumerate(arms.items()):
+            per_seed = [dict(zip(*_points(c, name, window))) for c in seeds]
+            steps = sorted(set.intersection(*(set(s) for s in per_seed))) if per_seed else []
+            if not steps:
+                continue
+            values = [[s[step] for s in per_seed] for step in steps]
+            ax.plot(steps, [sum(v) / len(v) for v in values], color=f"C{i}", linewidth=2,
+                    label=f"{label} ({len(seeds)} seeds)")
+            ax.fill_between(steps, [min(v) for v in values], [max(v) for v in values],
+                            color=f"C{i}", alpha=0.2)
+        for i, (label, curves) in enumerate((live or {}).items()):
+            steps, values = _points(curves, name, window)
+            ax.plot(steps, values, color="black", linestyle="--", linewidth=1.5,
+                    label=f"{label} (live)")
+        _label(ax, LABELS.get(name, name), LABELS.get(name, name), legend=True)
+    return _finish(fig, title)
+
+
+def _points(curves: Mapping[str, Sequence], name: str, window: int):
+    rows = [{"step": s, name: v} for s, v in zip(curves["step"], curves[name])]
+    steps, values = _column(rows, name)
+    return steps, smooth(values, window)
+
+
+def pass_at_k(curves: Mapping[str, Mapping[str, Sequence]], title: str | None = None, ax=None):
+    """Unbiased pass@k against k (log scale), one line per model with its 95% band
+    (``r1lab.findings.pass_at_k_curve``'s ``k``, ``mean``, ``low``, ``high``)."""
+    import matplotlib.pyplot as plt
+
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4.2))
+    for i, (label, c) in enumerate(curves.items()):
+        ax.plot(c["k"], [100 * v for v in c["mean"]], marker="o", markersize=3,
+                color=f"C{i}", label=label)
+        ax.fill_between(c["k"], [100 * v for v in c["low"]], [100 * v for v in c["high"]],
+                        color=f"C{i}", alpha=0.15)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("k (samples per question)")
+    ax.set_ylabel("pass@k (%), 95% CI over questions")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _finish(fig, None) if fig is not None else ax.figure
+
+
+def intervals(rows: Mapping[str, Sequence[float]], xlabel: str, title: str | None = None,
+              ax=None, reference: float | None = None):
+    """Horizontal bars with 95% intervals: label -> (mean, low, high); ``reference`` a
+    vertical line (0 for gains)."""
+    import matplotlib.pyplot as plt
+
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 0.5 * len(rows) + 1.4))
+    labels = list(rows)
+    means = [rows[label][0] for label in labels]
+    errors = [[m - rows[label][1] for m, label in zip(means, labels)],
+              [rows[label][2] - m for m, label in zip(means, labels)]]
+    ax.barh(range(len(labels)), means, xerr=errors, capsize=3,
+            color=[f"C{i}" for i in range(len(labels))])
+    for y, value in enumerate(means):
+        ax.text(value, y, f" {value:+.1f}" if reference == 0 else f" {value:.1f}",
+                va="bottom", fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    if reference is not None:
+        ax.axvline(reference, color="black", linewidth=1)
+    ax.set_xlabel(xlabel)
+    ax.grid(alpha=0.3, axis="x")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _finish(fig, None) if fig is not None else ax.figure

@@ -98,6 +98,11 @@ def test_pass_at_k_curve_is_unbiased_monotone_and_brackets_its_mean():
     assert pass_at_k_curve([4] * 5, n=4)["low"] == [1.0, 1.0, 1.0]  # no spread, no interval
     with pytest.raises(ValueError, match="at least one question"):
         pass_at_k_curve([], n=4)
+    # several seeds on the same questions: each question's pass@k is its mean over seeds
+    two = pass_at_k_curve([[0, 8], [8, 8]], n=8, ks=[1, 8])
+    assert two["mean"] == [0.75, 0.75] and two["low"][0] == 0.5
+    with pytest.raises(ValueError, match="the same questions"):
+        pass_at_k_curve([[0, 8], [8]], n=8)
 
 
 def test_curve_helpers_skip_steps_that_did_not_log():
@@ -161,3 +166,18 @@ def test_the_findings_results_were_measured_by_todays_recipe_arms_and_models():
     for c in counts:
         assert len(c) == questions and all(0 <= x <= n for x in c)
     assert all(job["minutes"] > 0 for job in jobs.values())
+
+
+def test_gains_and_windows_read_one_number_per_seed():
+    from r1lab.findings import gain, held_out, windows
+
+    def job(p, acc):
+        return {"held_out": {"pass_at_1": p},
+                "curves": {"step": [1, 2, 3], "accuracy": [acc, None, acc + 0.2]}}
+
+    results = {"seeds": [0, 1, 2], "jobs": {"x-seed0": job(0.5, 0.1), "x-seed1": job(0.6, 0.2),
+                                            "x-seed2": job(0.7, 0.3)}}
+    assert held_out(results, "x") == [0.5, 0.6, 0.7]
+    mean, low, high = gain(results, "x", control=0.3)
+    assert mean == 30.0 and low < 30.0 < high  # points, t-interval over the 3 seeds
+    assert windows(results, "x", "accuracy", 1, 3) == pytest.approx([0.2, 0.3, 0.4])
