@@ -118,6 +118,19 @@ def curve(curves: dict, name: str) -> tuple[list[int], list[float]]:
     return [s for s, _ in pairs], [v for _, v in pairs]
 
 
+def reused_steps_only(curves: dict, name: str) -> dict:
+    """``curves`` with ``name`` kept only on the steps that reused a sampled batch (those that
+    logged no accuracy): with num_iterations 2, the clip ratios of a sampling step are 0 by
+    construction (the ratio is 1), so they would halve any mean.
+
+    >>> reused_steps_only({"step": [1, 2], "accuracy": [0.5, None], "clip_high": [0.0, 0.01]},
+    ...                   "clip_high")["clip_high"]
+    [None, 0.01]
+    """
+    return {**curves, name: [v if a is None else None
+                             for v, a in zip(curves[name], curves["accuracy"])]}
+
+
 def window_mean(curves: dict, name: str, first: int, last: int) -> float | None:
     """Mean of a column over steps ``first`` … ``last`` (None if none logged it)."""
     values = [v for s, v in zip(*curve(curves, name)) if first <= s <= last]
@@ -156,26 +169,51 @@ def pass_at_k_curve(counts: Sequence, n: int, ks: Sequence[int] | None = None,
     >>> pass_at_k_curve([[0, 4], [2, 4]], n=4, ks=[1])["mean"]  # two seeds, two questions
     [0.625]
     """
-    from r1lab.eval import _k_values, pass_at_k
+    from r1lab.eval import _k_values
+
+    ks = list(ks) if ks is not None else _k_values(n)
+    per_question = [_per_question(counts, n, k) for k in ks]
+    bounds = [_bootstrap(values, resamples, seed) for values in per_question]
+    return {"k": ks, "mean": [round(sum(v) / len(v), 6) for v in per_question],
+            "low": [lo for lo, _ in bounds], "high": [hi for _, hi in bounds]}
+
+
+def pass_at_k_difference(a: Sequence, b: Sequence, n: int, k: int, resamples: int = 2000,
+                         seed: int = 0) -> tuple[float, float, float]:
+    """(mean, low, high): pass@k of ``a`` minus that of ``b`` on the same questions, with a
+    paired 95% bootstrap interval over questions (``a``, ``b`` as ``pass_at_k_curve`` takes).
+
+    >>> pass_at_k_difference([4, 4, 0, 4], [0, 4, 0, 0], n=4, k=4)[0]
+    0.5
+    """
+    pa, pb = _per_question(a, n, k), _per_question(b, n, k)
+    if len(pa) != len(pb):
+        raise ValueError("pass_at_k_difference: a and b must count the same questions")
+    diffs = [x - y for x, y in zip(pa, pb)]
+    low, high = _bootstrap(diffs, resamples, seed)
+    return round(sum(diffs) / len(diffs), 6), low, high
+
+
+def _per_question(counts: Sequence, n: int, k: int) -> list[float]:
+    """Each question's unbiased pass@k, averaged over seeds when ``counts`` holds several."""
+    from r1lab.eval import pass_at_k
 
     if not counts:
         raise ValueError("pass_at_k_curve needs the counts of at least one question")
     runs = [list(c) for c in counts] if isinstance(counts[0], Sequence) else [list(counts)]
     if len({len(run) for run in runs}) != 1 or not runs[0]:
         raise ValueError("pass_at_k_curve: every seed needs counts for the same questions")
-    ks = list(ks) if ks is not None else _k_values(n)
-    per_question = [[sum(pass_at_k(n, run[q], k) for run in runs) / len(runs)
-                     for q in range(len(runs[0]))] for k in ks]
-    counts = runs[0]
+    return [sum(pass_at_k(n, run[q], k) for run in runs) / len(runs)
+            for q in range(len(runs[0]))]
+
+
+def _bootstrap(values: Sequence[float], resamples: int, seed: int) -> tuple[float, float]:
+    """95% percentile interval of the mean of ``values``, resampling them with replacement
+    (the same resamples for every call with the same seed and length: paired across k)."""
     rng = random.Random(seed)
-    picks = [[rng.randrange(len(counts)) for _ in counts] for _ in range(resamples)]
-    low, high = [], []
-    for values in per_question:
-        means = sorted(sum(values[i] for i in pick) / len(pick) for pick in picks)
-        low.append(round(means[int(0.025 * resamples)], 6))
-        high.append(round(means[int(0.975 * resamples) - 1], 6))
-    return {"k": ks, "mean": [round(sum(v) / len(v), 6) for v in per_question],
-            "low": low, "high": high}
+    means = sorted(sum(values[rng.randrange(len(values))] for _ in values) / len(values)
+                   for _ in range(resamples))
+    return round(means[int(0.025 * resamples)], 6), round(means[int(0.975 * resamples) - 1], 6)
 
 
 # ---------------------------------------------------------------- reading the results

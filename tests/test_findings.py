@@ -181,3 +181,15 @@ def test_gains_and_windows_read_one_number_per_seed():
     mean, low, high = gain(results, "x", control=0.3)
     assert mean == 30.0 and low < 30.0 < high  # points, t-interval over the 3 seeds
     assert windows(results, "x", "accuracy", 1, 3) == pytest.approx([0.2, 0.3, 0.4])
+
+
+def test_pass_at_k_difference_is_paired_over_the_same_questions():
+    from r1lab.findings import pass_at_k_difference
+
+    a, b = [8, 0, 4, 8, 2], [8, 0, 0, 4, 2]
+    assert pass_at_k_difference(a, a, n=8, k=2) == (0.0, 0.0, 0.0)  # paired: no spread
+    mean, low, high = pass_at_k_difference(a, b, n=8, k=1)
+    assert mean == pytest.approx((4 + 4) / 8 / 5) and 0 <= low <= mean <= high
+    assert pass_at_k_difference([[8, 0], [0, 8]], [4, 4], n=8, k=1)[0] == 0.0  # seeds averaged
+    with pytest.raises(ValueError, match="same questions"):
+        pass_at_k_difference(a, b[:3], n=8, k=1)
