@@ -23,14 +23,22 @@ $(STAMP): requirements-lock.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-lab: $(STAMP)
+# The lab's own defaults, read by JupyterLab from overrides.json in its application folder: never
+# ask to fetch Jupyter news (the pop-up covers the first screen, and the lab runs offline).
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+
+$(LAB_SETTINGS): $(STAMP) Makefile
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $@
+
+lab: $(STAMP) $(LAB_SETTINGS)
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ "$$(uname)" = Darwin ]; then browser=""; \
 	else browser="--no-browser"; echo "No display here: open the http://$(LAB_IP):... URL printed below."; fi; \
 	if [ "$$(id -u)" = 0 ]; then root="--allow-root"; else root=""; fi; \
 	exec $(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=$(LAB_IP) --port=$(LAB_PORT) \
 	  $$browser $$root $(LAB_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(LAB_SETTINGS)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The unit tests and doctests without the slow tier (training runs, launches, notebooks).

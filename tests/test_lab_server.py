@@ -1,5 +1,7 @@
-"""`make lab` really starts JupyterLab: served on a free loopback port, GET /lab is 200."""
+"""`make lab` really starts JupyterLab: served on a free loopback port, GET /lab is 200, with
+the lab's own settings; the notebooks name the kernel that is installed."""
 
+import json
 import os
 import signal
 import socket
@@ -45,6 +47,14 @@ def test_make_lab_serves_jupyterlab(tmp_path):
         assert "JupyterLab" in body
         assert "No display here" in output  # headless hint, then Jupyter's own URL
         assert f"http://127.0.0.1:{port}/lab" in output
+        # the lab's own settings: no pop-up asking to fetch Jupyter news on the first screen
+        plugin = "@jupyterlab/apputils-extension:notification"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab/api/settings/{plugin}"
+                                    f"?token={token}", timeout=10) as response:
+            schema = json.loads(response.read())["schema"]["properties"]
+        # overrides.json sets the defaults the learner's settings start from
+        assert schema["fetchNews"]["default"] == "false"
+        assert schema["checkForUpdates"]["default"] is False
     finally:
         stop(server)
         log.close()
@@ -62,3 +72,55 @@ def stop(server: subprocess.Popen) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+def test_every_notebook_names_the_installed_kernel():
+    """A notebook whose kernelspec differs from the installed one opens already modified in
+    JupyterLab (it rewrites the metadata, and saving would change the file)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    manager = KernelSpecManager()
+    wrong = {}
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        kernelspec = json.loads(path.read_text(encoding="utf-8"))["metadata"]["kernelspec"]
+        installed = manager.get_kernel_spec(kernelspec["name"])
+        expected = {"name": kernelspec["name"], "display_name": installed.display_name,
+                    "language": installed.language}
+        if kernelspec != expected:
+            wrong[path.name] = (kernelspec, expected)
+    assert wrong == {}, f"set these notebooks' metadata.kernelspec to the installed one: {wrong}"
+
+
+# Library messages a learner can do nothing about: they must not reach a committed output.
+UNACTIONABLE = ("Failed to load CPU gemm_4bit_forward",)
+
+
+def test_no_committed_output_carries_a_warning_a_learner_cannot_act_on():
+    found = []
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for i, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+            for output in cell.get("outputs", []):
+                text = "".join(output.get("text", ""))
+                found += [f"{path.name} cell {i}: {m}" for m in UNACTIONABLE if m in text]
+    assert found == []
+
+
+def test_bitsandbytes_optional_cpu_kernel_warning_is_filtered_at_its_logger():
+    import logging
+
+    import r1lab  # noqa: F401  (installs the filter)
+
+    logger = logging.getLogger("bitsandbytes.backends.cpu.ops")
+    record = logger.makeRecord(logger.name, logging.WARNING, __file__, 1,
+                               "Failed to load CPU gemm_4bit_forward from kernels-community: %s",
+                               ("no kernels",), None)
+    other = logger.makeRecord(logger.name, logging.WARNING, __file__, 1, "something else", (),
+                              None)
+    assert not logger.filter(record) and logger.filter(other)
+    # and in a fresh process importing what the notebooks import, nothing is printed
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", "import r1lab, bitsandbytes, peft"],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0 and UNACTIONABLE[0] not in result.stderr, result.stderr
