@@ -19,6 +19,6 @@ def random_reward(completions, **columns) -> list[float]:
     """1.0 with probability ``GAMMA``, else 0.0, for each completion, ignoring its text.
 
     >>> random.seed(0); random_reward(["<answer>14</answer>"] * 6)
-    [0.0, 0.0, 1.0, 0.0, 1.0, 1.0]
+    [0.0, 0.0, 1.0, 1.0, 0.0, 1.0]
     """
     return [float(random.random() < GAMMA) for _ in completions]
