@@ -199,10 +199,10 @@ def _per_question(counts: Sequence, n: int, k: int) -> list[float]:
     from r1lab.eval import pass_at_k
 
     if not counts:
-        raise ValueError("pass_at_k_curve needs the counts of at least one question")
+        raise ValueError("pass@k needs the counts of at least one question")
     runs = [list(c) for c in counts] if isinstance(counts[0], Sequence) else [list(counts)]
     if len({len(run) for run in runs}) != 1 or not runs[0]:
-        raise ValueError("pass_at_k_curve: every seed needs counts for the same questions")
+        raise ValueError("pass@k: every seed needs counts for the same questions")
     return [sum(pass_at_k(n, run[q], k) for run in runs) / len(runs)
             for q in range(len(runs[0]))]
 

@@ -100,10 +100,9 @@ def _write_csv(run_dir: Path, rows: list[dict]) -> None:
 class MetricsLog(TrainerCallback):
     """Writes one row per TRL training log (main process only)."""
 
-    def __init__(self, run_dir, columns: dict[str, str], key: str = "reward"):
+    def __init__(self, run_dir, columns: dict[str, str]):
         self.run_dir = Path(run_dir)
         self.columns = columns
-        self.key = key  # the stage's headline column (kept for callers that name it)
         self.start = time.perf_counter()
 
     def on_train_begin(self, args, state, control, **kwargs):

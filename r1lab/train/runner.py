@@ -167,7 +167,7 @@ def build_trainer(plan: Plan, progress: bool = True):
     trainer = plan.stage.trainer(plan)
     for printer in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(printer)
-    trainer.add_callback(MetricsLog(plan.args.output_dir, plan.columns, plan.stage.step_key))
+    trainer.add_callback(MetricsLog(plan.args.output_dir, plan.columns))
     if progress:
         trainer.add_callback(ProgressBar(plan.columns, plan.stage))
     return trainer
