@@ -2,6 +2,8 @@
 #   make lab    install if needed, then open JupyterLab on notebooks/
 #   make test   install if needed, then run the whole suite (unit tests, doctests, notebooks)
 # make test-fast runs the unit tests and doctests without the slow tier, in a few minutes.
+# make browser installs headless Chromium for the browser tests (make test-browser runs them alone;
+# make test runs them too when Chromium is present, and says why it skips them otherwise).
 # The install is redone only when requirements-lock.txt or pyproject.toml change.
 
 PYTHON ?= python3
@@ -10,10 +12,11 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.r1lab-installed
 LAB_IP   ?= 127.0.0.1
 LAB_PORT ?= 8888
+LAB_DIR  ?= notebooks
 LAB_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: lab test test-fast install lock clean
+.PHONY: lab test test-fast test-browser browser install lock clean
 
 install: $(STAMP)
 
@@ -35,7 +38,7 @@ lab: $(STAMP) $(LAB_SETTINGS)
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ "$$(uname)" = Darwin ]; then browser=""; \
 	else browser="--no-browser"; echo "No display here: open the http://$(LAB_IP):... URL printed below."; fi; \
 	if [ "$$(id -u)" = 0 ]; then root="--allow-root"; else root=""; fi; \
-	exec $(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=$(LAB_IP) --port=$(LAB_PORT) \
+	exec $(VENV)/bin/jupyter lab --notebook-dir=$(LAB_DIR) --ip=$(LAB_IP) --port=$(LAB_PORT) \
 	  $$browser $$root $(LAB_ARGS)
 
 test: $(STAMP) $(LAB_SETTINGS)
@@ -44,6 +47,21 @@ test: $(STAMP) $(LAB_SETTINGS)
 # The unit tests and doctests without the slow tier (training runs, launches, notebooks).
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow" tests r1lab $(PYTEST_ARGS)
+
+# The browser tier alone: JupyterLab in headless Chromium, as a learner sees it (tests/test_browser.py).
+test-browser: $(STAMP) $(LAB_SETTINGS)
+	$(PY) -m pytest -m browser tests/test_browser.py $(PYTEST_ARGS)
+
+# Debian's Chromium and its driver, for the browser tests (about 40 s; needs root or sudo, and
+# the Debian archive). No browser is ever downloaded at test time.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	  echo "chromium and chromedriver are installed: $$(chromium --version 2>/dev/null)"; \
+	else \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
 
 # Re-resolve the tested set from pyproject.toml's ranges (needs the package registry).
 lock:

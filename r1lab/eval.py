@@ -42,8 +42,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
+from r1lab.progress import bar as progress_bar
 from r1lab.rewards import accuracy_reward
 from r1lab.rewards.language import checked_language, mixes_languages
 from r1lab.rewards.reflection import rechecks
@@ -492,7 +492,8 @@ def evaluate(
     try:
         tokenizer.padding_side = "left"  # generation appends on the right of every row
         model.eval()
-        with tqdm(total=len(items), unit="problem", desc="eval", disable=not progress) as bar:
+        with progress_bar(total=len(items), unit="problem", desc="eval",
+                          disable=not progress) as bar:
             for start in range(0, len(items), per_batch):
                 batch = items[start : start + per_batch]
                 prompts = [render(p["question"], template) for p in batch]

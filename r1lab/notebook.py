@@ -69,3 +69,38 @@ def quiet_downloads() -> None:
 
     logging.disable_progress_bar()
     datasets.disable_progress_bars()
+
+
+STATIC_NOTE = ("Static copy: this is what the explorer shows at its starting values. Run the "
+               "notebook's cells (Run > Run All Cells) to get the live controls here.")
+
+
+def show_explorer(widget, static, note: str = STATIC_NOTE) -> None:
+    """Display ``widget`` with a labelled static copy for views that cannot run it.
+
+    A saved notebook opened in JupyterLab is untrusted and has no kernel, so a widget's output
+    would show as one line of text (``interactive(children=(FloatSlider(...``). The output
+    displayed here carries three forms of the same thing: the live widget (shown whenever the
+    cell has run in this session), and, for every other view, ``note`` above ``static``: a
+    matplotlib figure (drawn once, at the widget's starting values) or a text. JupyterLab picks
+    the live widget for outputs it trusts and the labelled copy for the others, so a learner
+    sees one of them, never both.
+    """
+    import base64
+    import html
+    import io
+
+    from IPython.display import display
+
+    data = widget._repr_mimebundle_()
+    label = f'<p style="font-style: italic">{html.escape(note)}</p>'
+    if isinstance(static, str):
+        data["text/html"] = f"{label}<pre>{html.escape(static)}</pre>"
+        data["text/plain"] = f"{note}\n{static}"
+    else:
+        buffer = io.BytesIO()
+        static.savefig(buffer, format="png", bbox_inches="tight")
+        png = base64.b64encode(buffer.getvalue()).decode()
+        data["text/html"] = f'{label}<img src="data:image/png;base64,{png}"/>'
+        data["text/plain"] = note
+    display(data, raw=True)

@@ -458,13 +458,12 @@ def evaluate_model(model_dir: Path, evaluation: Evaluation = Evaluation(),
 def write_results(ctx: Context) -> dict:
     """Evaluate every model of ``ROWS`` and write ``results.json``, ``results.md`` and
     ``results.png`` into the step's folder; returns the results."""
-    from tqdm import tqdm
-
     from r1lab.plots import pipeline_results
+    from r1lab.progress import bar
     from r1lab.sampling import write_atomically
 
     rows = []
-    for row in tqdm(ROWS, desc="results", unit="model", disable=not ctx.progress):
+    for row in bar(iterable=ROWS, desc="results", unit="model", disable=not ctx.progress):
         model = _final(ctx.folders[row.step]) if row.step else _recipe_model(row.recipe)
         spent = [ctx.minutes.get(step) for step in row.steps]
         rows.append({"label": row.label, "line": row.line, "step": row.step,

@@ -321,9 +321,8 @@ def rejection_sample(model, tokenizer, problems: Sequence, out: str | Path,
     folder with samples of the same settings (backend included) is resumed; a folder of other
     settings is refused (``SamplingError``).
     """
-    from tqdm import tqdm
-
     from r1lab.eval import evaluate
+    from r1lab.progress import bar as progress_bar
 
     problems = list(problems)
     out = Path(out)
@@ -348,7 +347,7 @@ def rejection_sample(model, tokenizer, problems: Sequence, out: str | Path,
                                              for r in records))
     if records:
         log(f"{out}: resuming, {len(whole)} of {len(starts)} chunks already sampled")
-    with tqdm(total=len(problems), initial=sum(min(config.chunk, len(problems) - s)
+    with progress_bar(total=len(problems), initial=sum(min(config.chunk, len(problems) - s)
                                                for s in whole),
               unit="prompt", desc="rejection sampling", disable=not progress) as bar, \
             open(out / SAMPLES, "a", encoding="utf-8") as file:

@@ -1,8 +1,10 @@
 """`make lab` really starts JupyterLab: served on a free loopback port, GET /lab is 200, with
-the lab's own settings; the notebooks name the kernel that is installed."""
+the lab's own settings; the notebooks name the kernel that is installed, and what a saved
+notebook shows is final (progress bars), labelled (widgets' static copies) and actionable."""
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -124,3 +126,76 @@ def test_bitsandbytes_optional_cpu_kernel_warning_is_filtered_at_its_logger():
     result = subprocess.run([sys.executable, "-c", "import r1lab, bitsandbytes, peft"],
                             capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0 and UNACTIONABLE[0] not in result.stderr, result.stderr
+
+
+BAR = re.compile(r"(\d+)%\|[^|\n]*\|\s*(\d+)/(\d+)")
+
+
+def test_no_committed_progress_bar_is_stalled():
+    """A saved bar must read its final count: ``GRPO: 0%| | 0/200`` above "training done"
+    looks stalled (tqdm's notebook bar saves its first text unless r1lab.progress keeps it)."""
+    stalled = []
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for i, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+            for output in cell.get("outputs", []):
+                text = "".join(output.get("text", "")) + "".join(
+                    output.get("data", {}).get("text/plain", ""))
+                for line in text.split("\n"):
+                    shown = line.split("\r")[-1]  # a terminal bar redraws itself after \r
+                    for match in BAR.finditer(shown):
+                        if match[2] != match[3]:
+                            stalled.append(f"{path.name} cell {i}: {shown.strip()}")
+    assert stalled == []
+
+
+def run_in_kernel(source: str) -> list[dict]:
+    """Run ``source`` as one cell in a fresh kernel; its outputs as a saved notebook keeps them."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    return notebook.cells[0].outputs
+
+
+def test_progress_bar_saves_its_final_state_in_a_notebook():
+    outputs = run_in_kernel(
+        "from r1lab.progress import KeptBar, bar\n"
+        "with bar(total=5, desc='GRPO', unit='step') as b:\n"
+        "    assert isinstance(b, KeptBar)\n"
+        "    for _ in range(5):\n"
+        "        b.update(1)\n")
+    [shown] = outputs
+    assert "application/vnd.jupyter.widget-view+json" in shown["data"]  # the live bar
+    assert shown["data"]["text/plain"].startswith("GRPO: 100%|")
+    assert "5/5" in shown["data"]["text/plain"]
+
+
+def test_show_explorer_labels_its_static_copy():
+    outputs = run_in_kernel(
+        "import ipywidgets as widgets, matplotlib.pyplot as plt\n"
+        "from r1lab.notebook import STATIC_NOTE, show_explorer\n"
+        "fig = plt.figure(); plt.plot([0, 1]); plt.close(fig)\n"
+        "show_explorer(widgets.IntSlider(3), fig)\n"
+        "show_explorer(widgets.Text('abc'), 'parse: 14')\n")
+    figure, text = (output["data"] for output in outputs)
+    for data in (figure, text):
+        assert set(data) == {"application/vnd.jupyter.widget-view+json", "text/html",
+                             "text/plain"}
+        assert "Static copy" in data["text/html"] and data["text/plain"].startswith("Static copy")
+    assert '<img src="data:image/png;base64,' in figure["text/html"]
+    assert "<pre>parse: 14</pre>" in text["text/html"]
+
+
+def test_browser_tier_without_a_browser_is_skipped_with_its_reason():
+    """Never silently passed: where Chromium is missing pytest's summary names it and the fix."""
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/test_browser.py",
+         "-k", "03_grpo_math"],
+        cwd=ROOT, env={**os.environ, "PATH": "/nonexistent"}, capture_output=True, text=True,
+        timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SKIPPED" in result.stdout and "make browser" in result.stdout, result.stdout
+    assert " passed" not in result.stdout

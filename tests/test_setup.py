@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GPU_IMAGE = {"torch": "2.11.0", "transformers": "5.17.0", "triton": "3.6.0"}
 MUST_PIN = ["torch", "trl", "transformers", "peft", "accelerate", "datasets", "triton",
             "bitsandbytes", "math-verify", "jupyterlab", "ipywidgets", "matplotlib", "nbval",
-            "pytest"]
+            "pytest", "selenium"]
 
 
 def pins(lines):
@@ -79,3 +79,4 @@ def test_readme_has_exactly_the_two_setup_commands():
     assert commands == ["make lab", "make test"]
     ci = (ROOT / ".ci/run").read_text()
     assert "make test" in ci and "set -euo pipefail" in ci
+    assert "make browser" in ci  # the browser tier's documented install, before the tests

@@ -170,9 +170,9 @@ class ProgressBar(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
-            from tqdm.auto import tqdm
+            from r1lab.progress import bar
 
-            self.bar = tqdm(total=state.max_steps, initial=state.global_step,
+            self.bar = bar(total=state.max_steps, initial=state.global_step,
                             desc=self.stage.label, unit="step", dynamic_ncols=True)
 
     def on_step_end(self, args, state, control, **kwargs):
