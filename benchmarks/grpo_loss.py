@@ -15,9 +15,12 @@ bf16. Methods that start from the same logits [B, T, V] and return d(logits):
 Methods that start from the last hidden states [B, T, H] and the LM head [V, H], and return
 their gradients (the projection and its backward matmuls included):
 
-- ``r1lab-lm-head``: ``hidden @ weight.T``, then ``r1lab-inplace``;
+- ``r1lab-fused-linear``: ``r1lab.kernels.fused_linear_log_probs`` (what ``loss_impl: triton``
+  trains with: the logits are never whole, each tile stays in registers), then the loss;
+- ``r1lab-lm-head``: ``hidden @ weight.T``, then ``r1lab-inplace`` (the logits kernel);
 - ``trl-fused-lm-head``: ``trl.kernels.ChunkedLogProbFunction``, what TRL 1.16's GRPOTrainer
-  runs (``add_fused_lm_head``: vocabulary chunks, the logits are never whole), then the loss;
+  runs (``add_fused_lm_head``: vocabulary chunks, the logits are never whole), on the rows its
+  trainer scores on a GPU (those the mask keeps), then the loss;
 - ``liger-fused-linear``: ``liger_kernel.chunked_loss.LigerFusedLinearGRPOLoss``.
 
 Reported per method: the median of ``--repeats`` timed runs after ``--warmup`` (CUDA events,
@@ -154,6 +157,16 @@ def liger(batch, temperature):
     return loss, torch.autograd.grad(loss, batch["logits"])
 
 
+def r1lab_fused_linear(batch, temperature):
+    from r1lab.kernels import fused_linear_log_probs
+
+    hidden = batch["hidden"]
+    logps, _ = fused_linear_log_probs(hidden, batch["weight"], batch["ids"], temperature,
+                                      mask=batch["mask"])  # [B, T] fp32
+    loss = _grpo_loss(logps, batch)
+    return loss, torch.autograd.grad(loss, (hidden, batch["weight"]))
+
+
 def r1lab_lm_head(batch, temperature):
     logits = batch["hidden"] @ batch["weight"].T  # [B, T, V] bf16
     loss = _r1lab(logits, batch, temperature, inplace=True)  # matmul backward needs no logits
@@ -161,16 +174,17 @@ def r1lab_lm_head(batch, temperature):
 
 
 def trl_fused_lm_head(batch, temperature):
-    """What TRL 1.16's GRPOTrainer runs: its chunked LM head (add_fused_lm_head), all rows."""
+    """What TRL 1.16's GRPOTrainer runs: its chunked LM head (add_fused_lm_head) on the rows
+    the mask keeps (its trainer scores only those on a GPU)."""
     from trl.kernels import ChunkedLogProbFunction
     from trl.trainer.utils import _CHUNKED_LOGPROB_CHUNK_SIZE
 
-    hidden = batch["hidden"]
-    B, T, H = hidden.shape
-    logps = ChunkedLogProbFunction.apply(
-        hidden.reshape(B * T, H), batch["weight"], None, batch["ids"].reshape(-1), temperature,
+    hidden, active = batch["hidden"], batch["mask"] != 0
+    kept = ChunkedLogProbFunction.apply(
+        hidden[active], batch["weight"], None, batch["ids"][active], temperature,
         _CHUNKED_LOGPROB_CHUNK_SIZE, None, 1.0, ("log_probs",),
-    )[0].view(B, T)  # [B, T] fp32
+    )[0]  # [n] fp32
+    logps = kept.new_zeros(active.shape).masked_scatter(active, kept)  # [B, T]
     loss = _grpo_loss(logps, batch)
     return loss, torch.autograd.grad(loss, (hidden, batch["weight"]))
 
@@ -197,6 +211,7 @@ METHODS = {
     "trl": (trl_path, "logits"),
     "torch-eager": (torch_eager, "logits"),
     "liger": (liger, "logits+1"),
+    "r1lab-fused-linear": (r1lab_fused_linear, "hidden"),
     "r1lab-lm-head": (r1lab_lm_head, "hidden"),
     "trl-fused-lm-head": (trl_fused_lm_head, "hidden"),
     "liger-fused-linear": (liger_fused_linear, "hidden"),

@@ -356,19 +356,21 @@ def test_the_command_runs_under_accelerate_launch(tmp_path):
 
 @pytest.mark.slow
 def test_triton_loss_impl_gives_the_same_training_step(tmp_path, monkeypatch):
-    """One GRPO step through TRL's log-probs and through the Triton kernel (interpreter)."""
+    """One GRPO step through TRL's fused head and through r1lab's kernel from the hidden
+    states (interpreter): same loss, gradient norm, entropy, KL."""
+    import r1lab.kernels.fused_linear as fused_linear
     import r1lab.kernels.fused_loss as fused_loss
     import r1lab.train.trainer as trainer_module
 
     backends = []
 
-    def spy(logits, *args, **kwargs):
-        backends.append((fused_loss._backend(logits, kwargs.get("interpret")),
+    def spy(hidden, *args, **kwargs):
+        backends.append((fused_loss._backend(hidden, kwargs.get("interpret")),
                          torch.is_grad_enabled()))
-        return fused_loss.fused_log_probs(logits, *args, **kwargs)
+        return fused_linear.fused_linear_log_probs(hidden, *args, **kwargs)
 
     monkeypatch.setenv("TRITON_INTERPRET", "1")
-    monkeypatch.setattr(trainer_module, "fused_log_probs", spy)
+    monkeypatch.setattr(trainer_module, "fused_linear_log_probs", spy)
     step = ["task.n=16", "trainer.max_steps=1", "trainer.save_steps=100",
             "trainer.max_completion_length=16", "trainer.per_device_train_batch_size=8",
             "trainer.num_generations=4", "trainer.beta=0.04"]

@@ -4,7 +4,7 @@ TRL does the training (generation, rewards, advantages, the clipped objective, K
 distribution); this stage adds the prompts in the R1-Zero template (R1 Table 1), the
 recipe's rule rewards with their weights (R1 §2.2.2) plus the zero-weight probes of
 ``r1lab.train.probes``, the checks TRL or transformers would only make once the GPUs are
-allocated, and ``loss_impl`` (TRL's log-probs or the fused kernel of ``r1lab.kernels``).
+allocated, and ``loss_impl`` (TRL's fused LM head, or r1lab's kernel from the hidden states).
 The runner (``r1lab.train.runner``) does the rest.
 """
 
@@ -93,7 +93,7 @@ class GRPOStage(Stage):
 
     def describe(self, plan) -> list[str]:
         a, recipe = plan.args, plan.recipe
-        kernel = " (r1lab.kernels, fused)" if recipe.loss_impl == "triton" else " (TRL)"
+        kernel = " (r1lab.kernels, from the hidden states)" if recipe.loss_impl == "triton" else " (TRL)"
         return [
             "rewards     " + ", ".join(f"{n} x {w}" for n, w in recipe.rewards.items()),
             f"GRPO        G={a.num_generations} batch/device={a.per_device_train_batch_size} "
