@@ -101,6 +101,7 @@ def show_explorer(widget, static, note: str = STATIC_NOTE) -> None:
         buffer = io.BytesIO()
         static.savefig(buffer, format="png", bbox_inches="tight")
         png = base64.b64encode(buffer.getvalue()).decode()
-        data["text/html"] = f'{label}<img src="data:image/png;base64,{png}"/>'
+        image = f'<img style="max-width: 100%" src="data:image/png;base64,{png}"/>'
+        data["text/html"] = label + image
         data["text/plain"] = note
     display(data, raw=True)

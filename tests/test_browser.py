@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -196,6 +197,18 @@ def test_notebook_opens_unmodified_with_its_figures(notebook, lab, browser, tmp_
     # a widget saved without its kernel shows a labelled static copy, never its bare repr
     text = page.js("return document.querySelector('.jp-NotebookPanel').textContent;")
     assert "interactive(children=" not in text and "VBox(children=" not in text
+    # a saved progress bar reads its last count (training's bar: "GRPO: 100%| ... 200/200")
+    bars = page.js("""
+        const outputs = [...document.querySelectorAll('.jp-NotebookPanel .jp-OutputArea-output')]
+          .filter(o => /\\d+%\\|/.test(o.textContent));
+        if (outputs.length) outputs[0].scrollIntoView({block: 'center'});
+        return outputs.map(o => o.textContent.trim());""")
+    if bars:
+        page.shot("progress-bar")
+    for bar in bars:
+        counts = re.search(r"(\d+)/(\d+)", bar)
+        if not counts or counts[1] != counts[2]:
+            page.fail(f"a saved progress bar looks stalled: {bar}")
 
 
 def test_notebook_03_explorer_runs_and_redraws(lab, browser, tmp_path):
@@ -211,7 +224,8 @@ def test_notebook_03_explorer_runs_and_redraws(lab, browser, tmp_path):
         if (!cell) return null;
         cell.id = cell.id || 'r1lab-explorer';
         return cell.id;""")
-    show_output = "document.querySelector(arguments[0] + ' .jp-OutputArea').scrollIntoView();"
+    show_output = ("document.querySelector(arguments[0] + ' .jp-OutputArea')"
+                   ".scrollIntoView({block: 'center'});")
     page.js(show_output, explorer)
     shown = page.js("return document.querySelector(arguments[0]).textContent;", explorer)
     if len(page.images(explorer)) != 1 or "Static copy" not in shown:

@@ -183,7 +183,7 @@ def test_show_explorer_labels_its_static_copy():
         assert set(data) == {"application/vnd.jupyter.widget-view+json", "text/html",
                              "text/plain"}
         assert "Static copy" in data["text/html"] and data["text/plain"].startswith("Static copy")
-    assert '<img src="data:image/png;base64,' in figure["text/html"]
+    assert 'src="data:image/png;base64,' in figure["text/html"]
     assert "<pre>parse: 14</pre>" in text["text/html"]
 
 
