@@ -207,6 +207,18 @@ def test_trainer_refuses_heads_the_kernel_does_not_compute():
         check_plain_lm_head(model)
 
 
+def test_trainer_refuses_sharded_heads():
+    from types import SimpleNamespace
+
+    from accelerate.utils import DistributedType
+
+    from r1lab.train.trainer import check_unsharded_head
+
+    check_unsharded_head(SimpleNamespace(distributed_type=DistributedType.MULTI_GPU))  # DDP
+    with pytest.raises(ValueError, match="FSDP / DeepSpeed ZeRO-3 shard it.*loss_impl: torch"):
+        check_unsharded_head(SimpleNamespace(distributed_type=DistributedType.FSDP))
+
+
 def test_benchmark_hidden_state_methods_agree_on_cpu(monkeypatch):
     """The GPU benchmark's methods from the hidden states compute the same loss (tiny, CPU)."""
     monkeypatch.setenv("TRITON_INTERPRET", "1")  # r1lab's kernels in the interpreter

@@ -39,6 +39,7 @@ class R1LabGRPOTrainer(GRPOTrainer):
         super().__init__(*args, **kwargs)
         if loss_impl == "triton":
             check_plain_lm_head(self.model)
+            check_unsharded_head(self.accelerator)
 
     def _get_per_token_logps_and_entropies(self, model, input_ids, attention_mask, logits_to_keep,
                                            batch_size=None, compute_entropy=False,
@@ -73,6 +74,18 @@ class R1LabGRPOTrainer(GRPOTrainer):
         logps = torch.cat(all_logps)  # [B, T]
         entropies = torch.cat(all_entropies) if compute_entropy else None
         return logps, entropies, None
+
+
+def check_unsharded_head(accelerator) -> None:
+    """Refuse sharded LM heads: the kernel reads ``W`` directly, and FSDP or DeepSpeed ZeRO-3
+    hand it one shard (TRL's head gathers it; this path does not)."""
+    from accelerate.utils import DistributedType
+    from transformers.integrations.deepspeed import is_deepspeed_zero3_enabled
+
+    if accelerator.distributed_type == DistributedType.FSDP or is_deepspeed_zero3_enabled():
+        raise ValueError("loss_impl: triton reads the LM head's weight whole, but FSDP / "
+                         "DeepSpeed ZeRO-3 shard it across processes. Use loss_impl: torch "
+                         "(TRL's fused head gathers it), or DDP / ZeRO-2")
 
 
 def check_plain_lm_head(model) -> None:
