@@ -70,10 +70,10 @@ def _sha(path: Path) -> str:
 
 def stamp() -> dict:
     from r1lab.tiny.card import weights_sha256
-    from r1lab.train.recipe import recipe_path
+    from r1lab.train.recipe import recipe_sha256
 
     recipes = {**RM_RECIPES, **GRPO_RECIPES}.values()
-    return {"recipes_sha256": {name: _sha(recipe_path(name)) for name in recipes},
+    return {"recipes_sha256": {name: recipe_sha256(name) for name in recipes},
             "pairs_sha256": {aspect: _sha(ROOT / f"data/preferences/{aspect}.jsonl")
                              for aspect in ASPECTS},
             "stage3_weights_sha256": weights_sha256(STAGE_3), "protocol": PROTOCOL}

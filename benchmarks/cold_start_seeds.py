@@ -36,7 +36,6 @@ a card with its figures from the results file and the SHA-256 of its weights.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 import time
@@ -70,10 +69,9 @@ def jobs() -> list[str]:
 def stamp() -> dict:
     from r1lab.tiny.card import weights_sha256
     from r1lab.train import load_recipe
-    from r1lab.train.recipe import recipe_path
+    from r1lab.train.recipe import recipe_sha256
 
-    return {"recipes_sha256": {name: hashlib.sha256(recipe_path(name).read_bytes()).hexdigest()
-                               for name in RECIPES},
+    return {"recipes_sha256": {name: recipe_sha256(name) for name in RECIPES},
             "base_weights_sha256": weights_sha256(ROOT / load_recipe(RECIPES[0]).model),
             "protocol": PROTOCOL}
 

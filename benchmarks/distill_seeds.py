@@ -27,7 +27,6 @@ recipes and of the teacher's and the student's weights. About 40 minutes on 2 co
 
 from __future__ import annotations
 
-import hashlib
 import sys
 import time
 from pathlib import Path
@@ -50,18 +49,14 @@ def jobs() -> list[str]:
     return ["distill-data", "student", *(f"{arm}-seed{s}" for arm in RECIPES for s in SEEDS)]
 
 
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def stamp() -> dict:
     from dataclasses import asdict
 
     from r1lab.pipeline import BUDGETS, Evaluation
     from r1lab.tiny.card import weights_sha256
-    from r1lab.train.recipe import recipe_path
+    from r1lab.train.recipe import recipe_sha256
 
-    return {"recipes_sha256": {name: _sha(recipe_path(name)) for name in RECIPES.values()},
+    return {"recipes_sha256": {name: recipe_sha256(name) for name in RECIPES.values()},
             "teacher_weights_sha256": weights_sha256(TEACHER),
             "student_weights_sha256": weights_sha256(STUDENT),
             "distill_data": asdict(BUDGETS["full"].distill),

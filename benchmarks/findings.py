@@ -72,10 +72,9 @@ def distilled(seed: int) -> Path:
 def stamp() -> dict:
     from r1lab.findings import ARMS, RECIPE
     from r1lab.tiny.card import weights_sha256
-    from r1lab.train.recipe import recipe_path
+    from r1lab.train.recipe import recipe_sha256
 
-    return {"recipe": RECIPE,
-            "recipe_sha256": hashlib.sha256(recipe_path(RECIPE).read_bytes()).hexdigest(),
+    return {"recipe": RECIPE, "recipe_sha256": recipe_sha256(RECIPE),
             "arms_sha256": hashlib.sha256(json.dumps(ARMS, sort_keys=True).encode()).hexdigest(),
             "weights_sha256": {"base": weights_sha256(BASE), "student": weights_sha256(STUDENT),
                                **{f"distilled-seed{s}": weights_sha256(distilled(s))

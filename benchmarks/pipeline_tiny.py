@@ -13,7 +13,6 @@ killed run instead of starting afresh (the first run's minutes then say so).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -35,12 +34,11 @@ BUDGET = "quick"
 
 def stamp() -> dict:
     from r1lab.pipeline import BUDGETS
-    from r1lab.train.recipe import recipe_path
+    from r1lab.train.recipe import recipe_sha256
 
     budget = asdict(BUDGETS[BUDGET])
     budget["train"] = {step: list(lines) for step, lines in budget["train"].items()}
-    return {"recipes_sha256": {name: hashlib.sha256(recipe_path(name).read_bytes()).hexdigest()
-                               for name in RECIPES}, "budget": budget}
+    return {"recipes_sha256": {name: recipe_sha256(name) for name in RECIPES}, "budget": budget}
 
 
 def timed_run() -> float:

@@ -29,7 +29,6 @@ Times: each run's ``train_minutes`` and their sum, ``train_minutes_total``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -51,10 +50,10 @@ CURVE_FIELDS = ("accuracy", "format", "reasoning_share", "recheck_share", "compl
 
 
 def recipe_sha256() -> str:
-    """Fingerprint of the shipped recipe file: the results say which recipe they measured."""
-    from r1lab.train.recipe import recipe_path
+    """Fingerprint of the shipped recipe's content: the results say which recipe they measured."""
+    from r1lab.train.recipe import recipe_sha256 as content_sha256
 
-    return hashlib.sha256(recipe_path(RECIPE).read_bytes()).hexdigest()
+    return content_sha256(RECIPE)
 
 
 def held_out(model_dir, n: int, k: int, prefill: str = "") -> dict:

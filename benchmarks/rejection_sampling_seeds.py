@@ -32,7 +32,6 @@ and of the base and stage-2 weights. ``--ship`` copies seed 0's stage-3 model to
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import sys
@@ -68,10 +67,10 @@ def stamp() -> dict:
     import yaml
 
     from r1lab.tiny.card import weights_sha256
-    from r1lab.train.recipe import recipe_path
+    from r1lab.train.recipe import recipe_path, recipe_sha256
 
     recipe = recipe_path(RECIPE).read_bytes()
-    return {"recipe_sha256": hashlib.sha256(recipe).hexdigest(),
+    return {"recipe_sha256": recipe_sha256(RECIPE),
             "base_weights_sha256": weights_sha256(ROOT / yaml.safe_load(recipe)["model"]),
             "stage2_weights_sha256": weights_sha256(STAGE_2), "protocol": PROTOCOL}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from r1lab.tiny.card import weights_sha256
-from r1lab.train.recipe import recipe_path
+from r1lab.train.recipe import recipe_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
 R1_ZERO_SEEDS = ROOT / "benchmarks" / "results" / "r1_zero_seeds.json"
@@ -17,7 +17,7 @@ def test_r1_zero_seeds_were_measured_on_todays_recipe_and_base():
     """Notebook 04 reads these numbers; `python benchmarks/r1_zero_seeds.py` rewrites them
     when the recipe or the base model changes."""
     results = json.loads(R1_ZERO_SEEDS.read_text())
-    recipe = hashlib.sha256(recipe_path(results["recipe"]).read_bytes()).hexdigest()
+    recipe = recipe_sha256(results["recipe"])
     assert results["recipe_sha256"] == recipe, "tiny/r1_zero changed: re-run the benchmark"
     assert results["base_weights_sha256"] == weights_sha256(ROOT / "data/models/tiny-base")
     assert results["protocol"] == {"n": 500, "k": 8, "temperature": 0.6, "top_p": 0.95,
@@ -44,7 +44,7 @@ def test_cold_start_seeds_were_measured_on_todays_recipes_and_base():
     rewrites them when a recipe of the pipeline or the base model changes."""
     results = json.loads(COLD_START_SEEDS.read_text())
     for name, digest in results["recipes_sha256"].items():
-        assert hashlib.sha256(recipe_path(name).read_bytes()).hexdigest() == digest, (
+        assert recipe_sha256(name) == digest, (
             f"{name} changed: re-run python benchmarks/cold_start_seeds.py")
     assert set(results["recipes_sha256"]) == {"tiny/r1_zero", "tiny/cold_start_sft",
                                               "tiny/reasoning_rl"}
@@ -80,7 +80,7 @@ def test_rejection_sampling_seeds_were_measured_on_todays_recipe_and_models():
     """Notebook 07 reads these numbers; `python benchmarks/rejection_sampling_seeds.py`
     rewrites them when tiny/rejection_sft, the base or the stage-2 checkpoint changes."""
     results = json.loads(REJECTION_SEEDS.read_text())
-    recipe = hashlib.sha256(recipe_path("tiny/rejection_sft").read_bytes()).hexdigest()
+    recipe = recipe_sha256("tiny/rejection_sft")
     assert results["recipe_sha256"] == recipe, "tiny/rejection_sft changed: re-run the benchmark"
     assert results["base_weights_sha256"] == weights_sha256(ROOT / "data/models/tiny-base")
     assert results["stage2_weights_sha256"] == weights_sha256(
@@ -121,8 +121,7 @@ def test_all_scenario_seeds_were_measured_on_todays_recipes_pairs_and_models():
     them when a stage-4 recipe, the preference pairs or the stage-3 model changes."""
     results = json.loads(ALL_SCENARIO_SEEDS.read_text())
     for name, digest in results["recipes_sha256"].items():
-        assert hashlib.sha256(recipe_path(name).read_bytes()).hexdigest() == digest, (
-            f"{name} changed: re-run the benchmark")
+        assert recipe_sha256(name) == digest, f"{name} changed: re-run the benchmark"
     assert set(results["recipes_sha256"]) == {
         "tiny/reward_model_helpful", "tiny/reward_model_harmless", "tiny/all_scenario_rl",
         "tiny/rm_hacking", "tiny/rm_hacking_control"}
@@ -178,7 +177,7 @@ def test_distill_seeds_were_measured_on_todays_recipes_teacher_and_student():
 
     results = json.loads(DISTILL_SEEDS.read_text())
     for name, digest in results["recipes_sha256"].items():
-        assert digest == hashlib.sha256(recipe_path(name).read_bytes()).hexdigest(), (
+        assert digest == recipe_sha256(name), (
             f"{name} changed: re-run benchmarks/distill_seeds.py")
     assert set(results["recipes_sha256"]) == {"tiny/distill", "tiny/student_rl",
                                               "tiny/distill_rl"}
@@ -227,3 +226,12 @@ def test_the_pipelines_timing_was_measured_on_todays_recipes_and_budget():
     table = (PIPELINE_TINY / "results.md").read_text()
     assert all(f"| {row.label} |" in table for row in ROWS)
     assert (PIPELINE_TINY / "results.png").stat().st_size > 10_000
+
+
+def test_recipe_stamps_read_the_content_not_the_comments(tmp_path):
+    original = (ROOT / "r1lab/recipes/tiny/distill.yaml").read_text()
+    mended, changed = tmp_path / "mended.yaml", tmp_path / "changed.yaml"
+    mended.write_text("# a mended comment\n" + original.replace("# Hardware:", "#  Hardware:"))
+    changed.write_text(original + "\nextra_field: 1\n")
+    assert recipe_sha256(mended) == recipe_sha256("tiny/distill")
+    assert recipe_sha256(changed) != recipe_sha256("tiny/distill")

@@ -131,12 +131,11 @@ def test_the_findings_results_were_measured_by_todays_recipe_arms_and_models():
     """Notebook 11 reads these; `python benchmarks/findings.py` rewrites them when the recipe,
     the arms or a model changes."""
     from r1lab.tiny.card import weights_sha256
-    from r1lab.train.recipe import recipe_path
+    from r1lab.train.recipe import recipe_sha256
 
     results = json.loads(RESULTS.read_text())
     assert results["recipe"] == RECIPE
-    assert results["recipe_sha256"] == hashlib.sha256(
-        recipe_path(RECIPE).read_bytes()).hexdigest(), "tiny/findings changed: re-run it"
+    assert results["recipe_sha256"] == recipe_sha256(RECIPE), "tiny/findings changed: re-run it"
     assert results["arms_sha256"] == hashlib.sha256(
         json.dumps(ARMS, sort_keys=True).encode()).hexdigest(), "ARMS changed: re-run it"
     weights = results["weights_sha256"]

@@ -148,6 +148,21 @@ def recipe_path(name: str | os.PathLike, kind: str = "train") -> Path:
     raise RecipeError(f"recipe {str(name)!r} not found: give a YAML file or one of {known}")
 
 
+def recipe_sha256(name: str | os.PathLike) -> str:
+    """SHA-256 of what a recipe says: its YAML parsed and written canonically, so comments and
+    layout do not count (a benchmark stamped with it stays valid when a comment is mended).
+
+    >>> recipe_sha256("tiny/r1_zero") == recipe_sha256(recipe_path("tiny/r1_zero"))
+    True
+    """
+    import hashlib
+    import json
+
+    content = yaml.safe_load(recipe_path(name).read_text(encoding="utf-8"))
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def _kind(data) -> str:
     """``sample`` for a sampling recipe (a top-level ``sampling:`` block), else ``train``."""
     return "sample" if isinstance(data, dict) and SAMPLING_BLOCK in data else "train"
