@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from r1lab.kernels import fused_linear_log_probs
-from r1lab.kernels.memory import PATHS, TRL_TOKENS, TRL_VOCAB_CHUNK, measured_bytes, \
+from r1lab.kernels.memory import PATHS, TRL_VOCAB_CHUNK, measured_bytes, \
     predicted_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -183,7 +183,6 @@ def test_memory_at_qwen_scale():
     buffer; both are far below the full logits."""
     sizes = predicted_bytes(16_384, 1_536, 151_936, element_bytes=2)
     assert set(sizes) == set(PATHS)
-    assert sizes["trl"] - sizes["r1lab"] == min(16_384, TRL_TOKENS) * TRL_VOCAB_CHUNK * 2
     assert sizes["r1lab"] < sizes["trl"] < sizes["logits"] / 10
     readme = (ROOT / "README.md").read_text(encoding="utf-8")  # its table is these figures
     for label, path in (("r1lab (`fused_linear_log_probs`)", "r1lab"),

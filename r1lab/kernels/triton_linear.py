@@ -29,7 +29,7 @@ import types
 
 import torch
 
-from r1lab.kernels.triton_logprobs import _add, _device_function, _kernel, _maximum, tl
+from r1lab.kernels.triton_logprobs import _add, _device_function, _kernel, _maximum, tl, triton
 
 # Tiles on a GPU: tl.dot wants every side >= 16; 64 x 128 fp32 logits per program fit in
 # registers at 8 warps, and 64 along H keeps each loaded slice of hidden and W small.
@@ -216,7 +216,7 @@ def linear_forward(hidden, weight, ids, *, temperature, with_entropy, blocks, in
     lse = torch.empty_like(logp)  # [N]
     entropy = torch.empty_like(logp) if with_entropy else logp  # [N]; unused when off
     args, options = _launch_args(hidden, weight, temperature, blocks, interpret)
-    grid = (triton_cdiv(N, blocks["BLOCK_N"]),)
+    grid = (triton.cdiv(N, blocks["BLOCK_N"]),)
     _runnable(_linear_forward_kernel, interpret)[grid](
         hidden, weight, ids, logp, lse, entropy, *args, WITH_ENTROPY=with_entropy, **options)
     return logp, lse, (entropy if with_entropy else None)
@@ -232,16 +232,13 @@ def linear_backward(hidden, weight, ids, lse, grad_logp, entropy, grad_entropy, 
     grad_hidden = grad_weight = None
     if need_hidden:
         grad_hidden = torch.zeros(hidden.shape, dtype=torch.float32, device=hidden.device)
-        _runnable(_linear_grad_hidden_kernel, interpret)[(triton_cdiv(hidden.shape[0],
+        _runnable(_linear_grad_hidden_kernel, interpret)[(triton.cdiv(hidden.shape[0],
                                                                     blocks["BLOCK_N"]),)](
             *common, grad_hidden, *args, WITH_ENTROPY_GRAD=with_entropy_grad, **options)
     if need_weight:
         grad_weight = torch.zeros(weight.shape, dtype=torch.float32, device=weight.device)
-        _runnable(_linear_grad_weight_kernel, interpret)[(triton_cdiv(weight.shape[0],
+        _runnable(_linear_grad_weight_kernel, interpret)[(triton.cdiv(weight.shape[0],
                                                                     blocks["BLOCK_V"]),)](
             *common, grad_weight, *args, WITH_ENTROPY_GRAD=with_entropy_grad, **options)
     return grad_hidden, grad_weight
 
-
-def triton_cdiv(a: int, b: int) -> int:
-    return -(-a // b)
