@@ -35,12 +35,13 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seed_jobs import copy_model, main, wait_for_job  # noqa: E402  (beside this script)
+from seed_jobs import card_text, main, ship_model, wait_for_job  # noqa: E402  (beside this script)
 
 RESULTS = ROOT / "benchmarks" / "results" / "all_scenario_seeds.json"
 RUNS = ROOT / "runs" / "all-scenario-seeds"
@@ -87,21 +88,31 @@ def _sampling() -> dict:
             "progress": False}
 
 
-def held_out(model_dir: Path) -> dict:
-    """Reasoning pass@1 (all, en, zh) and the general prompts' rule rates."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def protocol():
+    """``PROTOCOL``'s reasoning set as an ``r1lab.eval.Protocol`` (sampled as ``_sampling``)."""
+    from r1lab.eval import Protocol
 
-    from r1lab.eval import evaluate, evaluate_general
-    from r1lab.tasks import ArithmeticConfig, generate
+    sampling = _sampling()
+    return Protocol(n=PROTOCOL["n"], split=PROTOCOL["split"], seed=PROTOCOL["seed"],
+                    zh_fraction=PROTOCOL["zh_fraction"], k=PROTOCOL["k"],
+                    temperature=sampling["temperature"], top_p=sampling["top_p"],
+                    max_new_tokens=sampling["max_new_tokens"],
+                    batch_size=sampling["batch_size"], sampling_seed=sampling["seed"])
+
+
+def held_out(model_dir: Path) -> dict:
+    """Reasoning pass@1 (and each question's correct samples) and the general prompts'
+    rule rates."""
+    from r1lab.eval import evaluate_general
+    from r1lab.eval import held_out as held_out_report
+    from r1lab.sources import load_model_and_tokenizer
     from r1lab.tasks.general import generate_general
 
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    questions = generate(PROTOCOL["n"], split=PROTOCOL["split"], seed=PROTOCOL["seed"],
-                         config=ArithmeticConfig(zh_fraction=PROTOCOL["zh_fraction"]))
-    report = evaluate(model, tokenizer, questions, k=PROTOCOL["k"], **_sampling())
+    model, tokenizer = load_model_and_tokenizer(model_dir)  # once, for both sets
+    report = held_out_report((model, tokenizer), protocol())
     reasoning = {name: getattr(report, name) for name in REPORT_FIELDS}
     reasoning["pass_at_1_ci"] = list(reasoning["pass_at_1_ci"])
+    reasoning["correct_per_question"] = report.per_question()
     general = evaluate_general(model, tokenizer, generate_general(
         PROTOCOL["general"], split="test", seed=PROTOCOL["seed"]), k=PROTOCOL["general_k"],
         **_sampling())
@@ -133,7 +144,7 @@ def run_reward_model(aspect: str) -> dict:
     from r1lab.tasks.preferences import preference_pairs
     from r1lab.template import render
     from r1lab.train import load_recipe, run
-    from r1lab.train.metrics import read_metrics
+    from r1lab.train.metrics import curves
 
     output_dir = RUNS / f"rm-{aspect}"
     started = time.perf_counter()
@@ -156,10 +167,8 @@ def run_reward_model(aspect: str) -> dict:
                    kind=[kind] * len(records))
     good = [s for s, r in zip(scores, records) if r[aspect]]
     bad = [s for s, r in zip(scores, records) if not r[aspect]]
-    rows = read_metrics(output_dir)
-    return {"train_minutes": round(minutes, 2), "steps": len(rows),
-            "curves": {name: [row.get(name) for row in rows]
-                       for name in ("step", "loss", "pair_accuracy")},
+    found = curves(output_dir, ("step", "loss", "pair_accuracy"))
+    return {"train_minutes": round(minutes, 2), "steps": len(found["step"]), "curves": found,
             "held_out_pairs": held,
             "on_policy": {"samples": len(records), "good": len(good), "bad": len(bad),
                           "auc": auc(good, bad)}}
@@ -167,7 +176,7 @@ def run_reward_model(aspect: str) -> dict:
 
 def run_grpo(arm: str, seed: int) -> dict:
     from r1lab.train import load_recipe, run
-    from r1lab.train.metrics import read_metrics
+    from r1lab.train.metrics import curves
 
     for aspect in ASPECTS:
         wait_for_job(RUNS / "results", f"rm-{aspect}")
@@ -178,10 +187,9 @@ def run_grpo(arm: str, seed: int) -> dict:
     started = time.perf_counter()
     result = run(load_recipe(GRPO_RECIPES[arm], overrides), resume="auto", progress=False)
     minutes = (time.perf_counter() - started) / 60
-    rows = read_metrics(output_dir)
+    found = curves(output_dir, CURVES)
     return {"overrides": [o.replace(str(ROOT) + "/", "") for o in overrides],
-            "train_minutes": round(minutes, 2), "steps": len(rows),
-            "curves": {name: [row.get(name) for row in rows] for name in CURVES},
+            "train_minutes": round(minutes, 2), "steps": len(found["step"]), "curves": found,
             "held_out": held_out(result.final_dir)}
 
 
@@ -203,36 +211,32 @@ CARD = {
 }
 
 
-def ship(results: dict, models: Path = ROOT / "data" / "models") -> None:
-    """Copy the two reward models into ``data/models/tiny-rm-*`` and stage 4's seed 0 into
-    ``data/models/tiny-r1``, with their cards."""
-    from r1lab.tiny.card import weights_sha256
+# data/models/<name>: the trained model it copies
+SHIPPED = {"tiny-r1": RUNS / "stage4-seed0" / "final",
+           **{f"tiny-rm-{aspect}": RUNS / f"rm-{aspect}" / "final" for aspect in ASPECTS}}
 
-    ship_r1(results, models)
 
-    for aspect in ASPECTS:
-        name = f"tiny-rm-{aspect}"
-        target = models / name
-        copy_model(RUNS / f"rm-{aspect}" / "final", target)
-        job = results["jobs"][f"rm-{aspect}"]
-        held, policy = job["held_out_pairs"], job["on_policy"]
-        what, prompts, rule, reads = CARD[aspect]
-        (target / "README.md").write_text(
-            f"# {name}\n\nThe tiny world's {what} reward model (R1 §2.3.4): "
-            f"`r1lab train {RM_RECIPES[aspect]}` (TRL's RewardTrainer, seed 0): the stage-3 "
-            f"model `tiny-rejection-sft` with a one-output score head, trained on "
-            f"`data/preferences/{aspect}.jsonl` (pairs on {prompts}, labelled by the rule "
-            f"`{rule}`, 10% of labels swapped). It reads {reads}.\n\n"
-            f"Regenerate: `python benchmarks/all_scenario_seeds.py --ship`.\n\n"
-            f"Measured (`benchmarks/results/all_scenario_seeds.json`, job `rm-{aspect}`):\n"
-            f"- held-out pairs ({held['pairs']} test-split pairs, no label noise): the chosen "
-            f"response scored higher in {held['accuracy']:.3f} [{held['accuracy_ci'][0]:.3f}, "
-            f"{held['accuracy_ci'][1]:.3f}] of pairs;\n"
-            f"- the stage-3 model's own responses ({policy['samples']} samples, T = "
-            f"{PROTOCOL['temperature']}): AUC {policy['auc']:.3f} between the {policy['good']} "
-            f"the rule finds good and the {policy['bad']} others.\n\n"
-            f"Weights SHA-256: `{weights_sha256(target)}`.\n")
-        print(f"shipped {target}")
+def reward_model_card(aspect: str, results: dict, weights_sha256: str) -> str:
+    """The card of the ``aspect`` reward model, from the gathered ``results``."""
+    job = results["jobs"][f"rm-{aspect}"]
+    held, policy = job["held_out_pairs"], job["on_policy"]
+    what, prompts, rule, reads = CARD[aspect]
+    return card_text(
+        f"tiny-rm-{aspect}",
+        f"The tiny world's {what} reward model (R1 §2.3.4): "
+        f"`r1lab train {RM_RECIPES[aspect]}` (TRL's RewardTrainer, seed 0): the stage-3 "
+        f"model `tiny-rejection-sft` with a one-output score head, trained on "
+        f"`data/preferences/{aspect}.jsonl` (pairs on {prompts}, labelled by the rule "
+        f"`{rule}`, 10% of labels swapped). It reads {reads}.",
+        "python benchmarks/all_scenario_seeds.py --ship",
+        f"Measured (`benchmarks/results/all_scenario_seeds.json`, job `rm-{aspect}`):\n"
+        f"- held-out pairs ({held['pairs']} test-split pairs, no label noise): the chosen "
+        f"response scored higher in {held['accuracy']:.3f} [{held['accuracy_ci'][0]:.3f}, "
+        f"{held['accuracy_ci'][1]:.3f}] of pairs;\n"
+        f"- the stage-3 model's own responses ({policy['samples']} samples, T = "
+        f"{PROTOCOL['temperature']}): AUC {policy['auc']:.3f} between the {policy['good']} "
+        f"the rule finds good and the {policy['bad']} others.",
+        weights_sha256)
 
 
 def _rate(block: dict, name: str) -> str:
@@ -240,23 +244,20 @@ def _rate(block: dict, name: str) -> str:
     return f"{block[name]:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
-def ship_r1(results: dict, models: Path) -> None:
-    """Stage 4's seed 0, the tiny world's R1: the teacher ``tiny/distill`` samples."""
-    from r1lab.tiny.card import weights_sha256
-
-    target = models / "tiny-r1"
-    copy_model(RUNS / "stage4-seed0" / "final", target)
-    job = results["jobs"]["stage4-seed0"]
-    held = job["held_out"]
+def r1_card(results: dict, weights_sha256: str) -> str:
+    """The card of stage 4's seed 0, the tiny world's R1 (the teacher ``tiny/distill``
+    samples), from the gathered ``results``."""
+    held = results["jobs"]["stage4-seed0"]["held_out"]
     spread = [results["jobs"][f"stage4-seed{s}"]["held_out"]["reasoning"]["pass_at_1"]
               for s in SEEDS]
-    (target / "README.md").write_text(
-        "# tiny-r1\n\nThe tiny world's DeepSeek-R1: the stage-3 model `tiny-rejection-sft` after "
+    return card_text(
+        "tiny-r1",
+        "The tiny world's DeepSeek-R1: the stage-3 model `tiny-rejection-sft` after "
         f"RL for all scenarios (R1 §2.3.4), `r1lab train {GRPO_RECIPES['stage4']}` with "
         "`trainer.seed=0` (rule rewards on reasoning prompts, the reward models `tiny-rm-helpful` "
         "and `tiny-rm-harmless` on general ones). Distillation's teacher (`tiny/distill`, "
-        "notebook 09).\n\n"
-        "Regenerate: `python benchmarks/all_scenario_seeds.py --ship` (job `stage4-seed0`).\n\n"
+        "notebook 09).",
+        "python benchmarks/all_scenario_seeds.py --ship",
         f"Measured (`benchmarks/results/all_scenario_seeds.json`; {PROTOCOL['n']} held-out "
         f"questions, half in Chinese, x {PROTOCOL['k']}, T = {PROTOCOL['temperature']}, top-p "
         f"{PROTOCOL['top_p']}; {PROTOCOL['general']} held-out general prompts x "
@@ -265,9 +266,23 @@ def ship_r1(results: dict, models: Path) -> None:
         f"(the three stage-4 seeds: {', '.join(f'{v:.3f}' for v in spread)}); format "
         f"{held['reasoning']['format_rate']:.3f}, mixing {held['reasoning']['mixing_rate']:.3f};\n"
         f"- helpful {_rate(held['general'], 'helpful')}, harmless "
-        f"{_rate(held['general'], 'harmless')} (the tiny world's rules).\n\n"
-        f"Weights SHA-256: `{weights_sha256(target)}`.\n")
-    print(f"shipped {target}")
+        f"{_rate(held['general'], 'harmless')} (the tiny world's rules).",
+        weights_sha256,
+        regenerate_note="job `stage4-seed0`")
+
+
+def card(name: str, results: dict, weights_sha256: str) -> str:
+    """The card of the shipped model ``name`` (``SHIPPED``), from the gathered ``results``."""
+    if name == "tiny-r1":
+        return r1_card(results, weights_sha256)
+    return reward_model_card(name.removeprefix("tiny-rm-"), results, weights_sha256)
+
+
+def ship(results: dict, models: Path = ROOT / "data" / "models") -> None:
+    """Copy stage 4's seed 0 into ``data/models/tiny-r1`` and the two reward models into
+    ``data/models/tiny-rm-*``, with their cards."""
+    for name, source in SHIPPED.items():
+        ship_model(source, models / name, partial(card, name, results))
 
 
 if __name__ == "__main__":

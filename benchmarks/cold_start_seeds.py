@@ -39,12 +39,13 @@ from __future__ import annotations
 import json
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seed_jobs import copy_model, main  # noqa: E402  (beside this script)
+from seed_jobs import card_text, main, ship_model, wait_for  # noqa: E402  (beside this script)
 
 RESULTS = ROOT / "benchmarks" / "results" / "cold_start_seeds.json"
 RUNS = ROOT / "runs" / "cold-start-seeds"
@@ -76,34 +77,35 @@ def stamp() -> dict:
             "protocol": PROTOCOL}
 
 
-def questions(n: int):
-    from r1lab.tasks import ArithmeticConfig, generate
+def protocol(k: int):
+    """``PROTOCOL`` as an ``r1lab.eval.Protocol`` with ``k`` samples per question (``k`` for
+    final models, ``checkpoint_k`` for the convergence curves); its seed draws the questions
+    and seeds the sampling, 256 sequences per call."""
+    from r1lab.eval import Protocol
 
-    return generate(n, split=PROTOCOL["split"], seed=PROTOCOL["seed"],
-                    config=ArithmeticConfig(zh_fraction=PROTOCOL["zh_fraction"]))
+    return Protocol(n=PROTOCOL["n"], split=PROTOCOL["split"], seed=PROTOCOL["seed"],
+                    zh_fraction=PROTOCOL["zh_fraction"], k=k,
+                    temperature=PROTOCOL["temperature"], top_p=PROTOCOL["top_p"],
+                    batch_size=256, sampling_seed=PROTOCOL["seed"])
 
 
 def held_out(model_dir: Path, k: int) -> dict:
-    """The model's report on the held-out set: overall and per language."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+    """The model's report on the held-out set: overall and per language (each question's
+    correct samples in ``all``)."""
     from r1lab.cold_start import readability
-    from r1lab.eval import Report, evaluate
-    from r1lab.tiny.card import MAX_NEW_TOKENS
+    from r1lab.eval import Report
+    from r1lab.eval import held_out as held_out_report
 
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    report = evaluate(model, tokenizer, questions(PROTOCOL["n"]), k=k,
-                      temperature=PROTOCOL["temperature"], top_p=PROTOCOL["top_p"],
-                      max_new_tokens=MAX_NEW_TOKENS, batch_size=256, seed=PROTOCOL["seed"],
-                      progress=False)
+    chosen = protocol(k)
+    report = held_out_report(model_dir, chosen)
 
     def summary(rep, records) -> dict:
         out = {name: getattr(rep, name) for name in REPORT_FIELDS}
         out["pass_at_1_ci"] = list(out["pass_at_1_ci"])
-        return {**out, **readability(records, MAX_NEW_TOKENS), "samples": len(records)}
+        return {**out, **readability(records, chosen.max_new_tokens), "samples": len(records)}
 
-    result = {"all": summary(report, report.records)}
+    result = {"all": {**summary(report, report.records),
+                      "correct_per_question": report.per_question()}}
     for lang in ("en", "zh"):
         records = [r for r in report.records if r["lang"] == lang]
         result[lang] = summary(Report.from_records(records, k, report.settings), records)
@@ -126,11 +128,13 @@ def checkpoint_curve(run_dir: Path, start_dir: Path) -> dict:
 
 
 def train_curves(output_dir: Path) -> dict:
-    from r1lab.train.metrics import read_metrics
+    """The run's ``CURVE_FIELDS`` by step, less those it never logged (a reward its recipe
+    lacks)."""
+    from r1lab.train.metrics import curves
 
-    rows = read_metrics(output_dir)
-    return {name: [row.get(name) for row in rows] for name in ("step", *CURVE_FIELDS)
-            if name == "step" or any(name in row for row in rows)}
+    found = curves(output_dir, ("step", *CURVE_FIELDS))
+    return {name: values for name, values in found.items()
+            if name == "step" or any(value is not None for value in values)}
 
 
 def _final(folder: Path) -> Path:
@@ -165,16 +169,6 @@ def run_pipeline_part() -> dict:
             "held_out": held_out(sft_dir(), PROTOCOL["k"])}
 
 
-def wait_for_sft(timeout_s: float = 3600) -> None:
-    """Another worker may be running the pipeline: wait for its SFT checkpoint."""
-    deadline = time.time() + timeout_s
-    while not (sft_dir() / "tokenizer_config.json").exists():
-        if time.time() > deadline:
-            raise SystemExit(f"no SFT checkpoint in {sft_dir()} after {timeout_s:.0f} s: "
-                             "run the 'pipeline' job first")
-        time.sleep(20)
-
-
 def run_job(job: str) -> dict:
     from r1lab.train import load_recipe, run
 
@@ -190,7 +184,8 @@ def run_job(job: str) -> dict:
         base = ROOT / load_recipe(RECIPES[0]).model
         return {"held_out": held_out(_final(run_dir), PROTOCOL["k"]),
                 "checkpoints": checkpoint_curve(run_dir, base)}
-    wait_for_sft()
+    # Another worker may be running the pipeline: wait for its SFT checkpoint.
+    wait_for(sft_dir() / "tokenizer_config.json", 3600, "the 'pipeline' job (--jobs pipeline)")
     output_dir = RUNS / job
     overrides = [f"model={sft_dir()}", *VARIANTS[name], f"trainer.seed={seed}",
                  f"output_dir={output_dir}"]
@@ -217,30 +212,30 @@ SHIPPED = {  # data/models/<name>: (job whose model it is, run folder, what it i
 }
 
 
+def card(name: str, results: dict, weights_sha256: str) -> str:
+    """The card of the shipped model ``name`` (``SHIPPED``), from the gathered ``results``."""
+    job, _, what = SHIPPED[name]
+    rows = "\n".join(
+        f"| {lang} | {r['pass_at_1']:.3f} [{r['pass_at_1_ci'][0]:.3f}, {r['pass_at_1_ci'][1]:.3f}]"
+        f" | {r['readable']:.3f} | {r['clean']:.3f} | {r['mixing_rate']:.3f} |"
+        for lang, r in results["jobs"][job]["held_out"].items())
+    return card_text(
+        name, f"{what[0].upper() + what[1:]}.",
+        "python benchmarks/r1_zero_seeds.py && python benchmarks/cold_start_seeds.py --ship",
+        f"Held-out, paper protocol ({PROTOCOL['n']} test-split questions, half in Chinese, "
+        f"k = {PROTOCOL['k']}, T = {PROTOCOL['temperature']}, top-p {PROTOCOL['top_p']}; "
+        f"`benchmarks/results/cold_start_seeds.json`, job `{job}`):\n\n"
+        "| questions | pass@1 [95% CI] | readable format | clean | mixing |\n"
+        f"|---|---|---|---|---|\n{rows}",
+        weights_sha256,
+        regenerate_note="or `r1lab pipeline tiny`, whose seed-0 steps train the same recipes; "
+                        "a retrained model matches this one statistically, not bit for bit")
+
+
 def ship(results: dict, models: Path = ROOT / "data" / "models") -> None:
     """Copy seed 0's models into ``data/models`` with a card each (see the module docstring)."""
-    from r1lab.tiny.card import weights_sha256
-
-    for name, (job, run_dir, what) in SHIPPED.items():
-        target = models / name
-        copy_model(_final(run_dir), target)
-        report = results["jobs"][job]["held_out"]
-        rows = "\n".join(
-            f"| {lang} | {r['pass_at_1']:.3f} [{r['pass_at_1_ci'][0]:.3f}, {r['pass_at_1_ci'][1]:.3f}]"
-            f" | {r['readable']:.3f} | {r['clean']:.3f} | {r['mixing_rate']:.3f} |"
-            for lang, r in report.items())
-        (target / "README.md").write_text(
-            f"# {name}\n\n{what[0].upper() + what[1:]}.\n\n"
-            f"Regenerate: `python benchmarks/r1_zero_seeds.py && python benchmarks/cold_start_seeds.py "
-            f"--ship` (or `r1lab pipeline tiny`, whose seed-0 steps train the same recipes; a "
-            f"retrained model matches this one statistically, not bit for bit).\n\n"
-            f"Held-out, paper protocol ({PROTOCOL['n']} test-split questions, half in Chinese, "
-            f"k = {PROTOCOL['k']}, T = {PROTOCOL['temperature']}, top-p {PROTOCOL['top_p']}; "
-            f"`benchmarks/results/cold_start_seeds.json`, job `{job}`):\n\n"
-            "| questions | pass@1 [95% CI] | readable format | clean | mixing |\n"
-            f"|---|---|---|---|---|\n{rows}\n\n"
-            f"Weights SHA-256: `{weights_sha256(target)}`.\n")
-        print(f"shipped {target}")
+    for name, (_, run_dir, _) in SHIPPED.items():
+        ship_model(_final(run_dir), models / name, partial(card, name, results))
 
 
 if __name__ == "__main__":

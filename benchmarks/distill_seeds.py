@@ -5,7 +5,7 @@ What notebook 09 draws and asserts from. The teacher is the shipped tiny R1
 the student is ``data/models/tiny-student``.
 
 * ``distill-data``: the teacher's filtered samples on training questions (the pipeline's
-  ``distill_data`` step at the ``full`` budget: ``r1lab.pipeline.sample_stage_2``).
+  ``distill_data`` step at the ``full`` budget: ``r1lab.sampling.sample_stage_2``).
 * ``student``: the student before anything, unprompted and made to reason (``<think>``
   prefilled): the control that tells RL adding skill from RL switching a mode on.
 * ``distill-seed{s}``: arm (b), ``tiny/distill`` (SFT of the student on the teacher's set),
@@ -14,7 +14,7 @@ the student is ``data/models/tiny-student``.
   ``time_budget_minutes`` = distill-seed{s}'s cost: the same wall-clock.
 * ``distill_rl-seed{s}``: arm (c), ``tiny/distill_rl`` (RL with stage 2's rules after (b)).
 
-Held-out, paper protocol (``r1lab.pipeline.evaluate_model`` with ``Evaluation()``): 500
+Held-out, paper protocol (``r1lab.eval.evaluate_model`` with ``Evaluation()``): 500
 test-split questions, half in Chinese, k = 4, T = 0.6, top-p 0.95, seed 0 (as the stage-3 and
 stage-4 benchmarks), and 400 general prompts x 4.
 
@@ -52,7 +52,8 @@ def jobs() -> list[str]:
 def stamp() -> dict:
     from dataclasses import asdict
 
-    from r1lab.pipeline import BUDGETS, Evaluation
+    from r1lab.eval import Evaluation
+    from r1lab.pipeline import BUDGETS
     from r1lab.tiny.card import weights_sha256
     from r1lab.train.recipe import recipe_sha256
 
@@ -68,7 +69,8 @@ def _rel(text: str) -> str:
 
 
 def run_data() -> dict:
-    from r1lab.pipeline import BUDGETS, sample_stage_2
+    from r1lab.pipeline import BUDGETS
+    from r1lab.sampling import sample_stage_2
 
     started = time.perf_counter()
     manifest = sample_stage_2(TEACHER, RUNS / "distill-data", seed=0,
@@ -79,38 +81,35 @@ def run_data() -> dict:
 
 
 def run_arm(arm: str, seed: int) -> dict:
-    from r1lab.pipeline import evaluate_model
+    from r1lab.eval import evaluate_model
     from r1lab.train import run
-    from r1lab.train.metrics import read_metrics
-
-    def wait_for(job):
-        return wait_for_job(RUNS / "results", job)
+    from r1lab.train.metrics import curves
 
     output_dir = RUNS / f"{arm}-seed{seed}"
     overrides = [f"trainer.seed={seed}", f"output_dir={output_dir}"]
     extra = {}
     if arm == "distill":
-        data = wait_for("distill-data")
+        wait_for_job(RUNS / "results", "distill-data")
         overrides.append(f"task.source={RUNS / 'distill-data' / 'data.jsonl'}")
     elif arm == "rl":  # (a): the minutes (b) took, teacher's sampling included
-        data, distilled = wait_for("distill-data"), wait_for(f"distill-seed{seed}")
+        data = wait_for_job(RUNS / "results", "distill-data")
+        distilled = wait_for_job(RUNS / "results", f"distill-seed{seed}")
         extra["budget_minutes"] = round(data["minutes"] + distilled["train_minutes"], 2)
         overrides.append(f"time_budget_minutes={extra['budget_minutes']}")
     else:  # (c): RL after (b)
-        wait_for(f"distill-seed{seed}")
+        wait_for_job(RUNS / "results", f"distill-seed{seed}")
         overrides.append(f"model={RUNS / f'distill-seed{seed}' / 'final'}")
     started = time.perf_counter()
     result = run(RECIPES[arm], overrides, resume="auto", progress=False)
     minutes = (time.perf_counter() - started) / 60
-    rows = read_metrics(output_dir)
+    found = curves(output_dir, CURVES)
     return {"overrides": [_rel(o) for o in overrides], "train_minutes": round(minutes, 2),
-            "steps": rows[-1]["step"] if rows else 0, **extra,
-            "curves": {name: [row.get(name) for row in rows] for name in CURVES},
+            "steps": found["step"][-1] if found["step"] else 0, **extra, "curves": found,
             "held_out": evaluate_model(result.final_dir)}
 
 
 def run_job(job: str) -> dict:
-    from r1lab.pipeline import evaluate_model
+    from r1lab.eval import evaluate_model
 
     if job == "distill-data":
         return run_data()

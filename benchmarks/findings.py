@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seed_jobs import main, wait_for_job  # noqa: E402  (beside this script)
+from seed_jobs import main, wait_for_job, write_json  # noqa: E402  (beside this script)
 
 RESULTS = ROOT / "benchmarks" / "results" / "findings.json"
 RUNS = ROOT / "runs" / "findings"
@@ -82,21 +82,22 @@ def stamp() -> dict:
             "seeds": list(SEEDS), "held_out": HELD_OUT, "pass_at_k": PASS_AT_K}
 
 
+def protocol(prefill: str = ""):
+    """``HELD_OUT`` as an ``r1lab.eval.Protocol``: English test questions, its seed drawing
+    them and seeding the sampling, 256 sequences per call."""
+    from r1lab.eval import Protocol
+
+    return Protocol(n=HELD_OUT["questions"], split=HELD_OUT["split"], seed=HELD_OUT["seed"],
+                    zh_fraction=0.0, k=HELD_OUT["k"], batch_size=256,
+                    sampling_seed=HELD_OUT["seed"], prefill=prefill)
+
+
 def held_out(model_dir, prefill: str = "") -> dict:
-    """pass@1 (CI over questions), format, reasoning and the lengths of right and wrong
-    held-out completions."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """pass@1 (CI over questions), format, reasoning, the lengths of right and wrong
+    held-out completions and each question's correct samples."""
+    from r1lab.eval import held_out as held_out_report
 
-    from r1lab.eval import evaluate
-    from r1lab.tasks import generate
-    from r1lab.tiny.card import MAX_NEW_TOKENS
-
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    report = evaluate(model, tokenizer, generate(HELD_OUT["questions"], split="test",
-                                                 seed=HELD_OUT["seed"]),
-                      k=HELD_OUT["k"], max_new_tokens=MAX_NEW_TOKENS, batch_size=256,
-                      prefill=prefill, seed=HELD_OUT["seed"], progress=False)
+    report = held_out_report(model_dir, protocol(prefill))
 
     def mean_tokens(correct: bool) -> float | None:
         lengths = [r["n_tokens"] for r in report.records if r["correct"] == correct]
@@ -105,15 +106,15 @@ def held_out(model_dir, prefill: str = "") -> dict:
     return {"pass_at_1": report.pass_at_1, "pass_at_1_ci": list(report.pass_at_1_ci),
             "format_rate": report.format_rate, "reasoning_rate": report.reasoning_rate,
             "mean_completion_tokens": report.mean_completion_tokens,
-            "right_tokens": mean_tokens(True), "wrong_tokens": mean_tokens(False)}
+            "right_tokens": mean_tokens(True), "wrong_tokens": mean_tokens(False),
+            "correct_per_question": report.per_question()}
 
 
 def pass_at_k_job(model_dir, prefill: str = "") -> dict:
-    from r1lab.findings import pass_at_k_counts
-    from r1lab.tasks import generate
+    from r1lab.findings import pass_at_k_counts, pass_at_k_protocol
 
-    questions = generate(PASS_AT_K["questions"], split="test", seed=PASS_AT_K["seed"])
-    return {"counts": pass_at_k_counts(model_dir, questions, PASS_AT_K["n"], prefill=prefill)}
+    return {"counts": pass_at_k_counts(model_dir, pass_at_k_protocol(
+        PASS_AT_K["questions"], PASS_AT_K["n"], PASS_AT_K["seed"], prefill=prefill))}
 
 
 def run_job(job: str) -> dict:
@@ -153,11 +154,9 @@ def wall_minutes(folder: Path, names) -> float:
 
 
 def add_wall_minutes(out: Path) -> None:
-    from seed_jobs import write_atomically
-
     results = json.loads(out.read_text())
     results["wall_minutes"] = wall_minutes(RUNS / "results", results["jobs"])
-    write_atomically(out, results)
+    write_json(out, results)
     print(f"{results['wall_minutes']} min wall-clock")
 
 

@@ -38,6 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from seed_jobs import write_json  # noqa: E402  (beside this script)
+
 RECIPE = "tiny/r1_zero"
 RESULTS = ROOT / "benchmarks" / "results" / "r1_zero_seeds.json"
 RUNS = ROOT / "runs" / "r1-zero-seeds"
@@ -56,22 +58,26 @@ def recipe_sha256() -> str:
     return content_sha256(RECIPE)
 
 
+def protocol(n: int, k: int, prefill: str = ""):
+    """The held-out protocol of every run and control: ``n`` English test questions (seed 0)
+    x ``k`` samples, T 0.6, top-p 0.95, sampling seed 0, 256 sequences per call."""
+    from r1lab.eval import Protocol
+
+    return Protocol(n=n, split="test", seed=0, zh_fraction=0.0, k=k, batch_size=256,
+                    sampling_seed=0, prefill=prefill)
+
+
 def held_out(model_dir, n: int, k: int, prefill: str = "") -> dict:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """The headline numbers of ``r1lab.eval.held_out`` (``REPORT_FIELDS``, the slip rate) and
+    each question's correct samples (``correct_per_question``)."""
+    from r1lab.eval import held_out as held_out_report
 
-    from r1lab.eval import evaluate
-    from r1lab.tasks import generate
-    from r1lab.tiny.card import MAX_NEW_TOKENS
-
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    report = evaluate(model, tokenizer, generate(n, split="test", seed=0), k=k,
-                      max_new_tokens=MAX_NEW_TOKENS, batch_size=256, prefill=prefill,
-                      progress=False)
+    report = held_out_report(model_dir, protocol(n, k, prefill))
     out = {name: getattr(report, name) for name in REPORT_FIELDS}
     out["slip_rate"] = slip_rate(report.records)
     out["pass_at_1_ci"] = list(out["pass_at_1_ci"])
     out["pass_at_k"] = {str(kk): v for kk, v in out["pass_at_k"].items()}
+    out["correct_per_question"] = report.per_question()
     return out
 
 
@@ -91,18 +97,12 @@ def slip_rate(records) -> float | None:
     return round(slipped / prone, 6) if prone else None
 
 
-def curves(output_dir) -> dict:
-    from r1lab.train.metrics import read_metrics
-
-    rows = read_metrics(output_dir)
-    return {name: [row.get(name) for row in rows] for name in ("step", *CURVE_FIELDS)}
-
-
 def train_one(variant: str, seed: int, n: int, k: int, stamp: dict) -> dict:
     """One training run and its held-out evaluation; kept in the run folder as
     ``result.json`` so that parallel benchmark processes (``--seeds 0`` beside ``--seeds 1``)
     and a re-run share what is done."""
     from r1lab.train import load_recipe, run
+    from r1lab.train.metrics import curves
 
     output_dir = RUNS / f"{variant}-seed{seed}"
     saved = output_dir / "result.json"
@@ -117,8 +117,9 @@ def train_one(variant: str, seed: int, n: int, k: int, stamp: dict) -> dict:
     out = {**stamp, "variant": variant, "seed": seed, "overrides": overrides,
            "train_minutes": round(minutes, 2), "steps": len(result.metrics),
            "torch_threads": _threads(),
-           "held_out": held_out(result.final_dir, n, k), "curves": curves(output_dir)}
-    _write(saved, out)
+           "held_out": held_out(result.final_dir, n, k),
+           "curves": curves(output_dir, ("step", *CURVE_FIELDS))}
+    write_json(saved, out)
     return out
 
 
@@ -166,7 +167,7 @@ def main(argv=None) -> int:
         if name not in results["controls"] and not args.no_controls:
             print(f"[controls] {name}", flush=True)
             results["controls"][name] = held_out(base, args.n, args.k, prefill)
-            _write(args.out, results)
+            write_json(args.out, results)
     done = {(r["variant"], r["seed"]) for r in results["runs"]}
     for variant in args.variants:
         for seed in args.seeds if variant == "r1_zero" else args.ablation_seeds:
@@ -177,24 +178,16 @@ def main(argv=None) -> int:
                                                    "protocol")}
             results["runs"].append(train_one(variant, seed, args.n, args.k, stamp))
             if not args.no_controls:
-                _write(args.out, results)
+                write_json(args.out, results)
     if args.no_controls:
         return 0
     results["runs"].sort(key=lambda r: (list(VARIANTS).index(r["variant"]), r["seed"]))
     # Training time of the runs (each measured in its own process; parallel workers share the
     # cores, so this is not the wall time of the whole benchmark).
     results["train_minutes_total"] = round(sum(r["train_minutes"] for r in results["runs"]), 1)
-    _write(args.out, results)
+    write_json(args.out, results)
     print(f"wrote {args.out}")
     return 0
-
-
-def _write(path: Path, results: dict) -> None:
-    """Atomically: a killed benchmark never leaves a half-written results file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=1) + "\n")
-    tmp.replace(path)
 
 
 if __name__ == "__main__":

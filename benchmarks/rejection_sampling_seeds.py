@@ -3,7 +3,7 @@
 What notebook 07 draws and asserts from. Starts from the shipped stage-2 checkpoint
 (``data/models/tiny-reasoning-rl``, written by ``benchmarks/cold_start_seeds.py --ship``).
 
-* ``sampling``: the pipeline's ``rejection_sampling`` step (``r1lab.pipeline.sample_stage_2``,
+* ``sampling``: the pipeline's ``rejection_sampling`` step (``r1lab.sampling.sample_stage_2``,
   seed 0): 4,000 training questions, half in Chinese, k = 4, the filters of ``r1lab.sampling``,
   at most 2 kept per question, plus one non-reasoning request per reasoning row. It also
   writes the ablation's set, ``unfiltered.jsonl``: as many reasoning rows drawn at random from
@@ -36,12 +36,13 @@ import json
 import random
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seed_jobs import copy_model, main  # noqa: E402  (beside this script)
+from seed_jobs import card_text, main, ship_model, wait_for  # noqa: E402  (beside this script)
 
 RESULTS = ROOT / "benchmarks" / "results" / "rejection_sampling_seeds.json"
 RUNS = ROOT / "runs" / "rejection-seeds"
@@ -75,37 +76,46 @@ def stamp() -> dict:
             "stage2_weights_sha256": weights_sha256(STAGE_2), "protocol": PROTOCOL}
 
 
+def protocol():
+    """``PROTOCOL``'s reasoning set as an ``r1lab.eval.Protocol``: its seed draws the
+    questions and seeds the sampling, 256 sequences per call."""
+    from r1lab.eval import Protocol
+
+    return Protocol(n=PROTOCOL["n"], split=PROTOCOL["split"], seed=PROTOCOL["seed"],
+                    zh_fraction=PROTOCOL["zh_fraction"], k=PROTOCOL["k"],
+                    temperature=PROTOCOL["temperature"], top_p=PROTOCOL["top_p"],
+                    batch_size=256, sampling_seed=PROTOCOL["seed"])
+
+
 def held_out(model_dir: Path) -> dict:
-    """Reasoning pass@1 (all, en, zh) and the non-reasoning requests' figures."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+    """Reasoning pass@1 (all, en, zh; each question's correct samples in ``all``) and the
+    non-reasoning requests' figures."""
     from r1lab.cold_start import readability
-    from r1lab.eval import Report, evaluate, evaluate_requests
-    from r1lab.tasks import ArithmeticConfig, generate, generate_requests
-    from r1lab.tiny.card import MAX_NEW_TOKENS
+    from r1lab.eval import Report, evaluate_requests
+    from r1lab.eval import held_out as held_out_report
+    from r1lab.sources import load_model_and_tokenizer
+    from r1lab.tasks import generate_requests
 
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    sampling = {"temperature": PROTOCOL["temperature"], "top_p": PROTOCOL["top_p"],
-                "max_new_tokens": MAX_NEW_TOKENS, "batch_size": 256, "seed": PROTOCOL["seed"],
-                "progress": False}
-    questions = generate(PROTOCOL["n"], split=PROTOCOL["split"], seed=PROTOCOL["seed"],
-                         config=ArithmeticConfig(zh_fraction=PROTOCOL["zh_fraction"]))
-    report = evaluate(model, tokenizer, questions, k=PROTOCOL["k"], **sampling)
+    model, tokenizer = load_model_and_tokenizer(model_dir)  # once, for both sets
+    chosen = protocol()
+    report = held_out_report((model, tokenizer), chosen)
 
     def summary(rep, records) -> dict:
         out = {name: getattr(rep, name) for name in REPORT_FIELDS}
         out["pass_at_1_ci"] = list(out["pass_at_1_ci"])
-        return {**out, **readability(records, MAX_NEW_TOKENS), "samples": len(records)}
+        return {**out, **readability(records, chosen.max_new_tokens), "samples": len(records)}
 
-    reasoning = {"all": summary(report, report.records)}
+    reasoning = {"all": {**summary(report, report.records),
+                         "correct_per_question": report.per_question()}}
     for lang in ("en", "zh"):
         records = [r for r in report.records if r["lang"] == lang]
-        reasoning[lang] = summary(Report.from_records(records, PROTOCOL["k"], report.settings),
+        reasoning[lang] = summary(Report.from_records(records, chosen.k, report.settings),
                                   records)
     requests = evaluate_requests(model, tokenizer, generate_requests(
         PROTOCOL["requests"], split="test", seed=PROTOCOL["seed"]), k=PROTOCOL["requests_k"],
-        **sampling)
+        temperature=chosen.temperature, top_p=chosen.top_p,
+        max_new_tokens=chosen.max_new_tokens, batch_size=chosen.batch_size,
+        seed=chosen.sampling_seed, progress=False)
     examples = {}
     for record in requests.pop("records"):
         examples.setdefault(record["kind"], {"question": record["question"],
@@ -115,8 +125,7 @@ def held_out(model_dir: Path) -> dict:
 
 
 def run_sampling() -> dict:
-    from r1lab.pipeline import sample_stage_2
-    from r1lab.sampling import non_reasoning_rows, read_samples, unfiltered_rows
+    from r1lab.sampling import non_reasoning_rows, read_samples, sample_stage_2, unfiltered_rows
 
     started = time.perf_counter()
     manifest = sample_stage_2(STAGE_2, SAMPLING, seed=0, progress=False)
@@ -152,61 +161,48 @@ def _config(manifest: dict):
     return SamplingConfig(**manifest["config"])
 
 
-def wait_for(path: Path, timeout_s: float = 3600) -> None:
-    """Another worker may be sampling: wait for its file."""
-    deadline = time.time() + timeout_s
-    while not path.exists():
-        if time.time() > deadline:
-            raise SystemExit(f"no {path} after {timeout_s:.0f} s: run the 'sampling' job first")
-        time.sleep(15)
-
-
 def run_job(job: str) -> dict:
     if job == "sampling":
         return run_sampling()
     if job == "stage2":
         return {"held_out": held_out(STAGE_2)}
     from r1lab.train import load_recipe, run
-    from r1lab.train.metrics import read_metrics
+    from r1lab.train.metrics import curves
 
     arm, _, seed_text = job.rpartition("-seed")
-    wait_for(PAPER_RATIO)
+    # Another worker may be sampling: wait for its file.
+    wait_for(PAPER_RATIO, 3600, "the 'sampling' job (--jobs sampling)")
     output_dir = RUNS / job
     overrides = [f"task.source={SETS[arm]}", f"trainer.seed={seed_text}",
                  f"output_dir={output_dir}"]
     started = time.perf_counter()
     result = run(load_recipe(RECIPE, overrides), resume="auto", progress=False)
     minutes = (time.perf_counter() - started) / 60
-    rows = read_metrics(output_dir)
+    found = curves(output_dir, ("step", "loss"))
     return {"overrides": [o.replace(str(ROOT) + "/", "") for o in overrides],
-            "train_minutes": round(minutes, 2), "steps": len(rows),
-            "curves": {name: [row.get(name) for row in rows] for name in ("step", "loss")},
+            "train_minutes": round(minutes, 2), "steps": len(found["step"]), "curves": found,
             "held_out": held_out(result.final_dir)}
 
 
-SHIPPED = "tiny-rejection-sft"
+# data/models/<name>: the trained model it copies
+SHIPPED = {"tiny-rejection-sft": RUNS / "rejection-seed0" / "final"}
 
 
-def ship(results: dict, models: Path = ROOT / "data" / "models") -> None:
-    """Copy seed 0's stage-3 model into ``data/models/tiny-rejection-sft`` with its card."""
-    from r1lab.tiny.card import weights_sha256
-
-    target = models / SHIPPED
-    copy_model(RUNS / "rejection-seed0" / "final", target)
+def card(name: str, results: dict, weights_sha256: str) -> str:
+    """The card of seed 0's stage-3 model, from the gathered ``results``."""
     report = results["jobs"]["rejection-seed0"]["held_out"]
     rows = "\n".join(
         f"| {lang} | {r['pass_at_1']:.3f} [{r['pass_at_1_ci'][0]:.3f}, {r['pass_at_1_ci'][1]:.3f}]"
         f" | {r['readable']:.3f} | {r['mixing_rate']:.3f} |"
         for lang, r in report["reasoning"].items())
     requests = report["requests"]
-    (target / "README.md").write_text(
-        f"# {SHIPPED}\n\nStage 3 of R1 (§2.3.3): SFT of tiny-base, two epochs "
+    return card_text(
+        name,
+        f"Stage 3 of R1 (§2.3.3): SFT of tiny-base, two epochs "
         f"(`{RECIPE}`, seed 0), on the rejection-sampled outputs of tiny-reasoning-rl (the "
         f"stage-2 checkpoint) plus as many non-reasoning requests answered without a chain "
-        f"of thought (the paper has one per three; notebook 07 measures both).\n\n"
-        f"Regenerate: `python benchmarks/rejection_sampling_seeds.py --ship` (or `r1lab "
-        f"pipeline tiny`, whose seed-0 steps run the same step and recipe; a retrained model "
-        f"matches this one statistically, not bit for bit).\n\n"
+        f"of thought (the paper has one per three; notebook 07 measures both).",
+        "python benchmarks/rejection_sampling_seeds.py --ship",
         f"Held-out, paper protocol ({PROTOCOL['n']} test-split questions, half in Chinese, "
         f"k = {PROTOCOL['k']}, T = {PROTOCOL['temperature']}, top-p {PROTOCOL['top_p']}; "
         f"`benchmarks/results/rejection_sampling_seeds.json`, job `rejection-seed0`):\n\n"
@@ -215,9 +211,16 @@ def ship(results: dict, models: Path = ROOT / "data" / "models") -> None:
         f"Non-reasoning requests ({requests['requests']} test-split requests x {requests['k']}):"
         f" right without a chain of thought {requests['correct']:.3f} "
         f"[{requests['correct_ci'][0]:.3f}, {requests['correct_ci'][1]:.3f}], chain-of-thought "
-        f"rate {requests['cot_rate']:.3f}.\n\n"
-        f"Weights SHA-256: `{weights_sha256(target)}`.\n")
-    print(f"shipped {target}")
+        f"rate {requests['cot_rate']:.3f}.",
+        weights_sha256,
+        regenerate_note="or `r1lab pipeline tiny`, whose seed-0 steps run the same step and "
+                        "recipe; a retrained model matches this one statistically, not bit for bit")
+
+
+def ship(results: dict, models: Path = ROOT / "data" / "models") -> None:
+    """Copy seed 0's stage-3 model into ``data/models/tiny-rejection-sft`` with its card."""
+    for name, source in SHIPPED.items():
+        ship_model(source, models / name, partial(card, name, results))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from r1lab.files import write_atomically
+
 
 def run_jobs(chosen: Sequence[str], every: Sequence[str], run_job: Callable[[str], dict],
              stamp: dict, folder: Path, out: Path, gather: bool = True) -> dict | None:
@@ -27,8 +29,8 @@ def run_jobs(chosen: Sequence[str], every: Sequence[str], run_job: Callable[[str
         if saved.is_file() and json.loads(saved.read_text()).get("stamp") == stamp:
             continue
         print(f"[{job}]", flush=True)
-        write_atomically(saved, {"stamp": stamp, "job": job,
-                                 "torch_threads": torch.get_num_threads(), **run_job(job)})
+        write_json(saved, {"stamp": stamp, "job": job,
+                           "torch_threads": torch.get_num_threads(), **run_job(job)})
     if not gather:
         return None
     missing = [job for job in every if not (folder / f"{job}.json").is_file()]
@@ -41,30 +43,34 @@ def run_jobs(chosen: Sequence[str], every: Sequence[str], run_job: Callable[[str
             raise SystemExit(f"{job} ran with other recipes or weights: delete "
                              f"{folder / (job + '.json')} and rerun it")
         results["jobs"][job] = result
-    write_atomically(out, results)
+    write_json(out, results)
     print(f"wrote {out}")
     return results
 
 
-def wait_for_job(folder: Path, job: str, timeout_s: float = 7200) -> dict:
-    """Another worker may be running ``job``: wait for its result in ``folder``, then read it."""
+def wait_for(path: Path, timeout_s: float, first: str, poll_s: float = 15) -> None:
+    """Another worker may be writing ``path``: poll until it exists; after ``timeout_s``
+    stop, saying what to run ``first``."""
     import time
 
-    path = folder / f"{job}.json"
     deadline = time.time() + timeout_s
     while not path.exists():
-        if time.time() > deadline:
-            raise SystemExit(f"no {path} after {timeout_s:.0f} s: run job {job} first")
-        time.sleep(15)
+        if time.time() >= deadline:
+            raise SystemExit(f"no {path} after {timeout_s:.0f} s: run {first} first")
+        time.sleep(poll_s)
+
+
+def wait_for_job(folder: Path, job: str, timeout_s: float = 7200) -> dict:
+    """Another worker may be running ``job``: wait for its result in ``folder``, then read it."""
+    path = folder / f"{job}.json"
+    wait_for(path, timeout_s, f"the '{job}' job (--jobs {job})")
     return json.loads(path.read_text())
 
 
-def write_atomically(path: Path, results: dict) -> None:
-    """JSON to ``path`` through a temporary file: a killed benchmark never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+def write_json(path: Path, data: dict) -> None:
+    """``data`` as the benchmarks' JSON (indent 1, UTF-8 text, a final newline), written
+    atomically: a killed benchmark never leaves half a results file."""
+    write_atomically(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 
 
 def main(argv, description: str, every: Sequence[str], run_job: Callable[[str], dict],
@@ -102,3 +108,37 @@ def copy_model(source: Path, target: Path) -> None:
     for file in MODEL_FILES:
         if (source / file).is_file():
             shutil.copyfile(source / file, target / file)
+
+
+def card_text(name: str, what: str, regenerate: str, measured: str, weights_sha256: str,
+              regenerate_note: str = "") -> str:
+    """A shipped model's card (its README.md): what it is, the command that regenerates it
+    (and a note on it), what the benchmark measured on it, and the SHA-256 of its weights.
+
+    >>> print(card_text("tiny-x", "A model.", "python benchmarks/x.py --ship",
+    ...                 "Measured (`benchmarks/results/x.json`):\\n- pass@1 0.500.", "ab12"))
+    # tiny-x
+    <BLANKLINE>
+    A model.
+    <BLANKLINE>
+    Regenerate: `python benchmarks/x.py --ship`.
+    <BLANKLINE>
+    Measured (`benchmarks/results/x.json`):
+    - pass@1 0.500.
+    <BLANKLINE>
+    Weights SHA-256: `ab12`.
+    <BLANKLINE>
+    """
+    note = f" ({regenerate_note})" if regenerate_note else ""
+    return (f"# {name}\n\n{what}\n\nRegenerate: `{regenerate}`{note}.\n\n{measured}\n\n"
+            f"Weights SHA-256: `{weights_sha256}`.\n")
+
+
+def ship_model(source: Path, target: Path, card: Callable[[str], str]) -> None:
+    """Copy the model in ``source`` into ``target`` (``copy_model``) and write its card,
+    ``card`` of the copied weights' SHA-256, as ``target/README.md``."""
+    from r1lab.tiny.card import weights_sha256
+
+    copy_model(source, target)
+    write_atomically(target / "README.md", card(weights_sha256(target)))
+    print(f"shipped {target}")

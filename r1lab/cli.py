@@ -5,24 +5,24 @@ argparse parser and a function that runs it and returns the exit status. Mistake
 can fix (a missing model folder, an unknown task) raise ``UsageError``: one line on stderr
 naming the problem and the fix, exit status 2, no traceback.
 
-Heavy imports (torch, transformers, r1lab.tasks) happen inside the handlers, so
+Heavy imports (torch, transformers, datasets) happen inside the handlers, so
 ``r1lab --help`` answers at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from r1lab.sources import data_location, model_location
+from r1lab.sources import load_model_and_tokenizer, model_location
+from r1lab.tasks import TASK_NAMES, TaskError, check_task, load_problems
+from r1lab.train.stage import STAGES
 
 USAGE_ERROR = 2
-TASKS = "arithmetic, arithmetic-zh, arithmetic-mix, gsm8k:SOURCE or math:SOURCE"
 EXAMPLE_HUB_ID = "Qwen/Qwen2.5-Math-1.5B"
 
 
@@ -98,50 +98,6 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hide progress bars (evaluation, model and dataset loading)")
 
 
-def check_task(task: str) -> tuple[str, str]:
-    """(kind, source) of a ``--task`` name, a local source resolved to its path; nothing is
-    loaded. ``UsageError`` for an unknown task, a missing source or a missing local file."""
-    kind, _, source = task.partition(":")
-    if kind not in ("arithmetic", "arithmetic-zh", "arithmetic-mix", "gsm8k", "math") or (
-        kind.startswith("arithmetic") and source
-    ):
-        raise UsageError(f"unknown task {task!r}: use {TASKS}")
-    if kind in ("gsm8k", "math") and not source:
-        raise UsageError(f"task {task!r} needs a source: {kind}:path/to/file.jsonl "
-                         f"or {kind}:HUB_DATASET_ID")
-    try:
-        local = data_location(source) if source else None
-    except ValueError as error:
-        raise UsageError(f"task {error}: give an existing .jsonl/.json/.parquet file or a hub "
-                         f"dataset id ({kind}:ORG/NAME)") from None
-    return kind, str(local) if local is not None else source
-
-
-def load_problems(task: str, n: int, seed: int, progress: bool = True,
-                  split: str = "test") -> list:
-    """The problems a ``--task`` names, from ``split``; ``UsageError`` for an unknown or
-    unreadable task."""
-    kind, source = check_task(task)
-    try:
-        import r1lab.tasks as tasks
-    except ImportError as error:
-        raise UsageError(f"cannot import r1lab.tasks ({error}): reinstall r1lab "
-                         "(pip install -e .)") from None
-    try:
-        if kind.startswith("arithmetic"):
-            zh_fraction = {"arithmetic": 0.0, "arithmetic-zh": 1.0, "arithmetic-mix": 0.5}[kind]
-            return tasks.generate(n, split=split, seed=seed,
-                                  config=tasks.ArithmeticConfig(zh_fraction=zh_fraction))
-        if not progress:
-            import datasets
-
-            datasets.disable_progress_bars()
-        loader = tasks.load_gsm8k if kind == "gsm8k" else tasks.load_math
-        return loader(source, split=split, limit=n)
-    except (OSError, ValueError, TypeError) as error:
-        raise UsageError(f"cannot load task {task!r}: {error}") from None
-
-
 def model_source(name: str) -> str:
     """``name`` as ``from_pretrained`` takes it: a checked local folder, or a hub id.
 
@@ -159,7 +115,6 @@ def model_source(name: str) -> str:
 def load_model(source: str, device: str, progress: bool = True):
     """Model and tokenizer from ``model_source(...)``; ``UsageError`` if they cannot load."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging
 
     if not progress:
@@ -167,8 +122,7 @@ def load_model(source: str, device: str, progress: bool = True):
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source)
+        model, tokenizer = load_model_and_tokenizer(source)
     except (OSError, ValueError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         raise UsageError(f"cannot load model {source!r} ({first_line}): pass a local folder "
@@ -202,7 +156,10 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.json:
         args.json = writable_file(args.json, "--json")
     source = model_source(args.model)
-    problems = load_problems(args.task, args.n, args.seed, progress=not args.no_progress)
+    try:
+        problems = load_problems(args.task, args.n, args.seed, progress=not args.no_progress)
+    except TaskError as error:
+        raise UsageError(str(error)) from None
     if not problems:
         raise UsageError(f"task {args.task!r} gave no problems: check the source file")
     model, tokenizer = load_model(source, args.device, progress=not args.no_progress)
@@ -216,10 +173,7 @@ def run_eval(args: argparse.Namespace) -> int:
     print(f"{args.model} on {args.task}")
     print(report.table())
     if args.json:
-        # Written beside the destination, then renamed: a crash never leaves half a file.
-        partial = args.json.with_name(f".{args.json.name}.partial")
-        report.to_json(partial)
-        os.replace(partial, args.json)
+        report.to_json(args.json)  # atomically
         print(f"wrote {args.json}")
     return 0
 
@@ -283,7 +237,7 @@ def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
                              "importing vLLM or sampling")
     parser.add_argument("--list", action="store_true", help="list the shipped sampling recipes")
     parser.add_argument("--task", default="arithmetic-mix", action=_Given,
-                        help=f"{TASKS} (as for r1lab eval). Default: %(default)s")
+                        help=f"{TASK_NAMES} (as for r1lab eval). Default: %(default)s")
     parser.add_argument("--split", choices=["train", "test"], default="train", action=_Given,
                         help="which split to sample prompts from. Default: %(default)s")
     parser.add_argument("--n", type=_positive_int, default=1000, action=_Given,
@@ -383,7 +337,7 @@ def run_sample(args: argparse.Namespace) -> int:
         raise UsageError(f"{where['out']}{out} is a file: give a folder")
     try:
         check_task(recipe.task.name)
-    except UsageError as error:
+    except TaskError as error:
         raise UsageError(f"{where['task']}{error}") from None
     source = model_source(recipe.model)
     if args.dry_run:
@@ -394,7 +348,7 @@ def run_sample(args: argparse.Namespace) -> int:
     try:
         problems = load_problems(recipe.task.name, recipe.task.n, recipe.sampling.seed,
                                  progress=progress, split=recipe.task.split)
-    except UsageError as error:
+    except TaskError as error:
         raise UsageError(f"{where['task']}{error}") from None
     if not problems:
         raise UsageError(f"task {recipe.task.name!r} gave no problems: check the source file")
@@ -466,7 +420,8 @@ def run_pretrain(args: argparse.Namespace) -> int:
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", metavar="RECIPE",
                         help="a recipe YAML file, or a shipped recipe name such as tiny/r1_zero "
-                             "(see --list)", nargs="?")
+                             "(see --list); its `stage:` is one of "
+                             f"{', '.join(STAGES)}", nargs="?")
     _add_set_argument(parser, "--set trainer.learning_rate=5e-5 --set output_dir=runs/lr5e-5")
     parser.add_argument("--dry-run", action="store_true",
                         help="resolve the recipe into TRL/PEFT/accelerate objects and print "
@@ -584,9 +539,9 @@ COMMANDS: dict[str, Command] = {
     ),
     "train": Command(
         help="train a recipe (R1-Zero GRPO …) with TRL; resumes its run folder",
-        description="Run a recipe: a YAML file naming the model, the data, the rule rewards "
-                    "and TRL's GRPOConfig (stage: grpo) or SFTConfig (stage: sft) arguments. The same command runs under accelerate "
-                    "launch. Metrics go to OUTPUT_DIR/metrics.jsonl and metrics.csv; a killed "
+        description="Run a recipe: a YAML file naming its stage, the model, the data, the "
+                    "rewards and the arguments of the stage's TRL config (GRPOConfig for "
+                    "grpo…). The same command runs under accelerate launch. Metrics go to OUTPUT_DIR/metrics.jsonl and metrics.csv; a killed "
                     "run resumes from its newest complete checkpoint when re-run.",
         add_arguments=add_train_arguments,
         run=run_train,

@@ -17,6 +17,10 @@ Whatever a path yields passes ``readability_problem`` (one language, a summary t
 the answer, not cut off by the length limit) and must be correct. The tiny world can also
 write ideal samples directly (``ideal_sample``), a luxury real data does not have.
 
+``collect_cold_start`` runs the three paths on the tiny world (``ColdStartData``: how many
+training questions, how many prompted) and writes the kept samples and what each path
+dropped: the pipeline's ``cold_start_data`` step.
+
 >>> from r1lab.tasks import generate
 >>> problem = generate(1, split="train", seed=0)[0]
 >>> sample = ideal_sample(problem, reflect=False)
@@ -28,8 +32,10 @@ write ideal samples directly (``ideal_sample``), a luxury real data does not hav
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from r1lab.rewards.language import target_language_share
 from r1lab.tasks import EOS, PHRASES, Problem, chain_of_thought, problem_for
@@ -171,3 +177,85 @@ def readability(records: list[dict], max_new_tokens: int | None = None) -> dict[
              if readability_problem(r["completion"], r["lang"], max_new_tokens is not None
                                     and r["n_tokens"] >= max_new_tokens) is None]
     return {"readable": len(readable) / len(records), "clean": len(clean) / len(records)}
+
+
+# ---------------------------------------------------------------- the tiny world's step
+
+
+class ColdStartError(RuntimeError):
+    """No cold-start sample was kept; the message says what each path dropped and what to do."""
+
+
+@dataclass(frozen=True)
+class ColdStartData:
+    """Where the cold-start candidates come from (the pipeline's ``cold_start_data`` step)."""
+
+    questions: int = 2000
+    """Training questions whose R1-Zero outputs path 3 refines."""
+    prompted: int = 300
+    """Of those, how many the base is prompted with on paths 1 and 2 (each)."""
+    zh_fraction: float = 0.3
+    """Share of the questions asked in Chinese."""
+    seed: int = 5
+    """Draws the questions (the train split; R1-Zero trained on seed 1's)."""
+
+
+def collect_cold_start(base_dir: Path, r1_zero_dir: Path, folder: Path, seed: int = 0,
+                       config: ColdStartData = ColdStartData(), progress: bool = True) -> dict:
+    """Run the three collection paths and write ``data.jsonl`` and ``manifest.json``.
+
+    Paths 1 and 2 prompt the base (few-shot with readable long-CoT examples, in the
+    question's language; a direct request for detailed, checked steps, opened with the
+    format's marker); path 3 samples R1-Zero and refines its outputs (``refine``).
+    Every path keeps what is correct and readable (``collect``). Returns the
+    manifest; ``ColdStartError`` when no path kept anything (nothing is written).
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from r1lab.eval import evaluate
+    from r1lab.files import write_atomically
+    from r1lab.sampling import DATA, MANIFEST
+    from r1lab.tasks import ArithmeticConfig, generate
+    from r1lab.tiny.card import MAX_NEW_TOKENS
+
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    base = AutoModelForCausalLM.from_pretrained(base_dir)
+    r1_zero = AutoModelForCausalLM.from_pretrained(r1_zero_dir)
+    pool = generate(config.questions, split="train", seed=config.seed,
+                    config=ArithmeticConfig(zh_fraction=config.zh_fraction))
+    prompted = pool[:config.prompted]
+
+    def sample(model, problems, **kwargs):
+        return evaluate(model, tokenizer, problems, k=1, max_new_tokens=MAX_NEW_TOKENS,
+                        seed=seed, progress=progress, **kwargs).records
+
+    by_lang = {lang: [p for p in prompted if p.lang == lang] for lang in ("en", "zh")}
+    few_shot = [r for lang, problems in by_lang.items() if problems
+                for r in sample(base, problems, template=few_shot_template(lang))]
+    paths = [
+        collect("few-shot prompting (base)", few_shot, MAX_NEW_TOKENS),
+        collect("direct prompting (base)", sample(
+            base, prompted, template=DIRECT_TEMPLATE, prefill=DIRECT_PREFILL), MAX_NEW_TOKENS),
+        collect("refined R1-Zero outputs", sample(r1_zero, pool), MAX_NEW_TOKENS,
+                rewrite=refine),
+    ]
+    rows = [{**sample_row, "path": path.name} for path in paths for sample_row in path.kept]
+    total = len(rows)
+    manifest = {
+        "config": asdict(config), "seed": seed, "samples": total,
+        "paths": [{"name": p.name, "tried": p.tried, "kept": len(p.kept),
+                   "share": len(p.kept) / total if total else 0.0,
+                   "dropped": dict(p.dropped.most_common())} for p in paths],
+        "languages": {lang: sum(r["lang"] == lang for r in rows) for lang in ("en", "zh")},
+    }
+    if not total:
+        raise ColdStartError("no cold-start sample was kept, so there is nothing to fine-tune "
+                             "on: " + "; ".join(f"{p.name}: 0 of {p.tried}, dropped "
+                             + ", ".join(f"{why} {n}" for why, n in p.dropped.most_common(2))
+                             for p in paths) + ". Train R1-Zero longer, or ask for more "
+                             "questions (ColdStartData)")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomically(folder / DATA, "".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                             for r in rows))
+    write_atomically(folder / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
+    return manifest

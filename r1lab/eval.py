@@ -27,6 +27,13 @@ Metrics (each a mean over samples unless said otherwise):
 Correctness is ``r1lab.rewards.accuracy_reward``, the very rule RL trains on; a sample the
 rule cannot score (``None``) counts as incorrect and is counted in ``n_unscored``.
 
+``evaluate`` grades arithmetic questions, ``evaluate_requests`` and ``evaluate_general`` the
+tiny world's non-reasoning requests and general prompts. A held-out evaluation is one
+``Protocol`` (questions, k, sampling, seeds, prefill) run by ``held_out``, which every
+benchmark, model card and results table calls; ``evaluate_model`` adds the general prompts
+to it for a saved model (``Evaluation``: the pipeline's results table, the distillation
+notebook).
+
 >>> pass_at_k(n=8, c=2, k=1)
 0.25
 >>> mixes_languages("所以 the answer is 14", "en")
@@ -36,131 +43,23 @@ True
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
+from r1lab.files import write_atomically
 from r1lab.progress import bar as progress_bar
 from r1lab.rewards import accuracy_reward
 from r1lab.rewards.language import checked_language, mixes_languages
 from r1lab.rewards.reflection import rechecks
+from r1lab.stats import confidence_interval, pass_at_k
 from r1lab.template import R1_ZERO_TEMPLATE, parse_completion, render
 
 # R1 §3: "sampling temperature of 0.6, a top-p value of 0.95".
 PAPER_TEMPERATURE = 0.6
 PAPER_TOP_P = 0.95
-Z_95 = 1.96  # two-sided 95% quantile of the standard normal
-
-
-def pass_at_k(n: int, c: int, k: int) -> float:
-    """Unbiased pass@k from n samples of which c are correct (Chen et al. 2021, eq. 1).
-
-    pass@k = 1 - C(n-c, k) / C(n, k): the chance that k samples drawn without replacement
-    from the n include a correct one. Computed as in the paper's numpy snippet,
-    1 - prod(1 - k / i for i in n-c+1 … n), which never forms huge binomials.
-
-    >>> round(pass_at_k(5, 2, 2), 12)  # 1 - C(3,2)/C(5,2) = 1 - 3/10
-    0.7
-    >>> pass_at_k(8, 0, 4), pass_at_k(8, 8, 4), pass_at_k(8, 3, 1)
-    (0.0, 1.0, 0.375)
-    """
-    for name, value in (("n", n), ("c", c), ("k", k)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"pass_at_k needs a non-negative integer {name}; got {value!r}")
-    if k < 1:
-        raise ValueError(f"pass_at_k needs k >= 1 (samples drawn); got k={k}")
-    if c > n:
-        raise ValueError(f"pass_at_k: c={c} correct samples cannot exceed n={n} samples")
-    if k > n:
-        raise ValueError(f"pass_at_k: k={k} cannot exceed the n={n} samples taken; "
-                         "sample more per question or ask for a smaller k")
-    if k == 1:
-        return c / n  # exact, and equal to the paper's pass@1 for one question
-    if n - c < k:
-        return 1.0
-    return 1.0 - math.prod(1.0 - k / i for i in range(n - c + 1, n + 1))
-
-
-def confidence_interval(values: Sequence[float]) -> tuple[float, float]:
-    """95% interval for the mean of per-question scores, by the normal approximation.
-
-    mean ± 1.96 * sd / sqrt(N), with the sample sd (N-1), clipped to [0, 1] since every
-    score lies there. It treats questions as the random draw (sampling noise within a
-    question is in each score). With N = 1 the spread is unknown: the interval is [0, 1].
-
-    >>> confidence_interval([1.0, 0.0] * 8)  # mean 0.5, sd 0.516, N 16
-    (0.246965, 0.753035)
-    >>> confidence_interval([0.5, 0.5, 0.5])
-    (0.5, 0.5)
-    """
-    n = len(values)
-    if n == 0:
-        raise ValueError("confidence_interval needs at least one value")
-    if n == 1:
-        return (0.0, 1.0)
-    mean = sum(values) / n
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = Z_95 * sd / math.sqrt(n)
-    return (round(max(0.0, mean - half), 6), round(min(1.0, mean + half), 6))
-
-
-# Two-sided 95% quantiles of Student's t by degrees of freedom (standard table values; no
-# scipy in the lab's stack, and a run over seeds has only a handful of them).
-T_95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-        9: 2.262, 10: 2.228, 15: 2.131, 20: 2.086, 30: 2.042}
-
-
-def _t_95(df: int) -> float:
-    """Two-sided 95% quantile of Student's t; between table rows the row below (fewer degrees
-    of freedom, a wider interval); past 30 the normal quantile."""
-    return Z_95 if df > 30 else T_95[max(k for k in T_95 if k <= df)]
-
-
-def _mean_var(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample variance (n - 1)."""
-    mean = sum(values) / len(values)
-    return mean, sum((v - mean) ** 2 for v in values) / (len(values) - 1)
-
-
-def seed_interval(values: Sequence[float]) -> tuple[float, float, float]:
-    """(mean, low, high): 95% interval for the mean of one number per training seed.
-
-    mean ± t(0.975, n-1) * sd / sqrt(n), Student's t because a few seeds are a small sample
-    (with 3 seeds, t = 4.303, not 1.96). Needs at least 2 values; more than 30 use the normal
-    quantile. Unlike ``confidence_interval`` it is not clipped: it describes seeds, not shares.
-
-    >>> seed_interval([0.70, 0.72, 0.74])
-    (0.72, 0.670313, 0.769687)
-    """
-    n = len(values)
-    if n < 2:
-        raise ValueError(f"seed_interval needs results from at least 2 seeds; got {n}")
-    mean, var = _mean_var(values)
-    half = _t_95(n - 1) * math.sqrt(var / n)
-    return (round(mean, 6), round(mean - half, 6), round(mean + half, 6))
-
-
-def difference_interval(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float]:
-    """(difference, low, high): 95% interval for mean(a) - mean(b), one number per seed each.
-
-    Welch's interval (the two sets of runs are independent and may spread differently), with
-    the smaller of the two sets' degrees of freedom, the conservative choice for a handful of
-    seeds: with 3 seeds each, t = 4.303. Needs at least 2 values on each side.
-
-    >>> difference_interval([0.80, 0.82, 0.84], [0.70, 0.72, 0.74])
-    (0.1, 0.029732, 0.170268)
-    """
-    if len(a) < 2 or len(b) < 2:
-        raise ValueError(f"difference_interval needs at least 2 seeds per side; got {len(a)} "
-                         f"and {len(b)}")
-
-    (mean_a, var_a), (mean_b, var_b) = _mean_var(a), _mean_var(b)
-    half = _t_95(min(len(a), len(b)) - 1) * math.sqrt(var_a / len(a) + var_b / len(b))
-    diff = mean_a - mean_b
-    return (round(diff, 6), round(diff - half, 6), round(diff + half, 6))
 
 
 def _share(flags: Sequence[bool]) -> float | None:
@@ -262,6 +161,22 @@ class Report:
             records=list(records),
         )
 
+    def per_question(self) -> dict:
+        """Per-question outcomes, what results files keep so that later analyses (paired
+        differences, pass@k) need no re-run: ``{"k": k, "correct": [c_0, c_1, …]}``, the
+        correct samples of each question in question order (ascending ``index``).
+
+        >>> records = [{"index": i, "correct": c} for i, c in ((0, True), (0, False), (1, True),
+        ...            (1, True))]
+        >>> Report(2, 2, {}, 0.75, (0, 1), {}, {}, 0, 0, 0, 0, None, None,
+        ...        records=records).per_question()
+        {'k': 2, 'correct': [1, 2]}
+        """
+        correct: dict[int, int] = {}
+        for record in self.records:
+            correct[record["index"]] = correct.get(record["index"], 0) + bool(record["correct"])
+        return {"k": self.k, "correct": [correct[i] for i in sorted(correct)]}
+
     def to_dict(self) -> dict:
         """JSON-ready dict: pass@k keys become strings ("1", "8"), intervals lists."""
         data = asdict(self)
@@ -271,11 +186,10 @@ class Report:
         return data
 
     def to_json(self, path) -> Path:
-        """Write :meth:`to_dict` as UTF-8 JSON to ``path``; returns the path."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
-        return path
+        """Write :meth:`to_dict` as UTF-8 JSON to ``path`` (atomically: a crash never leaves
+        half a report); returns the path."""
+        return write_atomically(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+                                + "\n")
 
     def table(self) -> str:
         """The headline numbers as an aligned plain-text table (rounded, stable to print)."""
@@ -608,3 +522,125 @@ def evaluate_general(model, tokenizer, prompts, k: int = 4, **kwargs) -> dict:
         out[f"{aspect}_ci"] = list(confidence_interval(per_prompt)) if per_prompt else None
     out["records"] = records
     return out
+
+
+# ---------------------------------------------------------------- a saved model, held out
+
+TINY_MAX_NEW_TOKENS = 192
+"""Generation budget for the tiny world's models: a chain that checks every step of a
+7-operand problem takes up to ~170 tokens. ``r1lab.tiny.card.MAX_NEW_TOKENS`` is this one."""
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One held-out evaluation, every knob that decides its numbers (R1 §3, "Evaluation
+    Setup"): the questions (``questions()``) and how they are sampled. Defaults are the tiny
+    world's results step (``Evaluation``); callers change only what differs, and results
+    files keep ``as_dict()`` so a number can be traced to the run that made it.
+
+    >>> Protocol(n=3, zh_fraction=0.0).as_dict()["n"], len(Protocol(n=3).questions())
+    (3, 3)
+    """
+
+    n: int = 500
+    """Questions, drawn by ``r1lab.tasks.generate`` (the paper's test sets hold 30-1,319)."""
+    split: str = "test"
+    """Split the questions come from ("train" or "test"): results read "test" only."""
+    seed: int = 0
+    """Seed of the question draw: the same seed, the same questions."""
+    zh_fraction: float = 0.5
+    """Share of the questions asked in Chinese (``ArithmeticConfig.zh_fraction``)."""
+    k: int = 4
+    """Samples per question; pass@1 is their mean correctness (R1 §3: k = 4-64)."""
+    temperature: float = PAPER_TEMPERATURE
+    """Sampling temperature (R1 §3: 0.6; 0 decodes greedily, one sample)."""
+    top_p: float = PAPER_TOP_P
+    """Nucleus sampling mass (R1 §3: 0.95)."""
+    max_new_tokens: int = TINY_MAX_NEW_TOKENS
+    """Generation budget per sample (R1 §3: 32,768 tokens; the tiny world's chains fit 192)."""
+    batch_size: int = 256
+    """Sequences per ``generate`` call; it changes which random numbers each sample draws."""
+    sampling_seed: int = 0
+    """Seed of torch's RNG, set once before sampling: same seed and model, same samples."""
+    prefill: str = ""
+    """Start of every answer: "" unprompted, "<think>" made to reason, "<answer>" direct."""
+
+    def questions(self) -> list:
+        """The protocol's questions (``r1lab.tasks.Problem``), the same list on every call."""
+        from r1lab.tasks import ArithmeticConfig, generate
+
+        return generate(self.n, split=self.split, seed=self.seed,
+                        config=ArithmeticConfig(zh_fraction=self.zh_fraction))
+
+    def as_dict(self) -> dict:
+        """The fields as a JSON-ready dict, for results files."""
+        return asdict(self)
+
+
+def held_out(model, protocol: Protocol = Protocol(), progress: bool = False) -> Report:
+    """A model on the held-out questions of ``protocol``: the one held-out evaluation every
+    benchmark, model card and results table uses.
+
+    ``model``: a folder or hub id (loaded by ``r1lab.sources.load_model_and_tokenizer``, which
+    also reads LoRA adapter folders) or an already loaded ``(model, tokenizer)`` pair (one
+    model, several protocols or other sets: load it once). ``report.per_question()`` gives
+    each question's correct samples, in the order of ``protocol.questions()``.
+    """
+    if isinstance(model, tuple):
+        model, tokenizer = model
+    else:
+        from r1lab.sources import load_model_and_tokenizer
+
+        model, tokenizer = load_model_and_tokenizer(model)
+    return evaluate(model, tokenizer, protocol.questions(), k=protocol.k,
+                    temperature=protocol.temperature, top_p=protocol.top_p,
+                    max_new_tokens=protocol.max_new_tokens, batch_size=protocol.batch_size,
+                    seed=protocol.sampling_seed, prefill=protocol.prefill, progress=progress)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The held-out sets of the results step (paper protocol: T 0.6, top-p 0.95, k samples)."""
+
+    questions: int = 500
+    """Test-split questions, ``zh_fraction`` of them in Chinese."""
+    k: int = 4
+    """Samples per question (pass@1 is their mean correctness, averaged over questions)."""
+    general: int = 400
+    """Test-split general prompts (requests and private prompts, half each)."""
+    general_k: int = 4
+    zh_fraction: float = 0.5
+    seed: int = 0
+    """Seed of the question draws and of the sampling."""
+
+    def protocol(self, prefill: str = "") -> Protocol:
+        """The reasoning set's ``Protocol`` (``seed`` draws the questions and seeds sampling)."""
+        return Protocol(n=self.questions, split="test", seed=self.seed,
+                        zh_fraction=self.zh_fraction, k=self.k,
+                        max_new_tokens=TINY_MAX_NEW_TOKENS, batch_size=256,
+                        sampling_seed=self.seed, prefill=prefill)
+
+
+def evaluate_model(model_dir: Path, evaluation: Evaluation = Evaluation(),
+                   progress: bool = False, prefill: str = "") -> dict:
+    """One model on the held-out sets: reasoning (pass@1 with its CI, format, mixing, chain
+    length, each question's correct samples) and general prompts (helpful, harmless by the
+    tiny world's rule). ``prefill`` starts every reasoning answer (``"<think>"``: the model
+    made to reason, a control)."""
+    from r1lab.sources import load_model_and_tokenizer
+    from r1lab.tasks.general import generate_general
+
+    model, tokenizer = load_model_and_tokenizer(model_dir)
+    protocol = evaluation.protocol(prefill)
+    report = held_out((model, tokenizer), protocol, progress=progress)
+    general = evaluate_general(model, tokenizer, generate_general(
+        evaluation.general, split="test", seed=evaluation.seed), k=evaluation.general_k,
+        max_new_tokens=protocol.max_new_tokens, batch_size=protocol.batch_size,
+        seed=protocol.sampling_seed, progress=progress)
+    return {"pass_at_1": report.pass_at_1, "pass_at_1_ci": list(report.pass_at_1_ci),
+            "format_rate": report.format_rate, "reasoning_rate": report.reasoning_rate,
+            "mixing_rate": report.mixing_rate,
+            "mean_reasoning_tokens": report.mean_reasoning_tokens,
+            "helpful": general["helpful"], "helpful_ci": general["helpful_ci"],
+            "harmless": general["harmless"], "harmless_ci": general["harmless_ci"],
+            "correct_per_question": report.per_question()}

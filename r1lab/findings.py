@@ -19,10 +19,15 @@ notebook reads it and runs one small case of each live (``run_arm`` with fewer s
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from r1lab.stats import bootstrap_mean, gain_interval, pass_at_k
+
+if TYPE_CHECKING:
+    from r1lab.eval import Protocol
 
 RECIPE = "tiny/findings"
 
@@ -104,12 +109,11 @@ def run_arm(arm: str, seed: int, output_dir, steps: int | None = None,
     """Train one arm (resumed or skipped if done); returns its final model folder and its
     curves (``CURVES``, one list per column, ``None`` where a step did not log it)."""
     from r1lab.train import run
-    from r1lab.train.metrics import read_metrics
+    from r1lab.train.metrics import curves
 
     result = run(RECIPE, arm_overrides(arm, seed, output_dir, steps), resume="auto",
                  progress=progress)
-    rows = read_metrics(output_dir)
-    return Path(result.final_dir), {name: [row.get(name) for row in rows] for name in CURVES}
+    return Path(result.final_dir), curves(output_dir, CURVES)
 
 
 def curve(curves: dict, name: str) -> tuple[list[int], list[float]]:
@@ -137,27 +141,32 @@ def window_mean(curves: dict, name: str, first: int, last: int) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def pass_at_k_counts(model_dir, questions: Sequence, n: int, prefill: str = "",
-                     seed: int = 0, progress: bool = False) -> list[int]:
-    """Right answers among ``n`` samples (T 0.6, top-p 0.95) for each question."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def pass_at_k_protocol(questions: int = 32, n: int = 256, question_seed: int = 1,
+                       sampling_seed: int = 0, prefill: str = "") -> Protocol:
+    """The held-out protocol of the pass@k finding: ``n`` samples (T 0.6, top-p 0.95) of each
+    of ``questions`` English test questions, 512 sequences per ``generate`` call.
 
-    from r1lab.eval import evaluate
-    from r1lab.tiny.card import MAX_NEW_TOKENS
+    >>> p = pass_at_k_protocol(n=64, sampling_seed=1)
+    >>> p.n, p.k, p.seed, p.sampling_seed, p.zh_fraction, p.batch_size
+    (32, 64, 1, 1, 0.0, 512)
+    """
+    from r1lab.eval import Protocol
 
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    report = evaluate(model, tokenizer, questions, k=n, max_new_tokens=MAX_NEW_TOKENS,
-                      batch_size=512, prefill=prefill, seed=seed, progress=progress)
-    counts = [0] * len(questions)
-    for record in report.records:
-        counts[record["index"]] += bool(record["correct"])
-    return counts
+    return Protocol(n=questions, split="test", seed=question_seed, zh_fraction=0.0, k=n,
+                    batch_size=512, sampling_seed=sampling_seed, prefill=prefill)
+
+
+def pass_at_k_counts(model, protocol: Protocol, progress: bool = False) -> list[int]:
+    """Right answers among the ``protocol.k`` samples of each of its questions, in order
+    (``r1lab.eval.held_out``; ``pass_at_k_protocol`` is the finding's protocol)."""
+    from r1lab.eval import held_out as held_out_report  # this module's held_out reads results
+
+    return held_out_report(model, protocol, progress=progress).per_question()["correct"]
 
 
 def pass_at_k_curve(counts: Sequence, n: int, ks: Sequence[int] | None = None,
                     resamples: int = 2000, seed: int = 0) -> dict[str, list[float]]:
-    """Unbiased pass@k (``r1lab.eval.pass_at_k``) averaged over questions, for k = 1, 2, 4 …
+    """Unbiased pass@k (``r1lab.stats.pass_at_k``) averaged over questions, for k = 1, 2, 4 …
     n, with a 95% bootstrap interval over questions (the questions are the random draw).
 
     ``counts``: right answers among ``n`` samples per question, or one such list per
@@ -173,7 +182,7 @@ def pass_at_k_curve(counts: Sequence, n: int, ks: Sequence[int] | None = None,
 
     ks = list(ks) if ks is not None else _k_values(n)
     per_question = [_per_question(counts, n, k) for k in ks]
-    bounds = [_bootstrap(values, resamples, seed) for values in per_question]
+    bounds = [bootstrap_mean(values, resamples, seed) for values in per_question]
     return {"k": ks, "mean": [round(sum(v) / len(v), 6) for v in per_question],
             "low": [lo for lo, _ in bounds], "high": [hi for _, hi in bounds]}
 
@@ -190,14 +199,12 @@ def pass_at_k_difference(a: Sequence, b: Sequence, n: int, k: int, resamples: in
     if len(pa) != len(pb):
         raise ValueError("pass_at_k_difference: a and b must count the same questions")
     diffs = [x - y for x, y in zip(pa, pb)]
-    low, high = _bootstrap(diffs, resamples, seed)
+    low, high = bootstrap_mean(diffs, resamples, seed)
     return round(sum(diffs) / len(diffs), 6), low, high
 
 
 def _per_question(counts: Sequence, n: int, k: int) -> list[float]:
     """Each question's unbiased pass@k, averaged over seeds when ``counts`` holds several."""
-    from r1lab.eval import pass_at_k
-
     if not counts:
         raise ValueError("pass@k needs the counts of at least one question")
     runs = [list(c) for c in counts] if isinstance(counts[0], Sequence) else [list(counts)]
@@ -205,15 +212,6 @@ def _per_question(counts: Sequence, n: int, k: int) -> list[float]:
         raise ValueError("pass@k: every seed needs counts for the same questions")
     return [sum(pass_at_k(n, run[q], k) for run in runs) / len(runs)
             for q in range(len(runs[0]))]
-
-
-def _bootstrap(values: Sequence[float], resamples: int, seed: int) -> tuple[float, float]:
-    """95% percentile interval of the mean of ``values``, resampling them with replacement
-    (the same resamples for every call with the same seed and length: paired across k)."""
-    rng = random.Random(seed)
-    means = sorted(sum(values[rng.randrange(len(values))] for _ in values) / len(values)
-                   for _ in range(resamples))
-    return round(means[int(0.025 * resamples)], 6), round(means[int(0.975 * resamples) - 1], 6)
 
 
 # ---------------------------------------------------------------- reading the results
@@ -229,29 +227,18 @@ def held_out(results: dict, arm: str, key: str = "pass_at_1") -> list[float]:
     return [job["held_out"][key] for job in seeds_of(results, arm)]
 
 
-def gain(results: dict, arm: str, control: float) -> tuple[float, float, float]:
-    """(mean, low, high) in points: the arm's held-out pass@1 minus ``control`` (the base's,
-    one fixed model), a 95% t-interval over the arm's seeds."""
-    from r1lab.eval import seed_interval
-
-    return tuple(round(100 * v, 2) for v in seed_interval(
-        [p - control for p in held_out(results, arm)]))
+def gain(results: dict, arm: str, control: float,
+         control_ci: tuple[float, float]) -> tuple[float, float, float]:
+    """(mean, low, high) in points: the arm's held-out pass@1 over its seeds minus a
+    ``control`` measured once (the base, unprompted or made to reason), with the control's
+    own 95% interval ``control_ci`` carried into the gain's (``r1lab.stats.gain_interval``)."""
+    return tuple(round(100 * v, 2) for v in gain_interval(held_out(results, arm), control,
+                                                           control_ci))
 
 
 def windows(results: dict, arm: str, name: str, first: int, last: int) -> list[float]:
     """One mean of a training column over steps ``first`` … ``last`` per seed of ``arm``."""
     return [window_mean(job["curves"], name, first, last) for job in seeds_of(results, arm)]
-
-
-def verdict(low: float, high: float, claimed_sign: int = 1) -> str:
-    """Read a 95% interval of an effect against the paper's claimed direction.
-
-    >>> verdict(2.0, 5.0), verdict(-5.0, -2.0), verdict(-1.0, 3.0), verdict(-3.0, -1.0, -1)
-    ('agrees', 'disagrees', 'cannot tell here', 'agrees')
-    """
-    if low > 0 or high < 0:
-        return "agrees" if (1 if low > 0 else -1) == claimed_sign else "disagrees"
-    return "cannot tell here"
 
 
 def within_spread(value: float, seeds: Sequence[float], widen: float = 0.5,

@@ -14,7 +14,7 @@ Each step writes one folder under ``out`` (default ``runs/pipeline``) and hands 
 5. ``rejection_sampling``: k samples per training question from the stage-2 checkpoint, kept
    when correct, readable, in one language, not cut off and not a duplicate, at most
    ``max_per_prompt`` per question (``r1lab.sampling``, §2.3.3), plus the tiny world's
-   non-reasoning requests (``RejectionData.non_reasoning``); ``data.jsonl`` and
+   non-reasoning requests (``r1lab.sampling.RejectionData.non_reasoning``); ``data.jsonl`` and
    ``manifest.json`` (what each filter removed).
 6. ``rejection_sft``: SFT of the *base* on that set for two epochs (``tiny/rejection_sft``,
    §2.3.3): the stage-3 model.
@@ -44,6 +44,12 @@ pipelines (each in its own ``out``).
 hour on 2 CPU cores (shorter RL runs, fewer sampled questions, a smaller held-out set;
 ``benchmarks/pipeline_tiny.py`` measures it); ``full`` runs the recipes as they are, as the
 benchmarks do.
+
+What a step computes lives in the module that teaches it (``r1lab.cold_start.
+collect_cold_start``, ``r1lab.sampling.sample_stage_2``, ``r1lab.eval.evaluate_model``,
+``r1lab.train.run``); this module orders the steps, skips and resumes them, and hands each
+the earlier steps' folders as typed recipe overrides (``{"model": path}``, never a
+``"model=path"`` string that YAML would re-read: a ``" #"`` in ``out`` would cut it).
 """
 
 from __future__ import annotations
@@ -53,63 +59,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from r1lab.cold_start import ColdStartData, ColdStartError, collect_cold_start
+from r1lab.eval import Evaluation, evaluate_model
+from r1lab.sampling import DATA, MANIFEST, RejectionData, sample_stage_2
+
 DEFAULT_OUT = Path("runs/pipeline")
-MANIFEST = "manifest.json"
-DATA = "data.jsonl"
 
 
 class PipelineError(RuntimeError):
     """A step cannot go on; the message says why and what to change."""
-
-
-@dataclass(frozen=True)
-class ColdStartData:
-    """Where the cold-start candidates come from (step ``cold_start_data``)."""
-
-    questions: int = 2000
-    """Training questions whose R1-Zero outputs path 3 refines."""
-    prompted: int = 300
-    """Of those, how many the base is prompted with on paths 1 and 2 (each)."""
-    zh_fraction: float = 0.3
-    """Share of the questions asked in Chinese."""
-    seed: int = 5
-    """Draws the questions (the train split; R1-Zero trained on seed 1's)."""
-
-
-@dataclass(frozen=True)
-class RejectionData:
-    """What rejection sampling draws from the stage-2 checkpoint (step ``rejection_sampling``)."""
-
-    questions: int = 4000
-    """Training questions sampled (the paper: ~600k kept reasoning samples)."""
-    zh_fraction: float = 0.5
-    """Share asked in Chinese, as reasoning RL trained on."""
-    seed: int = 7
-    """Draws the questions (train split; other seeds than the earlier steps' draws)."""
-    k: int = 4
-    """Samples per question."""
-    max_per_prompt: int = 2
-    """Kept samples per question at most."""
-    non_reasoning: float = 1.0
-    """Non-reasoning rows per kept reasoning row. R1 has ~200k to ~600k, i.e. 1/3, by samples;
-    the tiny world uses 1:1 because its replies are short (~10 tokens against ~117 for a
-    chain): at 1/3 they were ~3% of the completion tokens and the tiny model did not learn them
-    (notebook 07 measures both ratios)."""
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """The held-out sets of the results step (paper protocol: T 0.6, top-p 0.95, k samples)."""
-
-    questions: int = 500
-    """Test-split questions, ``zh_fraction`` of them in Chinese."""
-    k: int = 4
-    """Samples per question (pass@1 is their mean correctness, averaged over questions)."""
-    general: int = 400
-    """Test-split general prompts (requests and private prompts, half each)."""
-    general_k: int = 4
-    zh_fraction: float = 0.5
-    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -160,7 +118,8 @@ class Context:
     seed: int
     budget: Budget
     overrides: tuple[str, ...] = ()
-    """Extra recipe overrides for a training step (``key=value``), e.g. a shorter run."""
+    """Extra recipe overrides for a training step (``key=value``, YAML values: the caller's
+    ``--set``), e.g. a shorter run."""
     progress: bool = True
     minutes: Mapping[str, float | None] = field(default_factory=dict)
     """Minutes each finished step took (``pipeline.json``); None where unknown."""
@@ -189,29 +148,47 @@ def _trained(folder: Path) -> bool:
     return (_final(folder) / "tokenizer_config.json").exists()
 
 
-def _train(recipe: str, *inputs: Callable[[Context], str]):
-    """A training step; each input override is written from the context (the earlier steps'
-    folders, their minutes), then the budget's overrides, the seed and the caller's."""
-    def run_step(ctx: Context) -> None:
+Input = Callable[[Context], Mapping[str, object]]
+"""A training step's input: recipe fields (dotted keys) and their typed values, from the
+context (an earlier step's folder, the minutes steps took)."""
+
+
+@dataclass(frozen=True)
+class Training:
+    """A training step: a shipped recipe, run with overrides written from the context."""
+
+    recipe: str
+    inputs: tuple[Input, ...] = ()
+
+    def overrides(self, ctx: Context) -> list[str | Mapping[str, object]]:
+        """The inputs, then the budget's overrides, the seed, the caller's and the step's
+        folder (a later one wins). What the pipeline writes is typed (``load_recipe`` sets
+        it as it is); only the budget's and the caller's ``key=value`` are read as YAML."""
+        return [*(line(ctx) for line in self.inputs), *ctx.budget.train.get(ctx.name, ()),
+                {"trainer.seed": ctx.seed}, *ctx.overrides, {"output_dir": str(ctx.folder)}]
+
+    def __call__(self, ctx: Context) -> None:
         from r1lab.train import run
 
-        run(recipe, [*(line(ctx) for line in inputs), *ctx.budget.train.get(ctx.name, ()),
-                     f"trainer.seed={ctx.seed}", *ctx.overrides, f"output_dir={ctx.folder}"],
-            progress=ctx.progress)
-    return run_step
+        run(self.recipe, self.overrides(ctx), progress=ctx.progress)
 
 
-def _model_of(step: str) -> Callable[[Context], str]:
-    return lambda ctx: f"model={_final(ctx.folders[step])}"
+def _train(recipe: str, *inputs: Input) -> Training:
+    """A training step on ``recipe``, fed ``inputs`` (``STEPS`` reads as a list)."""
+    return Training(recipe, inputs)
 
 
-def _rows_of(step: str) -> Callable[[Context], str]:
-    return lambda ctx: f"task.source={ctx.folders[step] / DATA}"
+def _model_of(step: str) -> Input:
+    return lambda ctx: {"model": str(_final(ctx.folders[step]))}
 
 
-def _reward_model_of(step: str, name: str) -> Callable[[Context], str]:
+def _rows_of(step: str) -> Input:
+    return lambda ctx: {"task.source": str(ctx.folders[step] / DATA)}
+
+
+def _reward_model_of(step: str, name: str) -> Input:
     """The all-scenario recipe's reward model ``name``: the one ``step`` trained."""
-    return lambda ctx: f"reward_models.{name}.model={_final(ctx.folders[step])}"
+    return lambda ctx: {f"reward_models.{name}.model": str(_final(ctx.folders[step]))}
 
 
 def distillation_minutes(minutes: Mapping[str, float | None]) -> float | None:
@@ -220,7 +197,7 @@ def distillation_minutes(minutes: Mapping[str, float | None]) -> float | None:
     return None if None in parts else round(sum(parts), 2)
 
 
-def _student_budget(ctx: Context) -> str:
+def _student_budget(ctx: Context) -> Mapping[str, object]:
     """Arm (a) gets the minutes arm (b) took (R1 §4.1 compares them at equal cost)."""
     spent = distillation_minutes(ctx.minutes)
     if spent is None:
@@ -229,69 +206,7 @@ def _student_budget(ctx: Context) -> str:
                             "them for distill_data and distill_sft: delete those two step "
                             "folders and re-run, or run tiny/student_rl with --set "
                             "time_budget_minutes=M")
-    return f"time_budget_minutes={spent}"
-
-
-def collect_cold_start(base_dir: Path, r1_zero_dir: Path, folder: Path, seed: int = 0,
-                       config: ColdStartData = ColdStartData(), progress: bool = True) -> dict:
-    """Run the three collection paths and write ``data.jsonl`` and ``manifest.json``.
-
-    Paths 1 and 2 prompt the base (few-shot with readable long-CoT examples, in the
-    question's language; a direct request for detailed, checked steps, opened with the
-    format's marker); path 3 samples R1-Zero and refines its outputs (``cold_start.refine``).
-    Every path keeps what is correct and readable (``cold_start.collect``). Returns the
-    manifest.
-    """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from r1lab import cold_start
-    from r1lab.eval import evaluate
-    from r1lab.sampling import write_atomically
-    from r1lab.tasks import ArithmeticConfig, generate
-    from r1lab.tiny.card import MAX_NEW_TOKENS
-
-    tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    base = AutoModelForCausalLM.from_pretrained(base_dir)
-    r1_zero = AutoModelForCausalLM.from_pretrained(r1_zero_dir)
-    pool = generate(config.questions, split="train", seed=config.seed,
-                    config=ArithmeticConfig(zh_fraction=config.zh_fraction))
-    prompted = pool[:config.prompted]
-
-    def sample(model, problems, **kwargs):
-        return evaluate(model, tokenizer, problems, k=1, max_new_tokens=MAX_NEW_TOKENS,
-                        seed=seed, progress=progress, **kwargs).records
-
-    by_lang = {lang: [p for p in prompted if p.lang == lang] for lang in ("en", "zh")}
-    few_shot = [r for lang, problems in by_lang.items() if problems
-                for r in sample(base, problems, template=cold_start.few_shot_template(lang))]
-    paths = [
-        cold_start.collect("few-shot prompting (base)", few_shot, MAX_NEW_TOKENS),
-        cold_start.collect("direct prompting (base)", sample(
-            base, prompted, template=cold_start.DIRECT_TEMPLATE,
-            prefill=cold_start.DIRECT_PREFILL), MAX_NEW_TOKENS),
-        cold_start.collect("refined R1-Zero outputs", sample(r1_zero, pool), MAX_NEW_TOKENS,
-                           rewrite=cold_start.refine),
-    ]
-    rows = [{**sample_row, "path": path.name} for path in paths for sample_row in path.kept]
-    total = len(rows)
-    manifest = {
-        "config": asdict(config), "seed": seed, "samples": total,
-        "paths": [{"name": p.name, "tried": p.tried, "kept": len(p.kept),
-                   "share": len(p.kept) / total if total else 0.0,
-                   "dropped": dict(p.dropped.most_common())} for p in paths],
-        "languages": {lang: sum(r["lang"] == lang for r in rows) for lang in ("en", "zh")},
-    }
-    if not total:
-        raise PipelineError("no cold-start sample was kept, so there is nothing to fine-tune "
-                            "on: " + "; ".join(f"{p.name}: 0 of {p.tried}, dropped "
-                            + ", ".join(f"{why} {n}" for why, n in p.dropped.most_common(2))
-                            for p in paths) + ". Train R1-Zero longer, or ask for more "
-                            "questions (ColdStartData)")
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomically(folder / DATA, "".join(json.dumps(r, ensure_ascii=False) + "\n"
-                                             for r in rows))
-    write_atomically(folder / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
-    return manifest
+    return {"time_budget_minutes": spent}
 
 
 def _recipe_model(recipe: str) -> Path:
@@ -304,30 +219,11 @@ def _recipe_model(recipe: str) -> Path:
 
 def _collect_step(ctx: Context) -> None:
     base = _recipe_model("tiny/r1_zero")  # the base R1-Zero and the cold start start from
-    collect_cold_start(base, _final(ctx.folders["r1_zero"]), ctx.folder, ctx.seed,
-                       ctx.budget.cold_start, ctx.progress)
-
-
-def sample_stage_2(model_dir: Path, folder: Path, seed: int = 0,
-                   config: RejectionData = RejectionData(), progress: bool = True) -> dict:
-    """Rejection-sample a model (the stage-2 checkpoint; for distillation, the final model)
-    into ``folder`` (``r1lab.sampling``); returns the manifest. A killed run resumes; a
-    complete folder is read back."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from r1lab.sampling import SamplingConfig, rejection_sample
-    from r1lab.tasks import ArithmeticConfig, generate
-    from r1lab.tiny.card import MAX_NEW_TOKENS
-
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    problems = generate(config.questions, split="train", seed=config.seed,
-                        config=ArithmeticConfig(zh_fraction=config.zh_fraction))
-    sampling = SamplingConfig(k=config.k, max_new_tokens=MAX_NEW_TOKENS,
-                              max_per_prompt=config.max_per_prompt, seed=seed,
-                              non_reasoning=config.non_reasoning)
-    return rejection_sample(model, tokenizer, problems, folder, sampling,
-                            model_name=str(model_dir), progress=progress)
+    try:
+        collect_cold_start(base, _final(ctx.folders["r1_zero"]), ctx.folder, ctx.seed,
+                           ctx.budget.cold_start, ctx.progress)
+    except ColdStartError as error:
+        raise PipelineError(str(error)) from None
 
 
 def _sample_step(ctx: Context) -> None:
@@ -425,42 +321,12 @@ ROWS = (
 )
 
 
-def evaluate_model(model_dir: Path, evaluation: Evaluation = Evaluation(),
-                   progress: bool = False, prefill: str = "") -> dict:
-    """One model on the held-out sets: reasoning (pass@1 with its CI, format, mixing, chain
-    length) and general prompts (helpful, harmless by the tiny world's rule). ``prefill``
-    starts every reasoning answer (``"<think>"``: the model made to reason, a control)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from r1lab.eval import evaluate, evaluate_general
-    from r1lab.tasks import ArithmeticConfig, generate
-    from r1lab.tasks.general import generate_general
-    from r1lab.tiny.card import MAX_NEW_TOKENS
-
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    sampling = {"max_new_tokens": MAX_NEW_TOKENS, "batch_size": 256, "seed": evaluation.seed,
-                "progress": progress}
-    questions = generate(evaluation.questions, split="test", seed=evaluation.seed,
-                         config=ArithmeticConfig(zh_fraction=evaluation.zh_fraction))
-    report = evaluate(model, tokenizer, questions, k=evaluation.k, prefill=prefill, **sampling)
-    general = evaluate_general(model, tokenizer, generate_general(
-        evaluation.general, split="test", seed=evaluation.seed), k=evaluation.general_k,
-        **sampling)
-    return {"pass_at_1": report.pass_at_1, "pass_at_1_ci": list(report.pass_at_1_ci),
-            "format_rate": report.format_rate, "reasoning_rate": report.reasoning_rate,
-            "mixing_rate": report.mixing_rate,
-            "mean_reasoning_tokens": report.mean_reasoning_tokens,
-            "helpful": general["helpful"], "helpful_ci": general["helpful_ci"],
-            "harmless": general["harmless"], "harmless_ci": general["harmless_ci"]}
-
-
 def write_results(ctx: Context) -> dict:
     """Evaluate every model of ``ROWS`` and write ``results.json``, ``results.md`` and
     ``results.png`` into the step's folder; returns the results."""
     from r1lab.plots import pipeline_results
     from r1lab.progress import bar
-    from r1lab.sampling import write_atomically
+    from r1lab.files import write_atomically
 
     rows = []
     for row in bar(iterable=ROWS, desc="results", unit="model", disable=not ctx.progress):
@@ -545,7 +411,7 @@ def run_pipeline(out: str | Path = DEFAULT_OUT, seed: int = 0, until: str | None
     """
     import time
 
-    from r1lab.sampling import write_atomically
+    from r1lab.files import write_atomically
 
     if until is not None and until not in STEP_NAMES:
         raise ValueError(f"until must be one of {', '.join(STEP_NAMES)}; got {until!r}")

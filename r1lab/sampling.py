@@ -15,7 +15,10 @@ reasoning samples plus ~200k non-reasoning ones for two epochs. This module is t
 * the kept rows (``prompt``, ``completion``, ``kind``, and where each came from) go to
   ``data.jsonl``, with the tiny world's non-reasoning requests mixed in when asked
   (``non_reasoning``), then ``manifest.json`` (counts, drop reasons, settings), both written
-  atomically, the manifest last: a folder with a manifest is complete.
+  atomically, the manifest last: a folder with a manifest is complete;
+* ``sample_stage_2`` is the whole step on the tiny world (``RejectionData``: which training
+  questions, k, the cap, the non-reasoning share), from a saved model: the pipeline's
+  ``rejection_sampling`` and ``distill_data`` steps.
 
 Two generation backends, one set of records: ``transformers`` (``r1lab.eval.evaluate``, any
 model, CPU or GPU) and ``vllm`` (``sample_with_vllm``: a ``vllm.LLM`` on CUDA GPUs, for the
@@ -44,6 +47,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from r1lab.eval import PAPER_TEMPERATURE, PAPER_TOP_P, grade
+from r1lab.files import write_atomically
 from r1lab.rewards import accuracy_reward
 from r1lab.rewards.language import mixes_languages
 from r1lab.template import SPECIAL_TOKEN, parse_completion, render
@@ -229,13 +233,6 @@ def prompt_seed(seed: int, index: int) -> int:
     gets its own, fixed by the run's seed and its index (prompts of a chunk do not share a
     random stream, and a prompt's samples do not depend on the chunking)."""
     return int(hashlib.sha256(f"{seed}:prompt {index}".encode()).hexdigest()[:8], 16)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """``text`` to ``path`` through ``path.partial`` and a rename: never half a file."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
 
 
 def read_samples(folder: str | Path, k: int | None = None) -> list[dict]:
@@ -488,3 +485,49 @@ def unfiltered_rows(records: Sequence[dict], size: int, seed: int = 0) -> list[d
         raise ValueError(f"unfiltered_rows: asked for {size} rows from {len(records)} samples")
     chosen = random.Random(seed).sample(list(records), size)
     return [reasoning_row(r, {"seed": seed, "unfiltered": True}) for r in chosen]
+
+
+# ---------------------------------------------------------------- the tiny world's step
+
+
+@dataclass(frozen=True)
+class RejectionData:
+    """What rejection sampling draws from the stage-2 checkpoint (the pipeline's
+    ``rejection_sampling`` step; ``distill_data`` draws the final model the same way)."""
+
+    questions: int = 4000
+    """Training questions sampled (the paper: ~600k kept reasoning samples)."""
+    zh_fraction: float = 0.5
+    """Share asked in Chinese, as reasoning RL trained on."""
+    seed: int = 7
+    """Draws the questions (train split; other seeds than the earlier steps' draws)."""
+    k: int = 4
+    """Samples per question."""
+    max_per_prompt: int = 2
+    """Kept samples per question at most."""
+    non_reasoning: float = 1.0
+    """Non-reasoning rows per kept reasoning row. R1 has ~200k to ~600k, i.e. 1/3, by samples;
+    the tiny world uses 1:1 because its replies are short (~10 tokens against ~117 for a
+    chain): at 1/3 they were ~3% of the completion tokens and the tiny model did not learn them
+    (notebook 07 measures both ratios)."""
+
+
+def sample_stage_2(model_dir: Path, folder: Path, seed: int = 0,
+                   config: RejectionData = RejectionData(), progress: bool = True) -> dict:
+    """Rejection-sample a model (the stage-2 checkpoint; for distillation, the final model)
+    into ``folder`` (``rejection_sample``); returns the manifest. A killed run resumes; a
+    complete folder is read back."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from r1lab.tasks import ArithmeticConfig, generate
+    from r1lab.tiny.card import MAX_NEW_TOKENS
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    problems = generate(config.questions, split="train", seed=config.seed,
+                        config=ArithmeticConfig(zh_fraction=config.zh_fraction))
+    sampling = SamplingConfig(k=config.k, max_new_tokens=MAX_NEW_TOKENS,
+                              max_per_prompt=config.max_per_prompt, seed=seed,
+                              non_reasoning=config.non_reasoning)
+    return rejection_sample(model, tokenizer, problems, folder, sampling,
+                            model_name=str(model_dir), progress=progress)

@@ -74,12 +74,53 @@ def safetensors_problem(path: Path) -> str | None:
     return None
 
 
+ADAPTER_CONFIG = "adapter_config.json"
+
+
+def adapter_base(path: Path) -> str | None:
+    """The base model a LoRA/QLoRA adapter folder (PEFT's ``save_pretrained``, what a LoRA
+    run writes as ``final/``) was trained on, or None when ``path`` is not such a folder.
+    ``ValueError`` when its ``adapter_config.json`` cannot be read or names no base."""
+    file = path / ADAPTER_CONFIG
+    if not file.is_file():
+        return None
+    try:
+        base = json.loads(file.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    except (ValueError, UnicodeDecodeError, AttributeError) as error:
+        raise ValueError(f"has a corrupt {ADAPTER_CONFIG} ({error}); re-save the adapter")
+    if not base:
+        raise ValueError(f"has an {ADAPTER_CONFIG} that names no base_model_name_or_path; "
+                         "set it to the model the adapter was trained on")
+    return base
+
+
 def model_folder_problem(path: Path) -> str | None:
     """Why a local model folder (``save_pretrained``'s) cannot load, or None if it looks whole.
 
     Checked before anything slow: ``config.json`` and ``tokenizer.json`` (when present)
-    must be JSON, and the weights must be present and complete.
+    must be JSON, and the weights must be present and complete. A LoRA/QLoRA adapter folder
+    (``adapter_config.json`` and the adapter's weights, no ``config.json``) is whole when its
+    base is: a local base is checked the same way, a hub id is left to the loader.
     """
+    if not (path / "config.json").is_file() and (path / ADAPTER_CONFIG).is_file():
+        try:
+            base = adapter_base(path)
+        except ValueError as error:
+            return str(error)
+        if not (path / "adapter_model.safetensors").is_file() and not any(path.glob("*.bin")):
+            return "has an adapter_config.json but no adapter weights (adapter_model.safetensors)"
+        problem = safetensors_problem(path / "adapter_model.safetensors") if (
+            path / "adapter_model.safetensors").is_file() else None
+        if problem:
+            return f"has adapter weights that cannot be read: adapter_model.safetensors {problem}"
+        base_path = local_path(base)
+        if base_path is None and looks_like_path(base):
+            return (f"is a LoRA adapter whose base model {base} (its {ADAPTER_CONFIG}'s "
+                    "base_model_name_or_path) is not found")
+        if base_path is not None:
+            problem = model_folder_problem(base_path)
+            return f"is a LoRA adapter whose base model {base} {problem}" if problem else None
+        return None
     for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
         file = path / name
         if name == "config.json" and not file.is_file():
@@ -124,6 +165,34 @@ def model_location(name: str) -> Path | None:
     if looks_like_path(name):
         raise ValueError(f"folder {name} not found (looked in {Path.cwd()} and {REPO_ROOT})")
     return None
+
+
+def load_model_and_tokenizer(name: str | Path):
+    """The model and tokenizer a folder or hub id names: r1lab's one loader.
+
+    ``name`` is resolved as everywhere (``local_path``: the current folder, then the
+    repository root). A LoRA/QLoRA adapter folder (what a LoRA run saves as ``final/``) is
+    loaded on its base (``adapter_config.json``'s ``base_model_name_or_path``, resolved the
+    same way) and merged into it with PEFT, so sampling runs at the plain model's speed; its
+    tokenizer is the folder's own when the run saved one, else the base's. A QLoRA adapter
+    is merged into the base in full precision (4-bit needs a CUDA GPU).
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = resolved_model(str(name))
+    path = local_path(str(name))
+    base = adapter_base(path) if path is not None and not (path / "config.json").is_file() \
+        else None
+    if base is None:
+        return (AutoModelForCausalLM.from_pretrained(source),
+                AutoTokenizer.from_pretrained(source))
+    from peft import PeftModel
+
+    base_model = AutoModelForCausalLM.from_pretrained(resolved_model(base))
+    model = PeftModel.from_pretrained(base_model, source).merge_and_unload()
+    has_tokenizer = any((path / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json"))
+    tokenizer = AutoTokenizer.from_pretrained(source if has_tokenizer else resolved_model(base))
+    return model, tokenizer
 
 
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet")

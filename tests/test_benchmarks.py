@@ -1,6 +1,7 @@
 """The committed benchmark results describe the code and weights shipped today."""
 
 import hashlib
+import importlib
 import json
 from pathlib import Path
 
@@ -36,7 +37,6 @@ def test_r1_zero_seeds_were_measured_on_todays_recipe_and_base():
 
 
 COLD_START_SEEDS = ROOT / "benchmarks" / "results" / "cold_start_seeds.json"
-SHIPPED_STAGES = ("tiny-r1-zero", "tiny-cold-start", "tiny-reasoning-rl")
 
 
 def test_cold_start_seeds_were_measured_on_todays_recipes_and_base():
@@ -61,16 +61,6 @@ def test_cold_start_seeds_were_measured_on_todays_recipes_and_base():
     for arm in ("r1_zero", "language"):
         for seed in range(3):
             assert jobs[f"{arm}-seed{seed}"]["checkpoints"]["step"][0] == 0
-
-
-def test_the_shipped_stage_models_are_the_benchmarks_seed_0():
-    """data/models/tiny-{r1-zero,cold-start,reasoning-rl} are copied by
-    `python benchmarks/cold_start_seeds.py --ship`; each card names its weights' SHA-256."""
-    for name in SHIPPED_STAGES:
-        folder = ROOT / "data" / "models" / name
-        card = (folder / "README.md").read_text()
-        assert f"Weights SHA-256: `{weights_sha256(folder)}`" in card, name
-        assert "benchmarks/results/cold_start_seeds.json" in card
 
 
 REJECTION_SEEDS = ROOT / "benchmarks" / "results" / "rejection_sampling_seeds.json"
@@ -102,15 +92,6 @@ def test_rejection_sampling_seeds_were_measured_on_todays_recipe_and_models():
         reasoning, requests = job["held_out"]["reasoning"], job["held_out"]["requests"]
         assert 0 <= reasoning["all"]["pass_at_1"] <= 1 and set(reasoning) == {"all", "en", "zh"}
         assert 0 <= requests["correct"] <= 1 and 0 <= requests["cot_rate"] <= 1
-
-
-def test_the_shipped_stage_3_model_is_the_benchmarks_seed_0():
-    """data/models/tiny-rejection-sft is copied by
-    `python benchmarks/rejection_sampling_seeds.py --ship`; its card names its weights."""
-    folder = ROOT / "data" / "models" / "tiny-rejection-sft"
-    card = (folder / "README.md").read_text()
-    assert f"Weights SHA-256: `{weights_sha256(folder)}`" in card
-    assert "benchmarks/results/rejection_sampling_seeds.json" in card
 
 
 ALL_SCENARIO_SEEDS = ROOT / "benchmarks" / "results" / "all_scenario_seeds.json"
@@ -147,25 +128,6 @@ def test_all_scenario_seeds_were_measured_on_todays_recipes_pairs_and_models():
             assert job["steps"] == len(job["curves"]["step"]) > 0
 
 
-@pytest.mark.parametrize("aspect", ["helpful", "harmless"])
-def test_the_shipped_reward_models_are_the_benchmarks(aspect):
-    """data/models/tiny-rm-* are copied by `python benchmarks/all_scenario_seeds.py --ship`."""
-    folder = ROOT / "data" / "models" / f"tiny-rm-{aspect}"
-    card = (folder / "README.md").read_text()
-    assert f"Weights SHA-256: `{weights_sha256(folder)}`" in card
-    assert "benchmarks/results/all_scenario_seeds.json" in card
-
-
-def test_the_shipped_tiny_r1_is_stage_4s_seed_0():
-    """data/models/tiny-r1, distillation's teacher, is copied by `python
-    benchmarks/all_scenario_seeds.py --ship` from its job stage4-seed0."""
-    folder = ROOT / "data" / "models" / "tiny-r1"
-    card = (folder / "README.md").read_text()
-    assert f"Weights SHA-256: `{weights_sha256(folder)}`" in card
-    held = json.loads(ALL_SCENARIO_SEEDS.read_text())["jobs"]["stage4-seed0"]["held_out"]
-    assert f"pass@1 {held['reasoning']['pass_at_1']:.3f}" in card
-
-
 DISTILL_SEEDS = ROOT / "benchmarks" / "results" / "distill_seeds.json"
 
 
@@ -173,7 +135,8 @@ def test_distill_seeds_were_measured_on_todays_recipes_teacher_and_student():
     """Notebook 09 reads these numbers; `python benchmarks/distill_seeds.py` rewrites them."""
     from dataclasses import asdict
 
-    from r1lab.pipeline import BUDGETS, Evaluation
+    from r1lab.eval import Evaluation
+    from r1lab.pipeline import BUDGETS
 
     results = json.loads(DISTILL_SEEDS.read_text())
     for name, digest in results["recipes_sha256"].items():
@@ -235,3 +198,85 @@ def test_recipe_stamps_read_the_content_not_the_comments(tmp_path):
     changed.write_text(original + "\nextra_field: 1\n")
     assert recipe_sha256(mended) == recipe_sha256("tiny/distill")
     assert recipe_sha256(changed) != recipe_sha256("tiny/distill")
+
+
+@pytest.fixture
+def seed_jobs(monkeypatch):
+    """benchmarks/seed_jobs.py, imported as the scripts beside it import it."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import seed_jobs
+
+    return seed_jobs
+
+
+def test_results_are_written_whole_and_as_committed(seed_jobs, tmp_path):
+    out = tmp_path / "results" / "a.json"
+    seed_jobs.write_json(out, {"question": "多少", "runs": [1, 2]})
+    assert out.read_text(encoding="utf-8") == ('{\n "question": "多少",\n'
+                                               ' "runs": [\n  1,\n  2\n ]\n}\n')
+    assert [p.name for p in out.parent.iterdir()] == ["a.json"]  # no partial file left
+    for committed in (ROOT / "benchmarks" / "results").glob("*.json"):  # a re-run: no churn
+        again = tmp_path / committed.name
+        seed_jobs.write_json(again, json.loads(committed.read_text(encoding="utf-8")))
+        assert again.read_bytes() == committed.read_bytes(), committed.name
+
+
+def test_a_worker_waits_for_another_workers_file_and_says_what_to_run_first(seed_jobs,
+                                                                              tmp_path):
+    import threading
+
+    late = tmp_path / "late.json"
+    writer = threading.Timer(0.2, seed_jobs.write_json, (late, {"minutes": 1.5}))
+    writer.start()
+    seed_jobs.wait_for(late, timeout_s=30, first="the writer", poll_s=0.05)
+    writer.join()
+    assert seed_jobs.wait_for_job(tmp_path, "late", timeout_s=0) == {"minutes": 1.5}
+    with pytest.raises(SystemExit, match=r"no .*sampling.json after 0 s: run the 'sampling' "
+                                         r"job \(--jobs sampling\) first"):
+        seed_jobs.wait_for_job(tmp_path, "sampling", timeout_s=0)
+
+
+SHIPPED_CARDS = {  # data/models/<name>: the benchmark whose --ship copies it and writes its card
+    "tiny-r1-zero": "cold_start_seeds", "tiny-cold-start": "cold_start_seeds",
+    "tiny-reasoning-rl": "cold_start_seeds", "tiny-rejection-sft": "rejection_sampling_seeds",
+    "tiny-r1": "all_scenario_seeds", "tiny-rm-helpful": "all_scenario_seeds",
+    "tiny-rm-harmless": "all_scenario_seeds",
+}
+
+
+def test_every_shipped_model_has_one_card_writer():
+    """The pretrained models' cards come from r1lab.tiny.card (tests/test_tiny.py), the
+    others' from one benchmark each."""
+    models = {p.name for p in (ROOT / "data" / "models").iterdir() if p.is_dir()}
+    assert models == {"tiny-base", "tiny-student", *SHIPPED_CARDS}
+
+
+@pytest.mark.parametrize("name", SHIPPED_CARDS)
+def test_each_shipped_card_is_the_one_its_benchmark_writes(name, monkeypatch):
+    """`python benchmarks/<benchmark>.py --ship` copies data/models/<name>; its card, rendered
+    from the committed results and the committed weights' SHA-256 (nothing copied), is the
+    committed README.md byte for byte."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    benchmark = importlib.import_module(SHIPPED_CARDS[name])
+    assert name in benchmark.SHIPPED
+    folder = ROOT / "data" / "models" / name
+    results = json.loads(benchmark.RESULTS.read_text(encoding="utf-8"))
+    card = benchmark.card(name, results, weights_sha256(folder))
+    assert card.encode("utf-8") == (folder / "README.md").read_bytes()
+
+
+def test_shipping_copies_the_model_and_writes_the_card_of_the_copied_weights(seed_jobs,
+                                                                              tmp_path, capsys):
+    final = tmp_path / "run" / "final"
+    final.mkdir(parents=True)
+    for file in ("config.json", "model.safetensors", "optimizer.pt"):
+        (final / file).write_text(file)
+    target = tmp_path / "models" / "tiny-x"
+    seed_jobs.ship_model(final, target, lambda sha: seed_jobs.card_text(
+        "tiny-x", "A model.", "python benchmarks/x.py --ship", "Measured: nothing.", sha))
+    assert sorted(p.name for p in target.iterdir()) == [  # no checkpoint, no partial file
+        "README.md", "config.json", "model.safetensors"]
+    card = (target / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("# tiny-x\n\nA model.\n\nRegenerate: `python benchmarks/x.py --ship`.")
+    assert card.endswith(f"\n\nWeights SHA-256: `{weights_sha256(target)}`.\n")
+    assert capsys.readouterr().out == f"shipped {target}\n"

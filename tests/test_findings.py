@@ -177,8 +177,10 @@ def test_gains_and_windows_read_one_number_per_seed():
     results = {"seeds": [0, 1, 2], "jobs": {"x-seed0": job(0.5, 0.1), "x-seed1": job(0.6, 0.2),
                                             "x-seed2": job(0.7, 0.3)}}
     assert held_out(results, "x") == [0.5, 0.6, 0.7]
-    mean, low, high = gain(results, "x", control=0.3)
+    mean, low, high = gain(results, "x", control=0.3, control_ci=(0.3, 0.3))
     assert mean == 30.0 and low < 30.0 < high  # points, t-interval over the 3 seeds
+    wider = gain(results, "x", control=0.3, control_ci=(0.2, 0.4))
+    assert wider[0] == 30.0 and wider[1] < low and wider[2] > high  # the control's own error
     assert windows(results, "x", "accuracy", 1, 3) == pytest.approx([0.2, 0.3, 0.4])
 
 

@@ -29,8 +29,9 @@ LIVE_SOURCES = {
     # training: threads and hardware change the sums, and steps amplify the difference
     "r1lab.train:run", "r1lab.findings:run_arm",
     # sampling from a model, live-trained or shipped (STYLE: sampled text is not compared)
-    "r1lab.eval:evaluate", "r1lab.eval:evaluate_requests", "r1lab.pipeline:evaluate_model",
-    "r1lab.pipeline:sample_stage_2", "r1lab.pipeline:collect_cold_start",
+    "r1lab.eval:evaluate", "r1lab.eval:held_out", "r1lab.eval:evaluate_requests",
+    "r1lab.eval:evaluate_model",
+    "r1lab.sampling:sample_stage_2", "r1lab.cold_start:collect_cold_start",
     "r1lab.findings:pass_at_k_counts",
     # a training run's log
     "r1lab.train.metrics:read_metrics",

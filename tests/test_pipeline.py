@@ -9,9 +9,11 @@ import yaml
 
 from r1lab import cold_start
 from r1lab.cli import main
+from r1lab.cold_start import ColdStartData, ColdStartError, collect_cold_start
+from r1lab.eval import Evaluation
 from r1lab.pipeline import BUDGETS, DATA, MANIFEST, RECORD, RESULTS_JSON, RESULTS_MD, \
-    RESULTS_PNG, STEP_NAMES, Budget, ColdStartData, Evaluation, PipelineError, RejectionData, \
-    collect_cold_start, run_pipeline
+    RESULTS_PNG, STEP_NAMES, STEPS, Budget, Context, PipelineError, Training, run_pipeline
+from r1lab.sampling import RejectionData
 from r1lab.tasks import generate
 from r1lab.template import render
 from r1lab.train import load_recipe
@@ -142,20 +144,29 @@ def test_the_data_step_runs_three_paths_and_accounts_for_every_sample(tmp_path):
 def test_a_data_step_that_keeps_nothing_writes_nothing_and_says_why(tmp_path, monkeypatch):
     from collections import Counter
 
-    from r1lab.pipeline import PipelineError
-
     monkeypatch.setattr(cold_start, "collect", lambda name, records, *a, **k: cold_start.Yield(
         name, len(records), [], Counter({"wrong answer": len(records)})))
-    with pytest.raises(PipelineError, match="refined R1-Zero outputs: 0 of 6, dropped wrong "
+    with pytest.raises(ColdStartError, match="refined R1-Zero outputs: 0 of 6, dropped wrong "
                                             "answer 6. Train R1-Zero longer"):
         collect_cold_start(BASE, BASE, tmp_path / "data", config=ColdStartData(
             questions=6, prompted=2), progress=False)
     assert not (tmp_path / "data").exists()
 
 
-def test_a_data_step_killed_before_its_manifest_is_redone(tmp_path):
-    from r1lab.pipeline import STEPS
+def test_the_data_step_stops_the_pipeline_with_the_cold_starts_reason(tmp_path, monkeypatch):
+    import r1lab.pipeline
 
+    def keeps_nothing(*args, **kwargs):
+        raise ColdStartError("no cold-start sample was kept, so there is nothing to fine-tune on")
+
+    monkeypatch.setattr(r1lab.pipeline, "collect_cold_start", keeps_nothing)
+    _finished(tmp_path, ["r1_zero"])
+    with pytest.raises(PipelineError, match="no cold-start sample was kept"):
+        run_pipeline(tmp_path, until="cold_start_data", log=lambda line: None)
+    assert not (tmp_path / "cold_start_data").exists()
+
+
+def test_a_data_step_killed_before_its_manifest_is_redone(tmp_path):
     data_step = dict(zip(STEP_NAMES, STEPS))["cold_start_data"]
     folder = tmp_path / "cold_start_data"
     folder.mkdir()
@@ -287,3 +298,58 @@ def test_the_second_half_runs_in_order_writes_the_table_and_a_rerun_skips_everyt
              (folders["distill_rl"] / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2]  # resumed at checkpoint-2, nothing trained twice
     assert (folders["results"] / RESULTS_JSON).exists()
+
+
+def test_the_pipeline_only_orchestrates_what_the_modules_compute():
+    """DESIGN: what a step computes lives in the module that teaches it."""
+    import r1lab.pipeline
+
+    homes = {"collect_cold_start": "r1lab.cold_start", "ColdStartData": "r1lab.cold_start",
+             "sample_stage_2": "r1lab.sampling", "RejectionData": "r1lab.sampling",
+             "evaluate_model": "r1lab.eval", "Evaluation": "r1lab.eval"}
+    assert {name: getattr(r1lab.pipeline, name).__module__ for name in homes} == homes
+    source = Path(r1lab.pipeline.__file__).read_text()
+    assert not [name for name in homes if f"def {name}(" in source or f"class {name}" in source]
+
+
+def test_every_training_step_gets_its_folders_intact_even_with_a_yaml_comment_in_out(tmp_path):
+    """The steps hand folders on as typed values: as ``output_dir=…/runs #x/…`` YAML would
+    cut the path at ``#`` and the run would land in another folder."""
+    out = tmp_path / "runs #x" / "pipe: a"
+    folders = {step.name: out / step.name for step in STEPS}
+    training = [step for step in STEPS if isinstance(step.run, Training)]
+    assert len(training) == 10
+    for step in training:  # every model a step starts from: the base, as if trained
+        folders[step.name].mkdir(parents=True)
+        (folders[step.name] / "final").symlink_to(BASE, target_is_directory=True)
+    for step in ("cold_start_data", "rejection_sampling", "distill_data"):
+        _cold_start_data_by_hand(folders[step])
+    minutes = {"distill_data": 1.25, "distill_sft": 2.5}
+    recipes = {}
+    for step in training:
+        ctx = Context(step.name, folders[step.name], folders, 4, BUDGETS["quick"],
+                      ("trainer.logging_steps=3",), minutes=minutes)
+        recipes[step.name] = load_recipe(step.run.recipe, step.run.overrides(ctx))
+    for name, recipe in recipes.items():
+        assert recipe.output_dir == str(folders[name])
+        assert recipe.trainer["seed"] == 4 and recipe.trainer["logging_steps"] == 3
+    assert recipes["r1_zero"].trainer["max_steps"] == 100  # the budget's string overrides
+    for name, rows in {"cold_start_sft": "cold_start_data", "rejection_sft": "rejection_sampling",
+                       "distill_sft": "distill_data"}.items():
+        assert recipes[name].task.source == str(folders[rows] / DATA)
+    for name, model in {"reasoning_rl": "cold_start_sft", "reward_model_helpful": "rejection_sft",
+                        "all_scenario_rl": "rejection_sft", "distill_rl": "distill_sft"}.items():
+        assert recipes[name].model == str(folders[model] / "final")
+    assert {name: rm["model"] for name, rm in recipes["all_scenario_rl"].reward_models.items()
+            } == {"helpful_rm": str(folders["reward_model_helpful"] / "final"),
+                  "harmless_rm": str(folders["reward_model_harmless"] / "final")}
+    assert recipes["student_rl"].time_budget_minutes == 3.75
+
+
+def test_a_typed_override_is_set_as_it_is_and_a_string_is_still_read_as_yaml():
+    recipe = load_recipe("tiny/r1_zero", ["output_dir=runs/a #b", {"trainer.seed": 3},
+                                          "trainer.learning_rate=1e-4"])
+    assert recipe.output_dir == "runs/a"  # the command line's form: YAML, a comment cut
+    assert (recipe.trainer["seed"], recipe.trainer["learning_rate"]) == (3, 1e-4)
+    typed = load_recipe("tiny/r1_zero", [{"output_dir": "runs/a #b", "trainer.seed": 3}])
+    assert typed.output_dir == "runs/a #b" and typed.trainer["seed"] == 3

@@ -30,7 +30,8 @@ from r1lab.cold_start import ideal_sample
 from r1lab.tasks import generate
 from r1lab.template import render
 from r1lab.train import RecipeError, available_recipes, load_recipe, prepare
-from r1lab.train.recipe import RECIPES_DIR, trainer_config_class
+from r1lab.train.recipe import RECIPES_DIR
+from r1lab.train.recipe_checks import trainer_config_class
 
 REPO = Path(__file__).resolve().parent.parent
 ACCELERATE_DIR = RECIPES_DIR / "accelerate"

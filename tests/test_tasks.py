@@ -300,6 +300,49 @@ def test_loaders_name_the_missing_columns(tmp_path):
         load_gsm8k(str(csv), cache_dir=str(tmp_path))
 
 
+# ---------------------------------------------------------------------------------- by name
+
+def test_task_names_give_their_problems(tmp_path):
+    from r1lab.tasks import check_task, load_problems
+
+    assert [p.lang for p in load_problems("arithmetic", 4, seed=1)] == ["en"] * 4
+    assert [p.lang for p in load_problems("arithmetic-zh", 4, seed=1)] == ["zh"] * 4
+    mixed = load_problems("arithmetic-mix", 40, seed=1, split="train")
+    assert {p.lang for p in mixed} == {"en", "zh"}
+    assert mixed == generate(40, split="train", seed=1, config=ArithmeticConfig(zh_fraction=0.5))
+    source = FIXTURES / "gsm8k_sample.jsonl"
+    assert check_task(f"gsm8k:{source}") == ("gsm8k", str(source))
+    assert check_task("math:org/dataset") == ("math", "org/dataset")  # a hub id, not fetched
+    gsm8k = load_problems(f"gsm8k:{source}", 2, seed=0, progress=False, split="train")
+    assert [p.answer for p in gsm8k] == ["180", "1234"]
+
+
+@pytest.mark.parametrize("task, message", [
+    ("chess", "unknown task 'chess': use arithmetic, arithmetic-zh, arithmetic-mix, "
+              "gsm8k:SOURCE or math:SOURCE"),
+    ("arithmetic:x", "unknown task 'arithmetic:x'"),
+    ("gsm8k", "task 'gsm8k' needs a source: gsm8k:path/to/file.jsonl or gsm8k:HUB_DATASET_ID"),
+    ("math:missing/typo.jsonl", "give an existing .jsonl/.json/.parquet file or a hub dataset "
+                                "id (math:ORG/NAME)"),
+])
+def test_bad_task_names_say_what_to_write(task, message):
+    from r1lab.tasks import TaskError, check_task, load_problems
+
+    with pytest.raises(TaskError, match=re.escape(message)):
+        check_task(task)
+    with pytest.raises(TaskError, match=re.escape(message)):
+        load_problems(task, 1, seed=0)
+
+
+def test_an_unreadable_task_file_is_a_task_error(tmp_path):
+    from r1lab.tasks import TaskError, load_problems
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "What is 2+2?"}\n')
+    with pytest.raises(TaskError, match=r"cannot load task 'gsm8k:.*bad.jsonl': .*'question'"):
+        load_problems(f"gsm8k:{bad}", 1, seed=0, progress=False)
+
+
 def test_tasks_import_without_torch_or_datasets():
     code = ("import sys, r1lab.tasks; "
             "assert 'torch' not in sys.modules, 'torch imported'; "

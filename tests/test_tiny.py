@@ -15,7 +15,7 @@ from r1lab.cli import main
 from r1lab.eval import evaluate
 from r1lab.tasks import EOS, generate
 from r1lab.template import SPECIAL_TOKEN, parse, render
-from r1lab.tiny.card import MAX_NEW_TOKENS, check_targets, weights_sha256
+from r1lab.tiny.card import MAX_NEW_TOKENS, check_targets, weights_sha256, write_card
 from r1lab.tiny.corpus import PAGE_EXAMPLES, CorpusConfig, documents
 from r1lab.tiny.pretrain import PRESETS, PretrainError, min_documents, pretrain
 from r1lab.tiny.tokenizer import build_tokenizer
@@ -125,6 +125,24 @@ def test_shipped_checkpoint_matches_its_card(model_dir):
     assert sum(p.numel() for p in model.parameters()) == meta["parameters"]
     assert f"{meta['parameters']:,} parameters" in (model_dir / "README.md").read_text()
     assert weights_sha256(model_dir) == measured["weights_sha256"]  # the weights measured
+
+
+@pytest.mark.parametrize("model_dir", SHIPPED, ids=lambda p: p.name)
+def test_shipped_card_is_the_one_todays_code_writes(model_dir, tmp_path):
+    """``python -m r1lab.tiny.card DIR --card-only --regenerate "r1lab pretrain ROLE
+    --overwrite" --role ROLE`` rewrites README.md and profile.json byte for byte."""
+    role = model_dir.name.removeprefix("tiny-")
+    copy = tmp_path / model_dir.name
+    copy.mkdir()
+    for name in ("pretrain.json", "config.json"):
+        (copy / name).write_bytes((model_dir / name).read_bytes())
+    measured = json.loads((model_dir / "profile.json").read_text())
+    assert write_card(copy, measured, f"r1lab pretrain {role} --overwrite", role) == (
+        copy / "README.md")
+    for name in ("README.md", "profile.json"):
+        assert (copy / name).read_bytes() == (model_dir / name).read_bytes(), name
+    assert sorted(p.name for p in copy.iterdir()) == [  # written whole: no partial file left
+        "README.md", "config.json", "pretrain.json", "profile.json"]
 
 
 @pytest.mark.parametrize("model_dir", SHIPPED, ids=lambda p: p.name)

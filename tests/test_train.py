@@ -404,6 +404,17 @@ def test_probe_counts_are_what_the_curves_show():
     assert recheck_share(texts) == [1.0, 1.0, 0.0, 0.0, 0.0]  # "checks" outside a think block
 
 
+def test_curves_are_one_list_per_field_with_none_where_a_step_did_not_log_it(tmp_path):
+    from r1lab.train.metrics import METRICS_FILE, curves
+
+    assert curves(tmp_path, ("step", "loss")) == {"step": [], "loss": []}  # no log yet
+    rows = ['{"step": 1, "loss": 0.5}', '{"step": 2, "accuracy": 0.25, "loss": 0.4}',
+            '{"step": 3, "acc']  # the last line of a run killed mid-write
+    (tmp_path / METRICS_FILE).write_text("\n".join(rows), encoding="utf-8")
+    assert curves(tmp_path, ("step", "accuracy", "loss", "kl")) == {
+        "step": [1, 2], "accuracy": [None, 0.25], "loss": [0.5, 0.4], "kl": [None, None]}
+
+
 @pytest.mark.slow
 def test_training_curves_draw_every_panel(straight_run):
     import matplotlib

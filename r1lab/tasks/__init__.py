@@ -1,6 +1,7 @@
 """Tasks: the tiny world's arithmetic problems and the sentences its chains of thought are
 written in, and the GSM8K / MATH loaders, all as ``Problem``; the tiny world's simple
-requests answered without a chain of thought (R1 §2.3.3), as ``Request``.
+requests answered without a chain of thought (R1 §2.3.3), as ``Request``; the problems a
+command line's ``--task`` names (``load_problems``).
 
 Pure Python; ``datasets`` is imported only by ``to_dataset`` and the hub loaders.
 """
@@ -14,6 +15,7 @@ from r1lab.tasks.arithmetic import (
     solution_chain,
     to_dataset,
 )
+from r1lab.tasks.by_name import TASK_NAMES, TaskError, check_task, load_problems
 from r1lab.tasks.chains import (CHECKS, CLOSINGS, EOS, OPENINGS, PHRASES, chain_of_thought,
                                 chain_text, slip, worked_chain)
 from r1lab.tasks.hub import load_gsm8k, load_math, read_rows
@@ -26,16 +28,20 @@ __all__ = [
     "OPENINGS",
     "PHRASES",
     "REQUEST_KINDS",
+    "TASK_NAMES",
     "ArithmeticConfig",
     "Problem",
     "Request",
+    "TaskError",
     "chain_of_thought",
     "chain_text",
+    "check_task",
     "count_expressions",
     "generate",
     "generate_requests",
     "load_gsm8k",
     "load_math",
+    "load_problems",
     "problem_for",
     "read_rows",
     "slip",

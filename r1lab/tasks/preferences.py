@@ -164,16 +164,10 @@ def write_pairs(rows, path) -> None:
     """Write preference rows as JSON lines (through a temporary file, renamed at the end, so
     a killed write leaves the old file whole)."""
     import json
-    import os
-    from pathlib import Path
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8") as out:
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(partial, path)
+    from r1lab.files import write_atomically
+
+    write_atomically(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
 
 def main(argv=None) -> int:

@@ -28,10 +28,10 @@ import time
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from r1lab.eval import evaluate
-from r1lab.tasks import generate
+from r1lab.eval import TINY_MAX_NEW_TOKENS, Protocol, held_out
+from r1lab.files import write_atomically
+from r1lab.sources import load_model_and_tokenizer
 
 # What the tiny base model must offer RL: room to improve, a behaviour to discover
 # (reasoning) that pays, and language mixing to correct later.
@@ -42,9 +42,7 @@ BASE_TARGETS = {
     "recheck_rate": (0.0, 0.20),
     "mixing_rate": (0.10, 1.0),
 }
-MAX_NEW_TOKENS = 192
-"""Generation budget of the card's evaluations: a chain that checks every step of a
-7-operand problem takes up to ~170 tokens."""
+MAX_NEW_TOKENS = TINY_MAX_NEW_TOKENS  # the card's evaluations sample as every other one does
 RUNS = {"unprompted": "", "reasoning": "<think>", "direct": "<answer>"}
 ROLES = {
     "base": "the tiny world's stand-in for DeepSeek-V3-Base",
@@ -53,19 +51,26 @@ ROLES = {
 }
 
 
+def protocols(n: int = 500, k: int = 8, seed: int = 0, max_new_tokens: int = MAX_NEW_TOKENS,
+              batch_size: int = 256) -> dict[str, Protocol]:
+    """The card's three held-out runs (``RUNS``): English test questions, ``seed`` drawing
+    them and seeding the sampling, each run with its prefill."""
+    return {name: Protocol(n=n, split="test", seed=seed, zh_fraction=0.0, k=k,
+                           max_new_tokens=max_new_tokens, batch_size=batch_size,
+                           sampling_seed=seed, prefill=prefill)
+            for name, prefill in RUNS.items()}
+
+
 def measure(model_dir, n: int = 500, k: int = 8, seed: int = 0,
             max_new_tokens: int = MAX_NEW_TOKENS,
             batch_size: int = 256, progress: bool = True) -> dict:
-    """Run the three evaluations on ``n`` held-out arithmetic problems; return the profile."""
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    problems = generate(n, split="test", seed=seed)
+    """Run the three evaluations (``protocols``) on ``n`` held-out arithmetic problems;
+    return the profile."""
+    loaded = load_model_and_tokenizer(model_dir)
     reports, seconds = {}, {}
-    for name, prefill in RUNS.items():
+    for name, protocol in protocols(n, k, seed, max_new_tokens, batch_size).items():
         start = time.time()
-        reports[name] = evaluate(model, tokenizer, problems, k, max_new_tokens=max_new_tokens,
-                                 batch_size=batch_size, seed=seed, prefill=prefill,
-                                 progress=progress)
+        reports[name] = held_out(loaded, protocol, progress=progress)
         seconds[name] = round(time.time() - start, 1)
     profile = {
         "pass_at_1": reports["unprompted"].pass_at_1,
@@ -95,6 +100,7 @@ def measure(model_dir, n: int = 500, k: int = 8, seed: int = 0,
         "commands": {name: command + (f' --prefill "{p}"' if p else "")
                      for name, p in RUNS.items()},
         "eval_seconds": seconds,
+        "correct_per_question": {name: report.per_question() for name, report in reports.items()},
         "weights_sha256": weights_sha256(model_dir),
         "torch": torch.__version__,
     }
@@ -112,12 +118,21 @@ def check_targets(profile: dict, targets: dict = BASE_TARGETS) -> list[str]:
 
 
 def write_card(model_dir, measured: dict, regenerate: str, role: str = "base") -> Path:
-    """README.md (the card) and profile.json beside the weights. ``role`` "student" drops the
-    base model's targets from the table (a student has none of its own)."""
+    """README.md (the card, ``pretrained_card``) and profile.json beside the weights."""
+    model_dir = Path(model_dir)
+    write_atomically(model_dir / "profile.json", json.dumps(measured, indent=2))
+    return write_atomically(model_dir / "README.md",
+                            pretrained_card(model_dir, measured, regenerate, role))
+
+
+def pretrained_card(model_dir, measured: dict, regenerate: str, role: str = "base") -> str:
+    """The card of a model r1lab pretrained: its ``pretrain.json`` and config beside the
+    weights, the ``measured`` profile, the ``regenerate`` command. ``role`` "student" drops the
+    base model's targets from the table (a student has none of its own). (The stages' models
+    get theirs from ``benchmarks/seed_jobs.py``'s ``card_text``.)"""
     model_dir = Path(model_dir)
     pretrain = json.loads((model_dir / "pretrain.json").read_text())
     p = measured["profile"]
-    (model_dir / "profile.json").write_text(json.dumps(measured, indent=2))
     rows = [
         ("pass@1, unprompted", p["pass_at_1"], "10%–40%"),
         ("accuracy when made to reason (prefill `<think>`), P_think", p["reasoning_accuracy"],
@@ -137,7 +152,7 @@ def write_card(model_dir, measured: dict, regenerate: str, role: str = "base") -
     c = pretrain["config"]
     vocab = json.loads((model_dir / "config.json").read_text())["vocab_size"]
     threads = pretrain.get("torch_threads", "?")
-    text = f"""---
+    return f"""---
 library_name: transformers
 tags: [r1lab, tiny-world, synthetic-arithmetic]
 ---
@@ -180,8 +195,6 @@ pass@1 95% CI: [{p['pass_at_1_ci'][0]:.1%}, {p['pass_at_1_ci'][1]:.1%}].
 The corpus recipe is `r1lab.tiny.corpus.CorpusConfig` (see `pretrain.json` for the exact
 values); `profile.json` holds these numbers.
 """
-    (model_dir / "README.md").write_text(text)
-    return model_dir / "README.md"
 
 
 # How each corpus knob reads on the card (r1lab.tiny.corpus.CorpusConfig's fields).

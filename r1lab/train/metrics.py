@@ -34,12 +34,14 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from transformers import TrainerCallback
 from transformers.trainer_callback import ExportableState
 
-METRICS_FILE = "metrics.jsonl"
+from r1lab.train.run_folder import METRICS_FILE
+
 CSV_FILE = "metrics.csv"
 
 FIXED_COLUMNS = {
@@ -75,6 +77,22 @@ def read_metrics(run_dir) -> list[dict]:
         except json.JSONDecodeError:  # the last line of a run killed mid-write
             break
     return rows
+
+
+def curves(run_dir, fields: Sequence[str]) -> dict[str, list]:
+    """One list per field, one value per row of ``metrics.jsonl``: ``None`` where a step did
+    not log it (GRPO logs rewards only on the steps that sample). The benchmarks keep these in
+    their results files.
+
+    >>> import json, tempfile, pathlib
+    >>> run_dir = pathlib.Path(tempfile.mkdtemp())
+    >>> rows = [{"step": 1, "loss": 0.5}, {"step": 2, "loss": 0.25, "accuracy": 0.1}]
+    >>> _ = (run_dir / METRICS_FILE).write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> curves(run_dir, ("step", "accuracy"))
+    {'step': [1, 2], 'accuracy': [None, 0.1]}
+    """
+    rows = read_metrics(run_dir)
+    return {field: [row.get(field) for row in rows] for field in fields}
 
 
 def truncate_metrics(run_dir, last_step: int) -> None:

@@ -1,38 +1,38 @@
 """Recipes: one YAML schema for every scale, from the tiny world on a laptop to many nodes.
 
 A recipe names the model, the prompts, the reward weights and TRL's trainer arguments;
-only the recipe changes between scales (DESIGN "Recipes"). ``load_recipe`` reads one,
-applies ``--set key=value`` overrides and checks every field before anything slow runs:
-an unknown field, a wrong type, a missing model folder or a group size that does not
-divide the batch fails at once with a message naming the field and the fix.
+only the recipe changes between scales (DESIGN "Recipes"). ``parse_recipe`` reads one,
+applies ``--set key=value`` overrides and checks every field's name and type;
+``check_fields`` checks what the fields say on their own (a missing model folder, a task
+without its source…). What needs the recipe's stage (its TRL config, a group size that does
+not divide the batch) is checked in ``r1lab.train.recipe_checks``, whose ``load_recipe``
+does all of it before anything slow runs; every failure names the field and the fix. This
+module knows no stage, so the stages' modules build on it.
 
->>> recipe = load_recipe("tiny/r1_zero", ["trainer.learning_rate=5e-5"])
->>> recipe.model, recipe.trainer["learning_rate"], recipe.rewards
-('data/models/tiny-base', 5e-05, {'accuracy': 1.0, 'format': 0.5})
->>> load_recipe("tiny/r1_zero", ["trainer.num_generation=8"])
+>>> recipe = parse_recipe("tiny/r1_zero", ["task.n=8"])
+>>> recipe.model, recipe.task.n, recipe.rewards
+('data/models/tiny-base', 8, {'accuracy': 1.0, 'format': 0.5})
+>>> parse_recipe("tiny/r1_zero", ["task.nn=8"])
 Traceback (most recent call last):
 ...
-r1lab.train.recipe.RecipeError: recipe field `trainer.num_generation` is not a GRPOConfig argument; did you mean `num_generations`?
+r1lab.train.recipe.RecipeError: recipe field `task.nn` is not a known field; did you mean `n`?
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
 import math
 import os
 import re
 import types
 import typing
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from r1lab.sources import data_location, local_path, model_location
-from r1lab.train.stage import STAGES, get_stage
 
 # TRL 1.16 and the Trainer themselves call transformers 5's deprecated gradient-checkpointing
 # names (at config time and at every save); nothing a user can change, so not shown.
@@ -100,9 +100,8 @@ class Recipe:
     """Keyword arguments of the stage's TRL config (``trl.GRPOConfig``, ``trl.SFTConfig``;
     the paper's knobs are named in the recipes)."""
     stage: str = "grpo"
-    """The stage to run, a name in ``r1lab.train.stage.STAGES``: ``grpo`` (R1-Zero and the
-    reasoning RL stages, TRL's GRPOTrainer) or ``sft`` (cold start and the SFT stages, TRL's
-    SFTTrainer)."""
+    """The stage to run: a row of the stage table ``r1lab.train.stage.STAGES`` (each row
+    names the module that trains it; ``r1lab train --help`` lists them)."""
     peft: dict | None = None
     """Keyword arguments of ``peft.LoraConfig``; None trains every weight."""
     quantization: dict | None = None
@@ -201,14 +200,25 @@ def read_recipe(name: str | os.PathLike, kind: str = "train") -> tuple[str, dict
     return shown, data
 
 
-def load_recipe(name: str | os.PathLike, overrides: typing.Sequence[str] = ()) -> Recipe:
-    """Read, override (``key.sub=value``, value in YAML syntax) and check a recipe."""
+Override = typing.Union[str, typing.Mapping[str, object]]
+"""A ``"key.sub=value"`` string, its value in YAML syntax (``--set`` on the command line), or a
+mapping of dotted keys to values already typed, set as they are: what a program hands on (a
+path is never re-read as YAML, where ``" #"`` would start a comment and cut it)."""
+
+
+def parse_recipe(name: str | os.PathLike, overrides: typing.Sequence[Override] = ()) -> Recipe:
+    """Read and override (``Override``: ``"key.sub=value"`` strings or ``{"key.sub": value}``
+    mappings, in order, a later one winning) a recipe, its fields' names and types checked;
+    ``r1lab.train.load_recipe`` checks the rest.
+
+    >>> parse_recipe("tiny/r1_zero", [{"output_dir": "runs/a #b: c"}]).output_dir
+    'runs/a #b: c'
+    """
     shown, data = read_recipe(name, "train")
     for item in overrides:
         apply_override(data, item)
     recipe = from_dict(data)
     recipe.name = shown
-    check(recipe)
     return recipe
 
 
@@ -219,8 +229,16 @@ def _display_name(path: Path) -> str:
         return str(path)
 
 
-def apply_override(data: dict, item: str) -> None:
-    """Set ``data[a][b] = value`` for ``"a.b=value"`` (value parsed as YAML)."""
+def apply_override(data: dict, item: Override) -> None:
+    """Set ``data[a][b] = value`` for ``"a.b=value"`` (value parsed as YAML) or, for a mapping,
+    for each of its ``"a.b": value`` (value as it is)."""
+    if isinstance(item, typing.Mapping):
+        for key, value in item.items():
+            if not isinstance(key, str) or not key:
+                raise RecipeError(f"override {item!r}: keys must be dotted field names, e.g. "
+                                  f"trainer.learning_rate; got {key!r}")
+            _set_field(data, key, value, f"{key}={value!r}")
+        return
     key, sep, text = item.partition("=")
     if not sep or not key:
         raise RecipeError(f"override {item!r} must look like key=value, e.g. "
@@ -230,6 +248,12 @@ def apply_override(data: dict, item: str) -> None:
     except RecipeError as error:
         raise RecipeError(f"override {item!r}: the value is not valid YAML ({error}); quote "
                           "text, e.g. --set 'output_dir=\"runs/a: b\"'") from None
+    _set_field(data, key, value, item)
+
+
+def _set_field(data: dict, key: str, value, item: str) -> None:
+    """``data[a][b] = value`` for the dotted ``key`` "a.b"; ``item`` names the override in
+    errors."""
     *parents, last = key.split(".")
     node = data
     for i, part in enumerate(parents):
@@ -344,19 +368,6 @@ def _checked(where: str, value, hint):
 # ---------------------------------------------------------------- checking
 
 
-def trainer_config_class(stage: str):
-    """The TRL config class a stage's ``trainer`` fields fill (``trl.GRPOConfig``…)."""
-    return get_stage(stage).config_class()
-
-
-def trainer_fields(stage: str = "grpo") -> dict:
-    """Name -> type hint of every argument of the stage's TRL config class."""
-    config_class = trainer_config_class(stage)
-    hints = typing.get_type_hints(config_class)
-    return {f.name: hints.get(f.name, typing.Any) for f in dataclasses.fields(config_class)
-            if f.init}
-
-
 def declared_default(config_class: type, name: str):
     """The default a TRL config class declares for a field (before its ``__post_init__``)."""
     declared = config_class.__dataclass_fields__[name]
@@ -365,91 +376,15 @@ def declared_default(config_class: type, name: str):
     return declared.default
 
 
-def trainer_config(recipe: Recipe, for_this_machine: bool = False,
-                   processes: int | None = None):
-    """The stage's TRL config, built by TRL from the recipe's ``trainer`` fields.
-
-    With ``for_this_machine`` it is the config this machine trains with (CPU settings when it
-    has no GPU; a recipe that needs one is refused). Without, it is the config the machine
-    the recipe is meant for builds: every check of TRL and transformers runs except the one
-    that asks this machine for a bf16 GPU (a dry run, and the recipe checks, read it), and
-    with ``processes`` TRL counts that many processes instead of this one (the recipe checks
-    pass the launch's count, so TRL's batch arithmetic is the launched job's).
-    """
-    stage = get_stage(recipe.stage)
-    config_class = stage.config_class()
-    kwargs = {"report_to": "none",
-              "disable_tqdm": True,  # r1lab's ProgressBar replaces the printed dicts
-              **recipe.trainer, **stage.config_kwargs(recipe), "output_dir": recipe.output_dir}
-    if for_this_machine and not _cuda():
-        meant = trainer_config(recipe)
-        if meant.bf16 or meant.fp16 or getattr(meant, "use_vllm", False):
-            raise RecipeError(
-                f"recipe {recipe.name or ''} needs a CUDA GPU (trainer.bf16/fp16/use_vllm) and "
-                "none is present: run a tiny/ recipe, or add --set trainer.bf16=false for fp32 "
-                "on CPU")
-        kwargs["use_cpu"] = True
-    build = config_class if for_this_machine else _as_meant(config_class, processes)
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=TRANSFORMERS_RENAMES, category=FutureWarning)
-            args = build(**kwargs)
-    except (ValueError, TypeError) as error:
-        raise RecipeError(f"recipe field `trainer`: TRL rejected it: {error}") from None
-    args.__class__ = config_class  # the object TRL would build, whichever machine built it
-    return args
-
-
-@functools.cache
-def _as_meant(config_class: type, processes: int | None = None) -> type:
-    """``config_class`` as the machine a recipe is meant for builds it.
-
-    Why a subclass: ``TrainingArguments._validate_args`` refuses bf16 unless this machine
-    has a bf16 GPU or ``use_cpu`` is set, and TRL sizes the generation batch with this
-    process's ``world_size``; transformers has no switch for describing another machine's
-    config. ``use_cpu`` is set for that one check only (it reads nothing else there), so
-    every other field is validated as the GPU machine validates it; ``processes`` (when
-    given) replaces ``world_size``.
-    """
-
-    def _validate_args(self):
-        use_cpu, self.use_cpu = self.use_cpu, True
-        try:
-            config_class._validate_args(self)
-        finally:
-            self.use_cpu = use_cpu
-
-    body = {"_validate_args": _validate_args}
-    if processes is not None:
-        body["world_size"] = property(lambda self: processes)
-    return type(config_class.__name__, (config_class,), body)
-
-
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
-def check(recipe: Recipe) -> None:
-    """Raise ``RecipeError`` for anything that would fail later, before any slow work.
-
-    The fields are checked first, then the TRL config they resolve to (TRL's own defaults
-    filled in), then what the recipe's stage adds (``Stage.check``).
-    """
-    one_of("stage", recipe.stage, tuple(STAGES))
-    stage = get_stage(recipe.stage)
-    check_model(recipe.model)
-    one_of("task.name", recipe.task.name, TASKS)
-    if recipe.task.name not in stage.tasks:
-        raise RecipeError(f"recipe field `task.name` {recipe.task.name!r} does not fit stage "
-                          f"{recipe.stage!r}: use one of {', '.join(stage.tasks)}")
+def check_fields(recipe: Recipe, trainer_fields: dict, config_name: str) -> None:
+    """Raise ``RecipeError`` for what the recipe's fields say on their own: the task, the
+    ``trainer`` fields against ``trainer_fields`` (name -> type hint of the stage's TRL
+    config ``config_name``; their values are typed in place), PEFT, quantization, the time
+    budget. ``r1lab.train.recipe_checks.check`` calls it between the stage's checks."""
     _check_task(recipe.task)
-    known = trainer_fields(recipe.stage)
-    config_name = stage.config_class().__name__
     for key, value in recipe.trainer.items():
-        if key not in known:
-            close = difflib.get_close_matches(key, list(known), n=1)
+        if key not in trainer_fields:
+            close = difflib.get_close_matches(key, list(trainer_fields), n=1)
             hint = f"did you mean `{close[0]}`?" if close else f"see trl.{config_name}"
             raise RecipeError(f"recipe field `trainer.{key}` is not a {config_name} argument; "
                               f"{hint}")
@@ -457,7 +392,7 @@ def check(recipe: Recipe) -> None:
         if key in reserved:
             raise RecipeError(f"recipe field `trainer.{key}` is set by r1lab: use the recipe's "
                               f"`{reserved[key]}` field")
-        recipe.trainer[key] = _checked(f"trainer.{key}", value, known[key])
+        recipe.trainer[key] = _checked(f"trainer.{key}", value, trainer_fields[key])
     _check_kwargs("peft", recipe.peft, _lora_fields)
     _check_kwargs("quantization", recipe.quantization, _bnb_fields)
     if recipe.peft is not None and not recipe.peft.get("r", 1) >= 1:
@@ -470,11 +405,6 @@ def check(recipe: Recipe) -> None:
     if budget is not None and not (math.isfinite(budget) and budget > 0):
         raise RecipeError(f"recipe field `time_budget_minutes` must be a number of minutes > 0 "
                           f"(or left out for no limit); got {budget!r}")
-    launch = _accelerate_file(recipe.accelerate)
-    stage.check_fields(recipe, launch)
-    args = trainer_config(recipe, processes=launch_processes(launch))
-    _check_resolved(args)
-    stage.check_config(recipe, args, launch)
 
 
 def launch_processes(launch: dict) -> int:
@@ -485,23 +415,7 @@ def launch_processes(launch: dict) -> int:
     return int(launch.get("num_processes") or 1)
 
 
-def _check_resolved(args) -> None:
-    """What TRL and transformers accept at config time but fail on (or train wrongly with)."""
-    if not math.isfinite(args.learning_rate) or args.learning_rate < 0:
-        raise RecipeError(f"recipe field `trainer.learning_rate` must be a finite number >= 0; "
-                          f"got {args.learning_rate}")
-    for name in ("seed", "data_seed"):
-        value = getattr(args, name)
-        if value is not None and not 0 <= value < 2**32:  # numpy's generator takes no more
-            raise RecipeError(f"recipe field `trainer.{name}` must be from 0 to 2**32 - 1; "
-                              f"got {value}")
-    for name in ("per_device_train_batch_size", "gradient_accumulation_steps"):
-        if getattr(args, name) < 1:
-            raise RecipeError(f"recipe field `trainer.{name}` must be >= 1; got "
-                              f"{getattr(args, name)}")
-
-
-def _accelerate_file(name: str | None) -> dict:
+def accelerate_file(name: str | None) -> dict:
     """The raw accelerate config a recipe names ({} when none)."""
     if name is None:
         return {}

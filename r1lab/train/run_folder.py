@@ -29,10 +29,10 @@ from pathlib import Path
 import yaml
 
 from r1lab.train.checkpoints import checkpoint_problem, checkpoints, latest_checkpoint
-from r1lab.train.metrics import METRICS_FILE
 from r1lab.train.recipe import Recipe, RecipeError
 
 RECIPE_COPY = "recipe.yaml"
+METRICS_FILE = "metrics.jsonl"  # written by r1lab.train.metrics.MetricsLog
 FINAL_DIR = "final"
 LOCK_FILE = ".lock"
 # Fields a resumed run may change: extending a finished run, or moving its folder, is normal.

@@ -26,11 +26,11 @@ from r1lab.train.checkpoints import checkpoint_problem, checkpoint_step, checkpo
 from r1lab.train.checkpoints import latest_checkpoint
 from r1lab.train.metrics import METRICS_FILE, MetricsLog, ProgressBar, TimeBudget, read_metrics
 from r1lab.train.metrics import truncate_metrics
-from r1lab.train.recipe import (TRANSFORMERS_RENAMES, Recipe, RecipeError, load_recipe,
-                                trainer_config)
+from r1lab.train.recipe import TRANSFORMERS_RENAMES, Recipe, RecipeError
+from r1lab.train.recipe_checks import load_recipe, stage_of, trainer_config
 from r1lab.train.run_folder import FINAL_DIR, RunFolderError, RunLock, prepare_run_folder
 from r1lab.train.run_folder import write_recipe_copy
-from r1lab.train.stage import Stage, get_stage
+from r1lab.train.stage import Stage
 
 # Free bytes below which a failed save is taken for a full disk (torch.save says only
 # "file write failed"); smaller than any checkpoint worth saving.
@@ -137,7 +137,7 @@ def prepare(recipe: Recipe | str, overrides=(), dry_run: bool = False) -> Plan:
     """
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe, overrides)
-    stage = get_stage(recipe.stage)
+    stage = stage_of(recipe)
     args = trainer_config(recipe, for_this_machine=not dry_run)
     peft_config = quantization_config = None
     if recipe.peft is not None:

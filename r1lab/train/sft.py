@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from r1lab.train.recipe import Recipe
-from r1lab.train.stage import RowsStage
+from r1lab.train.recipe import Recipe, RecipeError
+from r1lab.train.stage import RowsStage, source_rows
 
 # metrics.jsonl columns of an SFT run (our name: TRL's log key).
 SFT_COLUMNS = {
@@ -56,9 +56,6 @@ class SFTStage(RowsStage):
     def dataset(self, recipe, dry_run: bool) -> Any:
         """The recipe's rows (None in a dry run for hub data); a ``messages`` source becomes
         conversational prompt-completion rows."""
-        from r1lab.train.recipe import RecipeError
-        from r1lab.train.stage import source_rows
-
         rows = source_rows(recipe, dry_run, (), optional=(*self.needed, MESSAGES))
         if rows is None:
             return None

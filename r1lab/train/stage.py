@@ -18,6 +18,8 @@ import importlib
 from abc import ABC, abstractmethod
 from typing import Any
 
+from r1lab.train.recipe import RecipeError
+
 
 # Stage name -> "module:class". Modules are imported when a recipe names their stage, so
 # loading a recipe never imports a trainer it does not use.
@@ -33,7 +35,7 @@ class Stage(ABC):
     defaults for the rest.
 
     ``recipe`` is an ``r1lab.train.recipe.Recipe``, ``plan`` the runner's
-    ``r1lab.train.runner.Plan`` (both modules import this one, so neither is imported
+    ``r1lab.train.runner.Plan`` (the runner imports this module, so it is not imported
     here).
     """
 
@@ -100,7 +102,6 @@ def source_rows(recipe, dry_run: bool, columns: tuple[str, ...], optional: tuple
     """
     from r1lab.sources import local_path
     from r1lab.tasks import read_rows
-    from r1lab.train.recipe import RecipeError
 
     task = recipe.task
     path = local_path(task.source)  # found from any working folder (the repository's too)
@@ -141,8 +142,6 @@ class RowsStage(Stage):
     """"an sft recipe", for the messages."""
 
     def check_fields(self, recipe, launch: dict) -> None:
-        from r1lab.train.recipe import RecipeError
-
         for field in ("rewards", "reward_models"):
             if getattr(recipe, field):
                 raise RecipeError(f"recipe field `{field}` is not used by stage {self.name} (it "
@@ -156,8 +155,6 @@ class RowsStage(Stage):
                               f"remove it")
 
     def check_config(self, recipe, args: Any, launch: dict) -> None:
-        from r1lab.train.recipe import RecipeError
-
         if args.max_length is not None and args.max_length < 1:
             raise RecipeError(f"recipe field `trainer.max_length` must be >= 1; got "
                               f"{args.max_length}")
