@@ -45,7 +45,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seed_jobs import card_text, main, ship_model, wait_for  # noqa: E402  (beside this script)
+from seed_jobs import (card_text, main, ship_model, summary_by_language,  # noqa: E402
+                       wait_for)  # (beside this script)
 
 RESULTS = ROOT / "benchmarks" / "results" / "cold_start_seeds.json"
 RUNS = ROOT / "runs" / "cold-start-seeds"
@@ -92,24 +93,12 @@ def protocol(k: int):
 def held_out(model_dir: Path, k: int) -> dict:
     """The model's report on the held-out set: overall and per language (each question's
     correct samples in ``all``)."""
-    from r1lab.cold_start import readability
-    from r1lab.eval import Report
     from r1lab.eval import held_out as held_out_report
 
     chosen = protocol(k)
     report = held_out_report(model_dir, chosen)
 
-    def summary(rep, records) -> dict:
-        out = {name: getattr(rep, name) for name in REPORT_FIELDS}
-        out["pass_at_1_ci"] = list(out["pass_at_1_ci"])
-        return {**out, **readability(records, chosen.max_new_tokens), "samples": len(records)}
-
-    result = {"all": {**summary(report, report.records),
-                      "correct_per_question": report.per_question()}}
-    for lang in ("en", "zh"):
-        records = [r for r in report.records if r["lang"] == lang]
-        result[lang] = summary(Report.from_records(records, k, report.settings), records)
-    return result
+    return summary_by_language(report, REPORT_FIELDS, chosen.max_new_tokens)
 
 
 def checkpoint_curve(run_dir: Path, start_dir: Path) -> dict:

@@ -42,7 +42,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seed_jobs import card_text, main, ship_model, wait_for  # noqa: E402  (beside this script)
+from seed_jobs import (card_text, main, ship_model, summary_by_language,  # noqa: E402
+                       wait_for)  # (beside this script)
 
 RESULTS = ROOT / "benchmarks" / "results" / "rejection_sampling_seeds.json"
 RUNS = ROOT / "runs" / "rejection-seeds"
@@ -90,8 +91,7 @@ def protocol():
 def held_out(model_dir: Path) -> dict:
     """Reasoning pass@1 (all, en, zh; each question's correct samples in ``all``) and the
     non-reasoning requests' figures."""
-    from r1lab.cold_start import readability
-    from r1lab.eval import Report, evaluate_requests
+    from r1lab.eval import evaluate_requests
     from r1lab.eval import held_out as held_out_report
     from r1lab.sources import load_model_and_tokenizer
     from r1lab.tasks import generate_requests
@@ -100,17 +100,7 @@ def held_out(model_dir: Path) -> dict:
     chosen = protocol()
     report = held_out_report((model, tokenizer), chosen)
 
-    def summary(rep, records) -> dict:
-        out = {name: getattr(rep, name) for name in REPORT_FIELDS}
-        out["pass_at_1_ci"] = list(out["pass_at_1_ci"])
-        return {**out, **readability(records, chosen.max_new_tokens), "samples": len(records)}
-
-    reasoning = {"all": {**summary(report, report.records),
-                         "correct_per_question": report.per_question()}}
-    for lang in ("en", "zh"):
-        records = [r for r in report.records if r["lang"] == lang]
-        reasoning[lang] = summary(Report.from_records(records, chosen.k, report.settings),
-                                  records)
+    reasoning = summary_by_language(report, REPORT_FIELDS, chosen.max_new_tokens)
     requests = evaluate_requests(model, tokenizer, generate_requests(
         PROTOCOL["requests"], split="test", seed=PROTOCOL["seed"]), k=PROTOCOL["requests_k"],
         temperature=chosen.temperature, top_p=chosen.top_p,

@@ -96,6 +96,26 @@ def main(argv, description: str, every: Sequence[str], run_job: Callable[[str], 
     return 0
 
 
+def summary_by_language(report, fields, max_new_tokens: int) -> dict:
+    """A held-out ``r1lab.eval.Report`` as the benchmarks store it: ``fields`` and the
+    readability figures (``r1lab.cold_start.readability``) over all questions, with each
+    question's correct count, then over the English and the Chinese questions alone."""
+    from r1lab.cold_start import readability
+    from r1lab.eval import Report
+
+    def summary(rep, records) -> dict:
+        out = {name: getattr(rep, name) for name in fields}
+        out["pass_at_1_ci"] = list(out["pass_at_1_ci"])
+        return {**out, **readability(records, max_new_tokens), "samples": len(records)}
+
+    result = {"all": {**summary(report, report.records),
+                      "correct_per_question": report.per_question()}}
+    for lang in ("en", "zh"):
+        records = [r for r in report.records if r["lang"] == lang]
+        result[lang] = summary(Report.from_records(records, report.k, report.settings), records)
+    return result
+
+
 MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
                "tokenizer_config.json")
 

@@ -280,3 +280,18 @@ def test_shipping_copies_the_model_and_writes_the_card_of_the_copied_weights(see
     assert card.startswith("# tiny-x\n\nA model.\n\nRegenerate: `python benchmarks/x.py --ship`.")
     assert card.endswith(f"\n\nWeights SHA-256: `{weights_sha256(target)}`.\n")
     assert capsys.readouterr().out == f"shipped {target}\n"
+
+
+def test_a_held_out_report_is_summarised_overall_and_per_language(seed_jobs):
+    from r1lab.eval import Report, grade
+
+    problems = [{"question": "What is 2+3?", "answer": "5", "lang": "en"},
+                {"question": "2+2 等于多少？", "answer": "4", "lang": "zh"}]
+    completions = ["<think>2+3 = 5</think><answer>5</answer>", "<answer>6</answer>",
+                   "<think>2+2 = 4</think><answer>4</answer>", "<answer>4</answer>"]
+    report = Report.from_records(grade(problems, completions, [8, 3, 8, 3], k=2), 2, {})
+    summary = seed_jobs.summary_by_language(report, ("pass_at_1", "pass_at_1_ci"), 16)
+    assert summary["all"]["pass_at_1"] == 0.75 and summary["all"]["samples"] == 4
+    assert summary["all"]["correct_per_question"] == {"k": 2, "correct": [1, 2]}
+    assert (summary["en"]["pass_at_1"], summary["zh"]["pass_at_1"]) == (0.5, 1.0)
+    assert isinstance(summary["en"]["pass_at_1_ci"], list) and "readable" in summary["zh"]
