@@ -79,10 +79,11 @@ ADAPTER_CONFIG = "adapter_config.json"
 
 def adapter_base(path: Path) -> str | None:
     """The base model a LoRA/QLoRA adapter folder (PEFT's ``save_pretrained``, what a LoRA
-    run writes as ``final/``) was trained on, or None when ``path`` is not such a folder.
-    ``ValueError`` when its ``adapter_config.json`` cannot be read or names no base."""
+    run writes as ``final/``) was trained on, or None when ``path`` is not such a folder (a
+    full model's ``config.json`` wins over an adapter file beside it). ``ValueError`` when its
+    ``adapter_config.json`` cannot be read or names no base."""
     file = path / ADAPTER_CONFIG
-    if not file.is_file():
+    if (path / "config.json").is_file() or not file.is_file():
         return None
     try:
         base = json.loads(file.read_text(encoding="utf-8")).get("base_model_name_or_path")
@@ -102,17 +103,17 @@ def model_folder_problem(path: Path) -> str | None:
     (``adapter_config.json`` and the adapter's weights, no ``config.json``) is whole when its
     base is: a local base is checked the same way, a hub id is left to the loader.
     """
-    if not (path / "config.json").is_file() and (path / ADAPTER_CONFIG).is_file():
-        try:
-            base = adapter_base(path)
-        except ValueError as error:
-            return str(error)
-        if not (path / "adapter_model.safetensors").is_file() and not any(path.glob("*.bin")):
+    try:
+        base = adapter_base(path)
+    except ValueError as error:
+        return str(error)
+    if base is not None:
+        weights = path / "adapter_model.safetensors"
+        if not weights.is_file() and not any(path.glob("*.bin")):
             return "has an adapter_config.json but no adapter weights (adapter_model.safetensors)"
-        problem = safetensors_problem(path / "adapter_model.safetensors") if (
-            path / "adapter_model.safetensors").is_file() else None
+        problem = safetensors_problem(weights) if weights.is_file() else None
         if problem:
-            return f"has adapter weights that cannot be read: adapter_model.safetensors {problem}"
+            return f"has adapter weights that cannot be read: {weights.name} {problem}"
         base_path = local_path(base)
         if base_path is None and looks_like_path(base):
             return (f"is a LoRA adapter whose base model {base} (its {ADAPTER_CONFIG}'s "
@@ -181,8 +182,7 @@ def load_model_and_tokenizer(name: str | Path):
 
     source = resolved_model(str(name))
     path = local_path(str(name))
-    base = adapter_base(path) if path is not None and not (path / "config.json").is_file() \
-        else None
+    base = adapter_base(path) if path is not None else None
     if base is None:
         return (AutoModelForCausalLM.from_pretrained(source),
                 AutoTokenizer.from_pretrained(source))
