@@ -69,7 +69,8 @@ def protocol(n: int, k: int, prefill: str = ""):
 
 def held_out(model_dir, n: int, k: int, prefill: str = "") -> dict:
     """The headline numbers of ``r1lab.eval.held_out`` (``REPORT_FIELDS``, the slip rate) and
-    each question's correct samples (``correct_per_question``)."""
+    each question's correct samples (``correct_per_question``) and its re-checking samples
+    (``recheck_per_question``)."""
     from r1lab.eval import held_out as held_out_report
 
     report = held_out_report(model_dir, protocol(n, k, prefill))
@@ -78,7 +79,26 @@ def held_out(model_dir, n: int, k: int, prefill: str = "") -> dict:
     out["pass_at_1_ci"] = list(out["pass_at_1_ci"])
     out["pass_at_k"] = {str(kk): v for kk, v in out["pass_at_k"].items()}
     out["correct_per_question"] = report.per_question()
+    out["recheck_per_question"] = recheck_per_question(report.records)
     return out
+
+
+def recheck_per_question(records) -> dict:
+    """Per question, in question order: how many samples reasoned and re-checked a step
+    (``samples``) and how many of those were right (``correct``). The accuracy of a model's
+    re-checking chains, with an interval over questions, is the control for "RL selected the
+    careful mode": R1-Zero's chains against the base's own careful ones, on the same questions."""
+    samples: dict[int, int] = {}
+    correct: dict[int, int] = {}
+    for record in records:
+        i = record["index"]
+        samples.setdefault(i, 0)
+        correct.setdefault(i, 0)
+        if record["rechecks"]:
+            samples[i] += 1
+            correct[i] += bool(record["correct"])
+    order = sorted(samples)
+    return {"samples": [samples[i] for i in order], "correct": [correct[i] for i in order]}
 
 
 def slip_rate(records) -> float | None:

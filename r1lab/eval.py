@@ -543,7 +543,8 @@ class Protocol:
     """
 
     n: int = 500
-    """Questions, drawn by ``r1lab.tasks.generate`` (the paper's test sets hold 30-1,319)."""
+    """Questions, drawn by ``r1lab.tasks.generate`` (the paper's test sets hold 30-1,319), or
+    the first ``n`` rows of ``task``'s file."""
     split: str = "test"
     """Split the questions come from ("train" or "test"): results read "test" only."""
     seed: int = 0
@@ -564,9 +565,18 @@ class Protocol:
     """Seed of torch's RNG, set once before sampling: same seed and model, same samples."""
     prefill: str = ""
     """Start of every answer: "" unprompted, "<think>" made to reason, "<answer>" direct."""
+    task: str = "arithmetic"
+    """Where the questions come from: "arithmetic", the tiny world (drawn from ``split`` with
+    ``seed`` and ``zh_fraction``), or a held-out file named as ``r1lab eval --task`` takes it
+    (``gsm8k:data/small/gsm8k/test.jsonl``: its first ``n`` rows, in file order)."""
 
     def questions(self) -> list:
         """The protocol's questions (``r1lab.tasks.Problem``), the same list on every call."""
+        if self.task != "arithmetic":
+            from r1lab.tasks.by_name import load_problems
+
+            return load_problems(self.task, self.n, seed=self.seed, progress=False,
+                                 split=self.split)
         from r1lab.tasks import ArithmeticConfig, generate
 
         return generate(self.n, split=self.split, seed=self.seed,

@@ -159,9 +159,9 @@ def pass_at_k_protocol(questions: int = 32, n: int = 256, question_seed: int = 1
 def pass_at_k_counts(model, protocol: Protocol, progress: bool = False) -> list[int]:
     """Right answers among the ``protocol.k`` samples of each of its questions, in order
     (``r1lab.eval.held_out``; ``pass_at_k_protocol`` is the finding's protocol)."""
-    from r1lab.eval import held_out as held_out_report  # this module's held_out reads results
+    from r1lab.eval import held_out
 
-    return held_out_report(model, protocol, progress=progress).per_question()["correct"]
+    return held_out(model, protocol, progress=progress).per_question()["correct"]
 
 
 def pass_at_k_curve(counts: Sequence, n: int, ks: Sequence[int] | None = None,
@@ -222,7 +222,7 @@ def seeds_of(results: dict, arm: str) -> list[dict]:
     return [results["jobs"][f"{arm}-seed{s}"] for s in results["seeds"]]
 
 
-def held_out(results: dict, arm: str, key: str = "pass_at_1") -> list[float]:
+def seed_values(results: dict, arm: str, key: str = "pass_at_1") -> list[float]:
     """One held-out number per seed of ``arm``."""
     return [job["held_out"][key] for job in seeds_of(results, arm)]
 
@@ -232,7 +232,7 @@ def gain(results: dict, arm: str, control: float,
     """(mean, low, high) in points: the arm's held-out pass@1 over its seeds minus a
     ``control`` measured once (the base, unprompted or made to reason), with the control's
     own 95% interval ``control_ci`` carried into the gain's (``r1lab.stats.gain_interval``)."""
-    return tuple(round(100 * v, 2) for v in gain_interval(held_out(results, arm), control,
+    return tuple(round(100 * v, 2) for v in gain_interval(seed_values(results, arm), control,
                                                            control_ci))
 
 

@@ -11,6 +11,8 @@ every "agrees" / "disagrees" / "cannot tell" is read from such an interval by :f
   sampling error included (a control is an estimate too, not an exact number).
 * :func:`paired_difference`: two arms scored on the *same* questions, one row of per-question
   scores per seed: a bootstrap over seeds and questions, so the interval carries both.
+* :func:`subset_difference`: an arm against a subset of a control's samples (its chains that
+  re-check) on the same questions, weighed alike.
 * :func:`bootstrap_mean`: the percentile bootstrap of a mean.
 * :func:`seed_count`: a yes/no outcome per seed is a count ("in 1 of 3 seeds"), not a mean.
 * :func:`verdict`: agrees | disagrees | cannot tell, from an interval and the claimed sign.
@@ -227,6 +229,52 @@ def paired_difference(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]]
                          - sum(r[q] for r in seeds_b) / len(seeds_b) for q in questions) / n)
     diffs.sort()
     return (round(sum(per_question) / n, 6), round(diffs[int(0.025 * resamples)], 6),
+            round(diffs[int(0.975 * resamples) - 1], 6))
+
+
+def subset_difference(a: Sequence[Sequence[float]], b_correct: Sequence[int],
+                      b_samples: Sequence[int], resamples: int = 2000,
+                      seed: int = 0) -> tuple[float, float, float]:
+    """(difference, low, high): arm ``a`` minus the accuracy of a *subset* of control ``b``'s
+    samples (those of a kind, e.g. the chains that re-check), on the same questions.
+
+    ``a`` is one row of per-question scores per seed, as in :func:`paired_difference`;
+    ``b_samples[q]`` is how many of the control's samples on question q are in the subset and
+    ``b_correct[q]`` how many of those were right. The arm is weighed on the control's subset
+    (question q counts ``b_samples[q]`` times), so both sides see the same mix of questions:
+    a subset the control chose on easier questions does not flatter it. Each resample draws
+    the arm's seeds and one set of questions (both sides) with replacement.
+
+    >>> subset_difference([[1.0, 0.5, 0.0]], [2, 0, 0], [2, 0, 1])  # alike on every question
+    (0.0, 0.0, 0.0)
+    >>> subset_difference([[1.0, 0.5], [1.0, 0.5]], [1, 1], [1, 1])  # a 0.75, b 1.0
+    (-0.25, -0.5, 0.0)
+    """
+    rows = [list(r) for r in a]
+    n = len(b_samples)
+    if not rows or any(len(r) != n for r in rows) or len(b_correct) != n:
+        raise ValueError("subset_difference: every seed of the arm and both control lists "
+                         f"must cover the same {n} questions")
+    if sum(b_samples) == 0:
+        raise ValueError("subset_difference: the control's subset holds no sample")
+
+    def difference(seed_rows, questions) -> float | None:
+        weight = sum(b_samples[q] for q in questions)
+        if weight == 0:
+            return None
+        arm = sum(b_samples[q] * sum(r[q] for r in seed_rows) / len(seed_rows)
+                  for q in questions) / weight
+        return arm - sum(b_correct[q] for q in questions) / weight
+
+    rng = random.Random(seed)
+    diffs = []
+    while len(diffs) < resamples:
+        d = difference([rows[rng.randrange(len(rows))] for _ in rows],
+                       [rng.randrange(n) for _ in range(n)])
+        if d is not None:  # a resample without any subset sample says nothing
+            diffs.append(d)
+    diffs.sort()
+    return (round(difference(rows, range(n)), 6), round(diffs[int(0.025 * resamples)], 6),
             round(diffs[int(0.975 * resamples) - 1], 6))
 
 

@@ -168,7 +168,7 @@ def test_the_findings_results_were_measured_by_todays_recipe_arms_and_models():
 
 
 def test_gains_and_windows_read_one_number_per_seed():
-    from r1lab.findings import gain, held_out, windows
+    from r1lab.findings import gain, seed_values, windows
 
     def job(p, acc):
         return {"held_out": {"pass_at_1": p},
@@ -176,7 +176,7 @@ def test_gains_and_windows_read_one_number_per_seed():
 
     results = {"seeds": [0, 1, 2], "jobs": {"x-seed0": job(0.5, 0.1), "x-seed1": job(0.6, 0.2),
                                             "x-seed2": job(0.7, 0.3)}}
-    assert held_out(results, "x") == [0.5, 0.6, 0.7]
+    assert seed_values(results, "x") == [0.5, 0.6, 0.7]
     mean, low, high = gain(results, "x", control=0.3, control_ci=(0.3, 0.3))
     assert mean == 30.0 and low < 30.0 < high  # points, t-interval over the 3 seeds
     wider = gain(results, "x", control=0.3, control_ci=(0.2, 0.4))

@@ -129,3 +129,19 @@ def test_held_out_reproduces_the_committed_base_controls(committed, one_thread):
         protocol = module.protocol()
         expected = results["jobs"]["base"]["held_out"]["pass_at_1"]  # 0.2915
     assert held_out(BASE, protocol).pass_at_1 == expected
+
+
+def test_a_protocol_reads_a_held_out_file_by_task_name(tmp_path):
+    """The small rung's held-out questions come from a GSM8K-schema file, not the tiny
+    world's generator: the first n rows, in file order; a bad task name is one clear error."""
+    from r1lab.tasks.by_name import TaskError
+
+    rows = tmp_path / "test.jsonl"
+    rows.write_text("".join(json.dumps({"question": f"q{i}?", "answer": f"so\n#### {i}"}) + "\n"
+                            for i in range(4)))
+    questions = Protocol(n=3, task=f"gsm8k:{rows}").questions()
+    assert [(q.question, q.answer) for q in questions] == [("q0?", "0"), ("q1?", "1"),
+                                                             ("q2?", "2")]
+    assert Protocol(task=f"gsm8k:{rows}").as_dict()["task"] == f"gsm8k:{rows}"
+    with pytest.raises(TaskError, match="unknown task"):
+        Protocol(task="chess").questions()

@@ -128,3 +128,25 @@ def test_bootstrap_mean_and_seed_count():
     assert seed_count([True, True, False], "harmless") == "harmless in 2 of 3 seeds"
     with pytest.raises(ValueError):
         seed_count([], "x")
+
+
+def test_subset_difference_weighs_the_arm_on_the_controls_subset():
+    """The control re-checks only on the easy question (q0); there both arms are always right.
+    Unweighted, the arm (mean 0.5) would look 0.5 worse than the control's subset (1.0); on
+    the same questions, weighed alike, there is no difference at all."""
+    from r1lab.stats import subset_difference
+
+    arm = [[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]]
+    assert subset_difference(arm, b_correct=[4, 0], b_samples=[4, 0]) == (0.0, 0.0, 0.0)
+
+
+def test_subset_difference_carries_question_noise_and_refuses_bad_shapes():
+    from r1lab.stats import subset_difference, verdict
+
+    arm = [[1.0, 0.0, 1.0, 0.0, 1.0, 1.0]]
+    d, low, high = subset_difference(arm, [1, 1, 0, 1, 1, 0], [2, 2, 2, 2, 2, 2])
+    assert low < d < high and verdict(low, high) == "cannot tell"
+    with pytest.raises(ValueError, match="same 2 questions"):
+        subset_difference([[1.0, 0.0, 1.0]], [1, 1], [1, 1])
+    with pytest.raises(ValueError, match="no sample"):
+        subset_difference([[1.0, 0.0]], [0, 0], [0, 0])
