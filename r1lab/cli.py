@@ -235,6 +235,10 @@ def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print the resolved settings (with backend vllm, the vllm.LLM and "
                              "vllm.SamplingParams arguments) without loading the model, "
                              "importing vLLM or sampling")
+    parser.add_argument("--cpu-smoke", action="store_true",
+                        help="with --recipe: sample on a CPU for a smoke check (backend "
+                             "transformers instead of vLLM, 2 samples of 16 tokens for 2 "
+                             "prompts, into OUT-cpu-smoke; r1lab.train.cpu_smoke; --set wins)")
     parser.add_argument("--list", action="store_true", help="list the shipped sampling recipes")
     parser.add_argument("--task", default="arithmetic-mix", action=_Given,
                         help=f"{TASK_NAMES} (as for r1lab eval). Default: %(default)s")
@@ -279,6 +283,9 @@ def _sample_recipe_from_options(args: argparse.Namespace):
 
     if args.overrides:
         raise UsageError("--set changes a recipe field: give --recipe too")
+    if args.cpu_smoke:
+        raise UsageError("--cpu-smoke shrinks a sampling recipe: give --recipe too (or, without "
+                         "one, --n, --k and --max-new-tokens)")
     if args.model is None or args.out is None:
         raise UsageError("give MODEL and --out DIR, or a sampling recipe: --recipe NAME "
                          "(r1lab sample --list)")
@@ -309,7 +316,12 @@ def _sample_recipe_from_file(args: argparse.Namespace):
             raise UsageError(f"{option} is the recipe field `{field}` with --recipe: use "
                              f"--set {field}={value}")
     try:
-        recipe = load_sampling_recipe(args.recipe, args.overrides)
+        overrides = args.overrides
+        if args.cpu_smoke:
+            from r1lab.train.cpu_smoke import cpu_smoke_sampling_overrides
+
+            overrides = [cpu_smoke_sampling_overrides(args.recipe), *overrides]
+        recipe = load_sampling_recipe(args.recipe, overrides)
     except RecipeError as error:
         raise UsageError(str(error)) from None
     if recipe.backend == "vllm" and "--device" in args.given:
@@ -426,6 +438,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true",
                         help="resolve the recipe into TRL/PEFT/accelerate objects and print "
                              "them, without loading weights, fetching data or training")
+    parser.add_argument("--cpu-smoke", action="store_true",
+                        help="a full-scale recipe on a CPU for a smoke check: fp32, no vLLM, "
+                             "no DeepSpeed/FSDP, no 4-bit, two optimizer steps of a tiny batch, "
+                             "into OUTPUT_DIR-cpu-smoke (r1lab.train.cpu_smoke says each field; "
+                             "--set wins over it)")
     parser.add_argument("--resume", default="auto", metavar="auto|never|CHECKPOINT",
                         help="auto: continue from the run folder's newest complete checkpoint "
                              "(default); never: refuse a folder that has checkpoints; or a "
@@ -444,7 +461,12 @@ def run_train(args: argparse.Namespace) -> int:
         raise UsageError("give a recipe (a YAML file or a name from r1lab train --list), "
                          "e.g. r1lab train tiny/r1_zero")
     try:
-        recipe = load_recipe(args.recipe, args.overrides)
+        overrides = args.overrides
+        if args.cpu_smoke:
+            from r1lab.train.cpu_smoke import cpu_smoke_overrides
+
+            overrides = [cpu_smoke_overrides(args.recipe), *overrides]
+        recipe = load_recipe(args.recipe, overrides)
         if args.dry_run:
             print(prepare(recipe, dry_run=True).summary())
             print("dry run: recipe resolved; nothing was loaded or trained")

@@ -1,16 +1,18 @@
 """What every notebook's first cell needs: the scale it runs at, and its scratch run folders.
 
-``R1LAB_SCALE`` (``tiny`` | ``single_gpu`` | ``multi_gpu``) picks the recipes a notebook
-runs; unset means ``tiny``. A notebook that only makes sense in the tiny world (it trains
-the tiny models, or asserts what they learn) calls ``require_tiny`` first, so another scale
-stops at once with a message saying what to run instead.
+``R1LAB_SCALE`` (``tiny`` | ``small`` | ``single_gpu`` | ``multi_gpu``) picks the recipes a
+notebook runs; unset means ``tiny``. ``small`` is the real-model rung on a CPU
+(SmolLM2-135M-Instruct and GSM8K, built by ``make small``; recipes ``small/``). A notebook
+that only makes sense in the tiny world (it trains the tiny models, or asserts what they
+learn) calls ``require_tiny`` first, so another scale stops at once with one line saying
+what to run instead at that scale.
 
 >>> read_scale({})
 'tiny'
 >>> read_scale({"R1LAB_SCALE": "huge"})
 Traceback (most recent call last):
 ...
-ValueError: R1LAB_SCALE must be one of tiny, single_gpu, multi_gpu; got 'huge'
+ValueError: R1LAB_SCALE must be one of tiny, small, single_gpu, multi_gpu; got 'huge'
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from r1lab.sources import REPO_ROOT
 
-SCALES = ("tiny", "single_gpu", "multi_gpu")
+SCALES = ("tiny", "small", "single_gpu", "multi_gpu")
 
 
 class ScaleError(RuntimeError):
@@ -36,18 +38,30 @@ def read_scale(environ=os.environ) -> str:
     return scale
 
 
-def require_tiny(notebook: str, instead: str, environ=os.environ) -> str:
-    """Stop a tiny-world-only notebook at another scale; ``instead`` says what to run there.
+def require_tiny(notebook: str, instead, environ=os.environ) -> str:
+    """Stop a tiny-world-only notebook at another scale; ``instead`` says what to run there:
+    one command for every other scale, or a dict from scale to command (a scale it does not
+    name gets its ``"default"``).
 
     >>> require_tiny("04", "r1lab train single_gpu/r1_zero_lora", {"R1LAB_SCALE": "single_gpu"})
     Traceback (most recent call last):
     ...
     r1lab.notebook.ScaleError: notebook 04 runs the tiny world only, and R1LAB_SCALE is single_gpu: at that scale run r1lab train single_gpu/r1_zero_lora from a shell (or unset R1LAB_SCALE to run this notebook)
+    >>> require_tiny("04", {"small": "r1lab train small/r1_zero", "default": "x"},
+    ...              {"R1LAB_SCALE": "small"})
+    Traceback (most recent call last):
+    ...
+    r1lab.notebook.ScaleError: notebook 04 runs the tiny world only, and R1LAB_SCALE is small: at that scale run r1lab train small/r1_zero from a shell (or unset R1LAB_SCALE to run this notebook)
     """
     scale = read_scale(environ)
     if scale != "tiny":
+        command = instead.get(scale, instead.get("default")) if isinstance(instead, dict) \
+            else instead
+        if not command:
+            raise ValueError(f"require_tiny: notebook {notebook} names no command for "
+                             f"R1LAB_SCALE={scale} (give {scale!r} or 'default')")
         raise ScaleError(f"notebook {notebook} runs the tiny world only, and R1LAB_SCALE is "
-                         f"{scale}: at that scale run {instead} from a shell (or unset "
+                         f"{scale}: at that scale run {command} from a shell (or unset "
                          "R1LAB_SCALE to run this notebook)")
     return scale
 

