@@ -295,3 +295,20 @@ def test_a_held_out_report_is_summarised_overall_and_per_language(seed_jobs):
     assert summary["all"]["correct_per_question"] == {"k": 2, "correct": [1, 2]}
     assert (summary["en"]["pass_at_1"], summary["zh"]["pass_at_1"]) == (0.5, 1.0)
     assert isinstance(summary["en"]["pass_at_1_ci"], list) and "readable" in summary["zh"]
+
+
+def test_r1_zero_seeds_keep_per_question_records_that_add_up():
+    """Each run and control keeps its per-question correct counts (paired differences need
+    no re-run); they add up to the pass@1 printed beside them, and the forced base's re-check
+    counts to its accuracy when re-checking."""
+    results = json.loads(R1_ZERO_SEEDS.read_text())
+    n, k = results["protocol"]["n"], results["protocol"]["k"]
+    reports = [*results["controls"].values(), *(run["held_out"] for run in results["runs"])]
+    for report in reports:
+        per_question = report["correct_per_question"]
+        assert per_question["k"] == k and len(per_question["correct"]) == n
+        assert round(sum(per_question["correct"]) / (n * k), 3) == round(report["pass_at_1"], 3)
+    recheck = results["controls"]["base_forced_think"]["recheck_per_question"]
+    assert all(c <= s <= k for c, s in zip(recheck["correct"], recheck["samples"]))
+    assert round(sum(recheck["correct"]) / sum(recheck["samples"]), 3) == round(
+        results["controls"]["base_forced_think"]["accuracy_when_rechecking"], 3)
