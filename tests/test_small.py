@@ -171,3 +171,19 @@ def test_the_small_benchmark_says_what_it_measures():
     out = subprocess.run([sys.executable, str(script), "--help"], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0 and "--part" in out.stdout and "speed" in out.stdout
+
+
+def test_the_committed_small_results_were_measured_on_todays_recipe_and_weights():
+    """``python benchmarks/small_r1_zero.py`` rewrites them when the recipe or the built
+    weights change; the speed part compares a GRPO step with its floor on the same batch."""
+    from r1lab.tiny.card import weights_sha256
+    from r1lab.train.recipe import recipe_sha256
+
+    results = json.loads((SMALL_ROOT.parents[1] / "benchmarks" / "results"
+                          / "small_r1_zero.json").read_text())
+    assert results["recipe_sha256"] == recipe_sha256("small/r1_zero")
+    assert results["weights_sha256"] == weights_sha256(require(MODEL_DIR))
+    speed = results["speed"]
+    later = speed["step_s"][1:]
+    floor = speed["floor"]["total_s"]
+    assert speed["step_over_floor"] == round(sum(later) / len(later) / floor, 2)
