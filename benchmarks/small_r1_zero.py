@@ -156,7 +156,7 @@ def main(argv=None) -> int:
     require(MODEL_DIR)
     stamp = {"recipe": RECIPE, "recipe_sha256": recipe_sha256(RECIPE),
              "weights_sha256": weights_sha256(MODEL_DIR),
-             "protocol": {**protocol("", args.k, args.max_new_tokens).as_dict(),
+             "protocol": {**protocol(HELD_OUT["en"], args.k, args.max_new_tokens).as_dict(),
                           "task": HELD_OUT, "n": "every problem of the file"}}
     previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
     results = {**stamp, **{key: previous[key] for key in ("controls", "speed", "runs")

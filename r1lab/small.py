@@ -43,9 +43,9 @@ from pathlib import Path
 from typing import Callable
 
 from r1lab.files import write_atomically
-from r1lab.sources import REPO_ROOT
+from r1lab.sources import REPO_ROOT, SMALL_FOLDER
 
-SMALL_ROOT = REPO_ROOT / "data" / "small"
+SMALL_ROOT = REPO_ROOT.joinpath(*SMALL_FOLDER)  # sources.SMALL_FOLDER names it once
 MODEL_DIR = SMALL_ROOT / "smollm2-135m-instruct"
 QWEN3_TOKENIZER_DIR = SMALL_ROOT / "qwen3-tokenizer"
 GSM8K_DIR = SMALL_ROOT / "gsm8k"
