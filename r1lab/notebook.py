@@ -38,32 +38,123 @@ def read_scale(environ=os.environ) -> str:
     return scale
 
 
-def require_tiny(notebook: str, instead, environ=os.environ) -> str:
-    """Stop a tiny-world-only notebook at another scale; ``instead`` says what to run there:
-    one command for every other scale, or a dict from scale to command (a scale it does not
-    name gets its ``"default"``).
+ZERO3 = "accelerate launch --config_file r1lab/recipes/accelerate/zero3.yaml -m"
+NO_SMALL_DATA = ("the registries hold no readable long chains of thought, and SmolLM2-135M "
+                 "gets almost no GSM8K problem right to collect its own "
+                 "(benchmarks/results/small_r1_zero.json)")
+
+# What a tiny-only notebook says at every other scale: one sentence each, its commands in
+# backticks (tests/test_notebook_scales.py resolves every `r1lab train` one with --dry-run).
+AT_OTHER_SCALES = {
+    "03b": {
+        "small": "profile the real base model with `r1lab eval data/small/smollm2-135m-instruct "
+                 "--task gsm8k:data/small/gsm8k/test.jsonl --k 4` (after `make small`)",
+        "default": "profile the base model with `r1lab eval Qwen/Qwen2.5-Math-1.5B "
+                   "--task gsm8k:openai/gsm8k --k 4`",
+    },
+    "04": {
+        "small": "run `r1lab train small/r1_zero` (after `make small`)",
+        "single_gpu": "run `r1lab train single_gpu/r1_zero_lora`",
+        "multi_gpu": f"run `{ZERO3} r1lab train multi_gpu/r1_zero_zero3`",
+    },
+    "05": {
+        "small": f"no small recipe covers the cold start yet: {NO_SMALL_DATA}; the small "
+                 "rung's run is `r1lab train small/r1_zero`",
+        "single_gpu": "fine-tune on DeepSeek-R1's own readable chains with `r1lab train "
+                      "single_gpu/cold_start_lora --set task.source=open-r1/OpenR1-Math-220k`",
+        "multi_gpu": f"fine-tune on DeepSeek-R1's own readable chains with `{ZERO3} r1lab train "
+                     "multi_gpu/cold_start_zero3 --set task.source=open-r1/OpenR1-Math-220k`",
+    },
+    "06": {
+        "small": "train on the Chinese problems with the language reward: `r1lab train "
+                 "small/r1_zero --set rewards.language=1.0 --set "
+                 "task.source=data/small/gsm8k/train-zh.jsonl --set "
+                 "output_dir=runs/small-language` (after `make small`)",
+        "single_gpu": "run `r1lab train single_gpu/r1_zero_lora --set rewards.language=1.0 "
+                      "--set output_dir=runs/single-gpu-language`",
+        "multi_gpu": f"run `{ZERO3} r1lab train multi_gpu/r1_zero_zero3 --set "
+                     "rewards.language=1.0 --set output_dir=runs/multi-gpu-language`",
+    },
+    "07": {
+        "small": f"no small recipe covers rejection sampling yet: {NO_SMALL_DATA}; the small "
+                 "rung's run is `r1lab train small/r1_zero`",
+        "single_gpu": "sample the RL checkpoint with `r1lab sample --recipe "
+                      "single_gpu/rejection_sampling_vllm --set "
+                      "model=runs/single-gpu-r1-zero-lora/final`, then fine-tune on what it "
+                      "kept with `r1lab train single_gpu/cold_start_lora --set "
+                      "task.source=runs/rejection-sampling/data.jsonl --set "
+                      "output_dir=runs/single-gpu-rejection-sft`",
+        "multi_gpu": "sample with `r1lab sample --recipe single_gpu/rejection_sampling_vllm`, "
+                     f"then fine-tune with `{ZERO3} r1lab train multi_gpu/rejection_sft_zero3`",
+    },
+    "08": {
+        "small": "no small recipe covers all-scenario RL yet: it needs reward models for "
+                 "helpfulness and harmlessness, and none installs from the registries; the "
+                 "small rung's run is `r1lab train small/r1_zero`",
+        "default": "run `r1lab train single_gpu/all_scenario_rl_lora` (hub reward models)",
+    },
+    "09": {
+        "small": "no small recipe covers distillation yet: the teacher's chains "
+                 "(open-r1/OpenR1-Math-220k) come from the hub, not from a registry package; "
+                 "the small rung's run is `r1lab train small/r1_zero`",
+        "single_gpu": "run `r1lab train single_gpu/distill_lora`",
+        "multi_gpu": f"run `{ZERO3} r1lab train multi_gpu/distill_zero3`",
+    },
+    "11": {
+        "small": "each finding is one override of R1-Zero, e.g. Dr. GRPO's length bias: "
+                 "`r1lab train small/r1_zero --set trainer.loss_type=dr_grpo --set "
+                 "output_dir=runs/small-dr-grpo` (after `make small`)",
+        "default": "each finding is one override of R1-Zero, e.g. Dr. GRPO's length bias: "
+                   "`r1lab train single_gpu/r1_zero_lora --set trainer.loss_type=dr_grpo "
+                   "--set output_dir=runs/single-gpu-dr-grpo`",
+    },
+}
+
+
+def at_scale(notebook: str, scale: str, instead=None) -> str:
+    """What a tiny-only notebook advises at ``scale`` (``instead`` as ``require_tiny`` takes it).
+
+    >>> at_scale("04", "single_gpu")
+    'run `r1lab train single_gpu/r1_zero_lora`'
+    """
+    if instead is None:
+        if notebook not in AT_OTHER_SCALES:
+            raise ValueError(f"require_tiny: notebook {notebook!r} has no entry in "
+                             "AT_OTHER_SCALES; pass `instead`")
+        instead = AT_OTHER_SCALES[notebook]
+    if isinstance(instead, dict):
+        advice = instead.get(scale, instead.get("default"))
+    else:
+        advice = f"run `{instead}` from a shell" if instead else None
+    if not advice:
+        raise ValueError(f"require_tiny: notebook {notebook} names nothing for "
+                         f"R1LAB_SCALE={scale} (give {scale!r} or 'default')")
+    return advice
+
+
+def require_tiny(notebook: str, instead=None, environ=os.environ) -> str:
+    """Stop a tiny-world-only notebook at another scale, saying in one line what to do there.
+
+    ``instead``: one command for every other scale; a dict from scale to a sentence of advice
+    (a scale it does not name gets its ``"default"``); or ``None``: the notebook's entry in
+    ``AT_OTHER_SCALES``. Returns the scale ("tiny") when the notebook runs.
 
     >>> require_tiny("04", "r1lab train single_gpu/r1_zero_lora", {"R1LAB_SCALE": "single_gpu"})
     Traceback (most recent call last):
     ...
-    r1lab.notebook.ScaleError: notebook 04 runs the tiny world only, and R1LAB_SCALE is single_gpu: at that scale run r1lab train single_gpu/r1_zero_lora from a shell (or unset R1LAB_SCALE to run this notebook)
-    >>> require_tiny("04", {"small": "r1lab train small/r1_zero", "default": "x"},
-    ...              {"R1LAB_SCALE": "small"})
+    r1lab.notebook.ScaleError: notebook 04 runs the tiny world only, and R1LAB_SCALE is single_gpu: at that scale, run `r1lab train single_gpu/r1_zero_lora` from a shell (or unset R1LAB_SCALE to run this notebook)
+    >>> require_tiny("04", environ={"R1LAB_SCALE": "small"})
     Traceback (most recent call last):
     ...
-    r1lab.notebook.ScaleError: notebook 04 runs the tiny world only, and R1LAB_SCALE is small: at that scale run r1lab train small/r1_zero from a shell (or unset R1LAB_SCALE to run this notebook)
+    r1lab.notebook.ScaleError: notebook 04 runs the tiny world only, and R1LAB_SCALE is small: at that scale, run `r1lab train small/r1_zero` (after `make small`) (or unset R1LAB_SCALE to run this notebook)
     """
     scale = read_scale(environ)
-    if scale != "tiny":
-        command = instead.get(scale, instead.get("default")) if isinstance(instead, dict) \
-            else instead
-        if not command:
-            raise ValueError(f"require_tiny: notebook {notebook} names no command for "
-                             f"R1LAB_SCALE={scale} (give {scale!r} or 'default')")
-        raise ScaleError(f"notebook {notebook} runs the tiny world only, and R1LAB_SCALE is "
-                         f"{scale}: at that scale run {command} from a shell (or unset "
-                         "R1LAB_SCALE to run this notebook)")
-    return scale
+    if scale == "tiny":
+        return scale
+    advice = at_scale(notebook, scale, instead)
+    raise ScaleError(f"notebook {notebook} runs the tiny world only, and R1LAB_SCALE is "
+                     f"{scale}: at that scale, {advice} (or unset R1LAB_SCALE to run this "
+                     "notebook)")
 
 
 def run_folder(name: str, fresh: bool = True) -> Path:

@@ -181,10 +181,11 @@ def test_metrics_log_has_the_documented_columns(straight_run):
     rows = read_metrics(straight_run.output_dir)
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
     for column in ("reward", "accuracy", "format", "reasoning_share", "reflection_words",
-                   "recheck_share",
+                   "recheck_share", "flat_groups",
                    "completion_length", "clip_ratio", "entropy", "loss", "step_time"):
         assert all(column in r for r in rows), column
     assert all(0 <= r["accuracy"] <= 1 and 0 <= r["reasoning_share"] <= 1 for r in rows)
+    assert all(0 <= r["flat_groups"] <= 1 for r in rows)
     # the weighted sum: accuracy x 1.0 + format x 0.5 (probes weigh 0)
     assert all(abs(r["reward"] - r["accuracy"] - 0.5 * r["format"]) < 1e-6 for r in rows)
     header = (straight_run.output_dir / CSV_FILE).read_text().splitlines()[0].split(",")

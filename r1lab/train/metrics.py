@@ -15,6 +15,9 @@ Columns (means over the step's completions unless said otherwise; TRL's key in b
   completions, the aha curve); ``right_length`` / ``wrong_length``
   [rewards/right_length/mean, rewards/wrong_length/mean]: tokens per completion among those
   the accuracy rule grades right / wrong (empty when the step had none; Dr. GRPO's length bias).
+* ``flat_groups`` [frac_reward_zero_std]: share of the step's groups whose samples all got
+  the same reward: their advantages are 0, so they teach nothing (RL can only select among
+  samples that differ).
 * ``completion_length`` [completions/mean_length]: tokens per completion;
   ``truncated`` [completions/clipped_ratio]: share that hit ``max_completion_length``.
 * ``kl`` [kl]: mean per-token k3 estimate of KL(policy || reference) (logged when beta > 0).
@@ -51,6 +54,7 @@ FIXED_COLUMNS = {
     "recheck_share": "rewards/recheck_share/mean",
     "right_length": "rewards/right_length/mean",
     "wrong_length": "rewards/wrong_length/mean",
+    "flat_groups": "frac_reward_zero_std",
     "completion_length": "completions/mean_length",
     "truncated": "completions/clipped_ratio",
     "kl": "kl",
