@@ -7,7 +7,8 @@
 # make test-fast runs the unit tests and doctests without the slow tier, in a few minutes.
 # make browser installs headless Chromium for the browser tests (make test-browser runs them alone;
 # make test runs them too when Chromium is present, and says why it skips them otherwise).
-# The install is redone only when requirements-lock.txt or pyproject.toml change.
+# The install is redone only when requirements-lock.txt or pyproject.toml change, or when the venv
+# behind the stamp no longer works (its python deleted, pytest uninstalled): then it says so.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -19,11 +20,18 @@ LAB_DIR  ?= notebooks
 LAB_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: lab test test-fast test-browser browser install small lock clean
+.PHONY: lab test test-fast test-browser browser install small lock clean venv-broken
 
 install: $(STAMP)
 
-$(STAMP): requirements-lock.txt pyproject.toml
+# A stamp is trusted only while the venv imports r1lab and pytest (0.1 s, looked at only when the
+# stamp exists): a broken venv behind it is reinstalled, as after a change of the lock.
+VENV_BROKEN := $(if $(wildcard $(STAMP)),$(shell $(PY) -c "import r1lab, pytest" >/dev/null 2>&1 || echo yes))
+
+venv-broken:
+	@echo "the venv at $(VENV) is broken ($(PY) cannot import r1lab and pytest): reinstalling into it; if that fails, run: rm -rf $(VENV) && make install"
+
+$(STAMP): requirements-lock.txt pyproject.toml $(if $(VENV_BROKEN),venv-broken)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade-strategy only-if-needed -r requirements-lock.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
@@ -81,10 +89,15 @@ test-browser: $(STAMP) $(LAB_SETTINGS)
 	$(PY) -m pytest -m browser tests/test_browser.py $(PYTEST_ARGS)
 
 # Debian's Chromium and its driver, for the browser tests (about 40 s; needs root or sudo, and
-# the Debian archive). No browser is ever downloaded at test time.
+# the Debian archive). No browser is ever downloaded at test time. Without apt-get, or without
+# root and sudo, it says what to install by hand.
 browser:
 	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
 	  echo "chromium and chromedriver are installed: $$(chromium --version 2>/dev/null)"; \
+	elif ! command -v apt-get >/dev/null; then \
+	  echo "make browser installs Debian's chromium and chromium-driver with apt-get, which is not here: install Chromium and a chromedriver of the same version, both on PATH, then run make test-browser" >&2; exit 1; \
+	elif [ "$$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then \
+	  echo "make browser needs root or sudo to install Debian's chromium and chromium-driver, and there is no sudo here: as root run apt-get update && apt-get install -y chromium chromium-driver, then make test-browser" >&2; exit 1; \
 	else \
 	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
 	  $$sudo apt-get update -qq && \

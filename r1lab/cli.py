@@ -12,6 +12,7 @@ Heavy imports (torch, transformers, datasets) happen inside the handlers, so
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -30,32 +31,26 @@ class UsageError(Exception):
     """A problem the user can fix; printed as one line, exit status 2."""
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text}")
-    return value
+def _checked(convert: Callable[[str], object], ok: Callable, rule: str) -> Callable:
+    """An argparse type: ``convert`` the text, then require ``ok``; a refusal says ``rule`` and
+    what was typed, and argparse puts the flag as typed in front ("argument --k: must be …")."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {rule}; got {text}") from None
+        if not ok(value):  # NaN fails every comparison, so it is refused too
+            raise argparse.ArgumentTypeError(f"must be {rule}; got {text}")
+        return value
+
+    return parse
 
 
-def _temperature(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0 (0 = greedy); got {text}")
-    return value
-
-
-def _seed(text: str) -> int:
-    value = int(text)
-    if not 0 <= value < 2**32:  # numpy's and Python's generators both take this range
-        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**32 - 1; got {text}")
-    return value
-
-
-def _top_p(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1]; got {text}")
-    return value
+_positive_int = _checked(int, lambda value: value >= 1, "an integer >= 1")
+_temperature = _checked(float, lambda value: value >= 0, ">= 0 (0 = greedy)")
+# numpy's and Python's generators both take this range
+_seed = _checked(int, lambda value: 0 <= value < 2**32, "an integer from 0 to 2**32 - 1")
+_top_p = _checked(float, lambda value: 0 < value <= 1, "in (0, 1]")
 
 
 # ---------------------------------------------------------------- r1lab eval
@@ -152,6 +147,24 @@ def writable_file(path: Path, what: str) -> Path:
     return path
 
 
+def writable_folder(path: Path, what: str, fix: str) -> Path:
+    """``path`` checked as a folder r1lab may create and write into, before any model loads
+    (``UsageError`` naming ``what`` and ending in ``fix``); nothing is created."""
+    path = Path(path).expanduser()
+    if os.path.exists(path) and not path.is_dir():
+        raise UsageError(f"{what} {path} is a file, not a folder: {fix}")
+    existing = next((p for p in (path, *path.parents) if os.path.exists(p)), Path("."))
+    if not existing.is_dir():
+        raise UsageError(f"{what} {path} is inside the file {existing}: {fix}")
+    try:  # the one sure test of writing: write (a file that deletes itself)
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".r1lab-write-check-"):
+            pass
+    except OSError as error:
+        verb = "cannot be written" if existing == path else "cannot be created"
+        raise UsageError(f"{what} {path} {verb} ({error.strerror}): {fix}") from None
+    return path
+
+
 def run_eval(args: argparse.Namespace) -> int:
     if args.json:
         args.json = writable_file(args.json, "--json")
@@ -181,11 +194,9 @@ def run_eval(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- r1lab sample
 
 
-def _share(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 10:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 10; got {text}")
-    return value
+_share = _checked(float, lambda value: 0 <= value <= 10, "a number from 0 to 10")
+_sampling_temperature = _checked(float, lambda value: value > 0,
+                                 "> 0 (rejection sampling needs varied samples; R1 uses 0.6)")
 
 
 class _Given(argparse.Action):
@@ -250,7 +261,8 @@ def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
                         help="samples per prompt. Default: %(default)s")
     parser.add_argument("--seed", type=_seed, default=0, action=_Given,
                         help="seeds the prompts and the sampling. Default: %(default)s")
-    parser.add_argument("--temperature", type=float, default=0.6, action=_Given,
+    parser.add_argument("--temperature", type=_sampling_temperature, default=0.6,
+                        action=_Given,
                         help="sampling temperature (> 0); R1 uses 0.6. Default: %(default)s")
     parser.add_argument("--top-p", type=_top_p, default=0.95, action=_Given,
                         help="nucleus sampling; R1 uses 0.95. Default: %(default)s")
@@ -340,17 +352,17 @@ def run_sample(args: argparse.Namespace) -> int:
         return 0
     if args.recipe:
         recipe = _sample_recipe_from_file(args)
-        where = {"out": "recipe field `out`: ", "task": "recipe field `task.name`: "}
+        task_field = "recipe field `task.name`: "
+        out = writable_folder(Path(recipe.out), "recipe field `out`",
+                              "give a folder you can write to with --set out=DIR")
     else:
         recipe = _sample_recipe_from_options(args)
-        where = {"out": "--out ", "task": ""}
-    out = Path(recipe.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{where['out']}{out} is a file: give a folder")
+        task_field = ""
+        out = writable_folder(Path(recipe.out), "--out", "give --out a folder you can write to")
     try:
         check_task(recipe.task.name)
     except TaskError as error:
-        raise UsageError(f"{where['task']}{error}") from None
+        raise UsageError(f"{task_field}{error}") from None
     source = model_source(recipe.model)
     if args.dry_run:
         print(recipe.summary(source))
@@ -361,7 +373,7 @@ def run_sample(args: argparse.Namespace) -> int:
         problems = load_problems(recipe.task.name, recipe.task.n, recipe.sampling.seed,
                                  progress=progress, split=recipe.task.split)
     except TaskError as error:
-        raise UsageError(f"{where['task']}{error}") from None
+        raise UsageError(f"{task_field}{error}") from None
     if not problems:
         raise UsageError(f"task {recipe.task.name!r} gave no problems: check the source file")
     try:
@@ -400,8 +412,9 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
                         help="replace the model already in the output folder (the shipped "
                              "ones included); without it such a folder is refused")
     parser.add_argument("--documents", type=_positive_int, help="override the corpus size")
-    parser.add_argument("--max-steps", type=int, default=-1,
-                        help="stop after N optimizer steps (smoke runs)")
+    parser.add_argument("--max-steps", type=_positive_int,
+                        help="stop after N optimizer steps (smoke runs). Default: the "
+                             "preset's epochs")
     parser.add_argument("--seed", type=int, help="override the seed (0 to 2**32 - 1)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -417,7 +430,8 @@ def run_pretrain(args: argparse.Namespace) -> int:
     if args.seed is not None:
         config = replace(config, seed=args.seed)
     try:
-        out = pretrain(config, args.out or SHIPPED_MODELS / config.name, args.max_steps,
+        out = pretrain(config, args.out or SHIPPED_MODELS / config.name,
+                       -1 if args.max_steps is None else args.max_steps,
                        progress=not args.no_progress, overwrite=args.overwrite)
     except PretrainError as error:
         raise UsageError(str(error)) from None
@@ -471,6 +485,8 @@ def run_train(args: argparse.Namespace) -> int:
             print(prepare(recipe, dry_run=True).summary())
             print("dry run: recipe resolved; nothing was loaded or trained")
             return 0
+        writable_folder(Path(recipe.output_dir), "recipe field `output_dir`",
+                        "pick another with --set output_dir=runs/NAME")
         from r1lab.train import run
 
         if args.no_progress:  # the model-loading and saving bars too, not only training's
@@ -499,9 +515,9 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                              "run one by one with r1lab train)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), metavar="DIR",
                         help=f"one folder per step under DIR (default {DEFAULT_OUT})")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seeds every step: seeds 0, 1, 2 in three --out folders are "
-                             "three independent pipelines")
+    parser.add_argument("--seed", type=_seed, default=0,
+                        help="seeds every step (0 to 2**32 - 1): seeds 0, 1, 2 in three --out "
+                             "folders are three independent pipelines")
     parser.add_argument("--until", choices=STEP_NAMES, metavar="STEP",
                         help=f"stop after STEP ({', '.join(STEP_NAMES)})")
     parser.add_argument("--budget", choices=list(BUDGETS), default="quick",
@@ -517,9 +533,10 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     from r1lab.sampling import SamplingError
     from r1lab.train import RecipeError
 
+    out = writable_folder(Path(args.out), "--out", "give --out a folder you can write to")
     started = time.perf_counter()
     try:
-        folders = run_pipeline(args.out, seed=args.seed, until=args.until,
+        folders = run_pipeline(out, seed=args.seed, until=args.until,
                                budget=args.budget)
     except (RecipeError, PipelineError, SamplingError) as error:
         raise UsageError(str(error)) from None

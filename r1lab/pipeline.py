@@ -36,9 +36,11 @@ Each step writes one folder under ``out`` (default ``runs/pipeline``) and hands 
 A step whose output is complete is skipped; a training step killed part-way resumes from its
 newest checkpoint (``r1lab.train.run``); the data steps write their files atomically, the
 manifest last, so a killed one is redone (rejection sampling continues from its last whole
-chunk). ``out/pipeline.json`` records the seed, the budget and each step's minutes (of the
-run that finished it). ``seed`` seeds every step, so seeds 0, 1, 2 are three independent
-pipelines (each in its own ``out``).
+chunk). ``out/pipeline.json`` records the seed, the budget and the minutes of every attempt
+of each step, written as each attempt ends, killed or not; a step's minutes are the sum of the
+attempts its output continues (R1 §4.1 compares the student's RL with distillation at equal
+cost, so a killed and resumed sampling step costs all its attempts). ``seed`` seeds every step,
+so seeds 0, 1, 2 are three independent pipelines (each in its own ``out``).
 
 ``budget`` sizes the steps: ``quick`` (the default) fits the whole pipeline in about half an
 hour on 2 CPU cores (shorter RL runs, fewer sampled questions, a smaller held-out set;
@@ -55,13 +57,14 @@ the earlier steps' folders as typed recipe overrides (``{"model": path}``, never
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from r1lab.cold_start import ColdStartData, ColdStartError, collect_cold_start
 from r1lab.eval import Evaluation, evaluate_model
-from r1lab.sampling import DATA, MANIFEST, RejectionData, sample_stage_2
+from r1lab.sampling import DATA, MANIFEST, RejectionData, SamplingError, sample_stage_2
 
 DEFAULT_OUT = Path("runs/pipeline")
 
@@ -122,7 +125,8 @@ class Context:
     ``--set``), e.g. a shorter run."""
     progress: bool = True
     minutes: Mapping[str, float | None] = field(default_factory=dict)
-    """Minutes each finished step took (``pipeline.json``); None where unknown."""
+    """Minutes each finished step took, all its attempts (``pipeline.json``); None where
+    unknown."""
 
 
 @dataclass(frozen=True)
@@ -204,8 +208,7 @@ def _student_budget(ctx: Context) -> Mapping[str, object]:
         raise PipelineError("the student's RL is given the minutes distillation took, but "
                             f"{ctx.folders['distill_data'].parent / RECORD} does not record "
                             "them for distill_data and distill_sft: delete those two step "
-                            "folders and re-run, or run tiny/student_rl with --set "
-                            "time_budget_minutes=M")
+                            "folders and re-run the same command (both are redone and timed)")
     return {"time_budget_minutes": spent}
 
 
@@ -280,7 +283,8 @@ STEPS = (
 )
 STEP_NAMES = tuple(step.name for step in STEPS)
 RECORD = "pipeline.json"
-"""``out/pipeline.json``: the seed and budget the folder was made with, each step's minutes."""
+"""``out/pipeline.json``: the seed and budget the folder was made with; ``steps``: each finished
+step's minutes, all attempts; ``attempts``: each attempt's minutes (finished steps or not)."""
 
 
 # ---------------------------------------------------------------- the results table
@@ -393,9 +397,57 @@ def results_table(results: Mapping) -> str:
 # ---------------------------------------------------------------- running
 
 
+RECORD_FIX = ("delete it to start the record over (finished steps are still skipped, each "
+              "checked by its own folder; only their minutes are forgotten)")
+
+
 def _read_record(out: Path) -> dict | None:
+    """``out/pipeline.json`` (None if there is none), or ``PipelineError`` saying in one line
+    what is damaged and what to do. A round-2 record (minutes under ``steps``, no
+    ``attempts``) reads as one attempt per finished step."""
+    from r1lab.files import DamagedFile, read_json
+
     path = out / RECORD
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        record = read_json(path, RECORD_FIX, keys=("seed", "budget", "steps"))
+        if isinstance(record["steps"], dict):
+            record.setdefault("attempts", {name: [minutes] for name, minutes in
+                                           record["steps"].items()})
+        problem = _record_problem(record)
+        if problem:
+            raise DamagedFile(path, problem, RECORD_FIX)
+    except DamagedFile as error:
+        raise PipelineError(str(error)) from None
+    return record
+
+
+def _record_problem(record: dict) -> str | None:
+    """What is wrong with a record's fields, or None."""
+    def minutes(value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+
+    if isinstance(record["seed"], bool) or not isinstance(record["seed"], int):
+        return f"has seed {record['seed']!r}, not an integer"
+    if not isinstance(record["budget"], str):
+        return f"has budget {record['budget']!r}, not a name"
+    for key, ok in (("steps", minutes),
+                    ("attempts", lambda v: isinstance(v, list) and all(map(minutes, v)))):
+        if not isinstance(record[key], dict):
+            return f"has {key} {json.dumps(record[key])[:40]}, not a JSON object"
+        bad = [name for name, value in record[key].items() if not ok(value)]
+        if bad:
+            return f"has {key} of {bad[0]} {record[key][bad[0]]!r}, not minutes"
+    return None
+
+
+def _for_the_pipeline(message: str, step: str, folder: Path) -> str:
+    """A step's refusal with its advice rewritten for ``r1lab pipeline``: a step's folder is
+    ``--out``'s, so ``r1lab train``'s ``--set output_dir=…`` cannot move it."""
+    message = re.sub(r"output_dir \(--set output_dir=[^)]*\)", "--out", message)
+    message = re.sub(r"\s*\(?--set output_dir=[^\s)]*\)?", "", message).rstrip(". ")
+    return f"{message} (step {step} of r1lab pipeline: its folder is {folder}, under --out)"
 
 
 def run_pipeline(out: str | Path = DEFAULT_OUT, seed: int = 0, until: str | None = None,
@@ -412,6 +464,7 @@ def run_pipeline(out: str | Path = DEFAULT_OUT, seed: int = 0, until: str | None
     import time
 
     from r1lab.files import write_atomically
+    from r1lab.train.run_folder import RunFolderError
 
     if until is not None and until not in STEP_NAMES:
         raise ValueError(f"until must be one of {', '.join(STEP_NAMES)}; got {until!r}")
@@ -424,7 +477,8 @@ def run_pipeline(out: str | Path = DEFAULT_OUT, seed: int = 0, until: str | None
             raise ValueError(f"budget must be one of {', '.join(BUDGET_NAMES)}; got {budget!r}")
         budget = BUDGETS[budget]
     out = Path(out)
-    record = _read_record(out) or {"seed": seed, "budget": budget.name, "steps": {}}
+    record = _read_record(out) or {"seed": seed, "budget": budget.name, "steps": {},
+                                   "attempts": {}}
     if (record["seed"], record["budget"]) != (seed, budget.name):
         raise PipelineError(f"{out} holds a pipeline of seed {record['seed']} and budget "
                             f"{record['budget']!r}: its finished steps would be mixed with "
@@ -438,15 +492,28 @@ def run_pipeline(out: str | Path = DEFAULT_OUT, seed: int = 0, until: str | None
             log(f"{head}: done, skipped ({folder})")
         else:
             log(f"{head} -> {folder}")
+            if not folder.exists():  # nothing of the earlier attempts is left to continue
+                record["attempts"][step.name] = []
+            record["steps"].pop(step.name, None)  # not finished now
             started = time.perf_counter()
-            step.run(Context(step.name, folder, folders, seed, budget,
-                             tuple((overrides or {}).get(step.name, ())), progress,
-                             dict(record["steps"])))
-            minutes = round((time.perf_counter() - started) / 60, 2)
-            record["steps"][step.name] = minutes
-            out.mkdir(parents=True, exist_ok=True)
-            write_atomically(out / RECORD, json.dumps(record, indent=1))
-            log(f"    {step.name} took {minutes:.1f} min")
+            try:
+                step.run(Context(step.name, folder, folders, seed, budget,
+                                 tuple((overrides or {}).get(step.name, ())), progress,
+                                 dict(record["steps"])))
+            except (RunFolderError, SamplingError) as error:
+                raise PipelineError(_for_the_pipeline(str(error), step.name, folder)) from None
+            finally:  # killed or failed too: a resumed step costs every attempt (R1 §4.1)
+                minutes = round((time.perf_counter() - started) / 60, 2)
+                if folder.exists():  # nothing written, nothing to count: out stays reusable
+                    attempts = record["attempts"].setdefault(step.name, [])
+                    attempts.append(minutes)
+                    if step.done(folder):
+                        record["steps"][step.name] = round(sum(attempts), 2)
+                    write_atomically(out / RECORD, json.dumps(record, indent=1))
+            attempts = record["attempts"].get(step.name, [])
+            log(f"    {step.name} took {minutes:.1f} min" + (
+                f" ({sum(attempts):.1f} over {len(attempts)} attempts)"
+                if len(attempts) > 1 else ""))
         if step.name == until:
             break
     return folders

@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from r1lab.eval import PAPER_TEMPERATURE, PAPER_TOP_P, grade
-from r1lab.files import write_atomically
+from r1lab.files import DamagedFile, read_json, write_atomically
 from r1lab.rewards import accuracy_reward
 from r1lab.rewards.language import mixes_languages
 from r1lab.template import SPECIAL_TOKEN, parse_completion, render
@@ -235,18 +235,26 @@ def prompt_seed(seed: int, index: int) -> int:
     return int(hashlib.sha256(f"{seed}:prompt {index}".encode()).hexdigest()[:8], 16)
 
 
+# What a sample's record holds (r1lab.eval's records, with the prompt's index and sample).
+SAMPLE_KEYS = ("index", "sample", "question", "answer", "lang", "completion", "n_tokens")
+
+
 def read_samples(folder: str | Path, k: int | None = None) -> list[dict]:
     """The complete prompts' records in ``folder/samples.jsonl`` (all ``k`` samples present),
-    in prompt order; a line torn by a crash and the prompts it leaves short are left out."""
+    in prompt order; a line torn by a crash (or damaged otherwise: not a record of
+    ``SAMPLE_KEYS``) and the prompts it leaves short are left out, so they are sampled again."""
     path = Path(folder) / SAMPLES
     if not path.exists():
         return []
     by_prompt: dict[int, list[dict]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue  # the last line of a killed run
+        if not (isinstance(record, dict) and record.keys() >= set(SAMPLE_KEYS)
+                and isinstance(record["index"], int)):
+            continue
         by_prompt.setdefault(record["index"], []).append(record)
     return [r for index in sorted(by_prompt) for r in by_prompt[index]
             if k is None or len(by_prompt[index]) == k]
@@ -268,10 +276,20 @@ def _settings(config: SamplingConfig, model_name: str, problems: Sequence,
     return settings
 
 
+def _read(path: Path, fix: str, keys: tuple[str, ...] = ()) -> dict:
+    """A sampling folder's JSON file (``r1lab.files.read_json``); ``SamplingError`` saying
+    what is damaged and ``fix``."""
+    try:
+        return read_json(path, fix, keys)
+    except DamagedFile as error:
+        raise SamplingError(str(error)) from None
+
+
 def _check_folder(out: Path, settings: dict) -> None:
     saved = out / SETTINGS
     if saved.exists():
-        previous = json.loads(saved.read_text(encoding="utf-8"))
+        previous = _read(saved, f"delete {out} to sample again (its samples cannot be checked "
+                                "against the settings they were drawn with)")
         if previous != settings:
             changed = sorted(key for key in {**previous, **settings}
                              if previous.get(key) != settings.get(key))
@@ -297,10 +315,44 @@ def finished(out: str | Path, problems: Sequence, config: SamplingConfig = Sampl
     out = Path(out)
     _check_folder(out, _settings(config, model_name, problems, backend))
     if (out / MANIFEST).exists():
-        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        manifest = read_manifest(out)
         if manifest["config"] == asdict(config):
             return manifest
     return None
+
+
+MANIFEST_KEYS = ("model", "config", "prompts", "samples", "kept", "acceptance", "filters",
+                 "rows")
+
+
+def read_manifest(out: str | Path) -> dict:
+    """The manifest of a complete sampling folder, with its ``data.jsonl`` checked whole
+    against it (every line a row, as many rows as the manifest counts): the one reader of a
+    finished folder. ``SamplingError`` names the damaged file and the fix: delete the
+    manifest, and the next run judges the samples again and rewrites both (it samples only
+    what ``samples.jsonl`` lacks)."""
+    out = Path(out)
+    fix = (f"delete {out / MANIFEST}: the next run judges the samples again and rewrites it "
+           f"and {DATA} (sampling only what {SAMPLES} lacks)")
+    manifest = _read(out / MANIFEST, fix, MANIFEST_KEYS)
+    rows = manifest["rows"]
+    if not (isinstance(rows, dict) and all(isinstance(n, int) for n in rows.values())):
+        raise SamplingError(f"{out / MANIFEST} has rows {rows!r}, not counts of rows: {fix}")
+    data = out / DATA
+    if not data.is_file():
+        raise SamplingError(f"{data} is missing: {fix}")
+    lines = data.read_text(encoding="utf-8", errors="replace").splitlines()
+    for number, line in enumerate(lines, start=1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            row = None
+        if not isinstance(row, dict):
+            raise SamplingError(f"{data} line {number} is cut short or not a row: {fix}")
+    if len(lines) != sum(rows.values()):
+        raise SamplingError(f"{data} has {len(lines)} rows where {MANIFEST} counts "
+                            f"{sum(rows.values())}: {fix}")
+    return manifest
 
 
 def rejection_sample(model, tokenizer, problems: Sequence, out: str | Path,
@@ -516,14 +568,18 @@ def sample_stage_2(model_dir: Path, folder: Path, seed: int = 0,
                    config: RejectionData = RejectionData(), progress: bool = True) -> dict:
     """Rejection-sample a model (the stage-2 checkpoint; for distillation, the final model)
     into ``folder`` (``rejection_sample``); returns the manifest. A killed run resumes; a
-    complete folder is read back."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+    complete folder is read back. A model folder that cannot load or cannot generate (its
+    weights deleted, a reward model) is a ``SamplingError`` in one line."""
+    from r1lab.sources import load_model_and_tokenizer
     from r1lab.tasks import ArithmeticConfig, generate
     from r1lab.tiny.card import MAX_NEW_TOKENS
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    try:
+        model, tokenizer = load_model_and_tokenizer(model_dir)
+    except ValueError as error:
+        raise SamplingError(f"cannot sample model {error}; if it is a run's damaged final/, "
+                            "delete it and re-run the step that trained it (final/ is saved "
+                            "again from the run's newest checkpoint)") from None
     problems = generate(config.questions, split="train", seed=config.seed,
                         config=ArithmeticConfig(zh_fraction=config.zh_fraction))
     sampling = SamplingConfig(k=config.k, max_new_tokens=MAX_NEW_TOKENS,

@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +47,19 @@ def resolved_model(name: str) -> str:
     return str(path.resolve()) if path else name
 
 
-WEIGHT_FILES = ("model.safetensors", "adapter_model.safetensors", "model.safetensors.index.json")
+# What counts as weights in a save_pretrained folder (a model's or a LoRA adapter's) or a
+# checkpoint: safetensors files and torch's pytorch_model*.bin / adapter_model.bin. Other .bin
+# files are not: a final/ whose weights were deleted still holds training_args.bin.
+WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "adapter_model.bin")
+WEIGHT_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
+WEIGHTS_NAMED = "*.safetensors or pytorch_model*.bin"
+
+
+def weight_files(path: Path) -> list[Path]:
+    """The weights files in a model folder, an adapter folder or a checkpoint
+    (``WEIGHT_PATTERNS``), sorted; shards named by an index are among them when present."""
+    return sorted({p for pattern in WEIGHT_PATTERNS for p in Path(path).glob(pattern)
+                   if p.is_file()})
 
 
 def safetensors_problem(path: Path) -> str | None:
@@ -72,6 +85,65 @@ def safetensors_problem(path: Path) -> str | None:
     if 8 + header_len + max(ends, default=0) > size:
         return "is truncated"
     return None
+
+
+def torch_file_problem(path: Path) -> str | None:
+    """Why a ``torch.save`` file (optimizer.pt, rng_state.pth, pytorch_model.bin) cannot be
+    read whole, or None. torch.save writes a zip archive whose directory is at its end, so a
+    file cut short has none (``torch.load`` would fail with "failed finding central
+    directory"). A file in torch's pre-1.6 format (not a zip) is left to the loader."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(2) not in (b"PK", b""):
+                return None
+        with zipfile.ZipFile(path) as archive:
+            archive.namelist()
+    except zipfile.BadZipFile:
+        return "is empty" if path.stat().st_size == 0 else "is truncated"
+    except OSError as error:
+        return f"cannot be read ({error.strerror})"
+    return None
+
+
+def weights_problem(path: Path) -> str | None:
+    """What is wrong with the weights of a model folder or checkpoint, or None: none at all
+    (a leftover training_args.bin is not weights), a shard its index names missing, or a
+    file cut short. Said of the file ("model.safetensors is truncated"); callers say whose.
+
+    >>> weights_problem(REPO_ROOT / "data/models/tiny-base") is None
+    True
+    """
+    for index in (path / name for name in WEIGHT_INDEXES):
+        if not index.is_file():
+            continue
+        try:
+            shards = set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values())
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            return f"{index.name} is corrupt ({error})"
+        missing = sorted(name for name in shards if not (path / name).is_file())
+        if missing:
+            return f"{missing[0]} is missing (named by {index.name})"
+    files = weight_files(path)
+    if not files:
+        leftover = ("; its training_args.bin is the run's settings, not weights"
+                    if (path / "training_args.bin").is_file() else "")
+        return f"no weights ({WEIGHTS_NAMED}){leftover}"
+    for file in files:
+        problem = (safetensors_problem(file) if file.suffix == ".safetensors"
+                   else torch_file_problem(file))
+        if problem:
+            return f"{file.name} {problem}"
+    return None
+
+
+def _has_weights_problem(path: Path, whose: str = "weights") -> str | None:
+    """``weights_problem`` said of a model folder: "has no weights (…)" or "has weights that
+    cannot be read: …"."""
+    problem = weights_problem(path)
+    if problem is None:
+        return None
+    return f"has {problem}" if problem.startswith("no weights") else (
+        f"has {whose} that cannot be read: {problem}")
 
 
 ADAPTER_CONFIG = "adapter_config.json"
@@ -108,12 +180,13 @@ def model_folder_problem(path: Path) -> str | None:
     except ValueError as error:
         return str(error)
     if base is not None:
-        weights = path / "adapter_model.safetensors"
-        if not weights.is_file() and not any(path.glob("*.bin")):
-            return "has an adapter_config.json but no adapter weights (adapter_model.safetensors)"
-        problem = safetensors_problem(weights) if weights.is_file() else None
+        weights = [p for p in weight_files(path) if p.name.startswith("adapter_model")]
+        if not weights:
+            return ("has an adapter_config.json but no adapter weights "
+                    "(adapter_model.safetensors or adapter_model.bin)")
+        problem = _has_weights_problem(path, "adapter weights")
         if problem:
-            return f"has adapter weights that cannot be read: {weights.name} {problem}"
+            return problem
         base_path = local_path(base)
         if base_path is None and looks_like_path(base):
             return (f"is a LoRA adapter whose base model {base} (its {ADAPTER_CONFIG}'s "
@@ -131,35 +204,77 @@ def model_folder_problem(path: Path) -> str | None:
                 json.loads(file.read_text(encoding="utf-8"))
             except (ValueError, UnicodeDecodeError) as error:
                 return f"has a corrupt {name} ({error}); re-save or re-download the model"
-    weights = [path / f for f in WEIGHT_FILES if (path / f).is_file()]
-    if not weights and not any(path.glob("*.bin")):
-        return f"has no weights ({' or '.join(WEIGHT_FILES)})"
-    shards = [w for w in weights if w.suffix == ".safetensors"]
-    index = path / "model.safetensors.index.json"
-    if index.is_file():
-        try:
-            shards += [path / f for f in set(json.loads(index.read_text())["weight_map"].values())]
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
-            return f"has a corrupt model.safetensors.index.json ({error})"
-    for shard in shards:
-        if not shard.is_file():
-            return f"lacks the weights file {shard.name}"
-        problem = safetensors_problem(shard)
-        if problem:
-            return f"has weights that cannot be read: {shard.name} {problem}"
+    return _has_weights_problem(path)
+
+
+# What a folder is, by the head its config's architectures name, when it is not a causal LM.
+HEADS = {"ForSequenceClassification": "a sequence classifier",
+         "ForTokenClassification": "a token classifier",
+         "ForQuestionAnswering": "an extractive question-answering model",
+         "ForMaskedLM": "a masked language model", "Model": "a bare model with no LM head"}
+CAUSAL_LM_EXAMPLE = "data/models/tiny-r1"
+
+
+def causal_lm_problem(path: Path) -> str | None:
+    """Why a local model folder is not a causal LM that ``generate`` can sample, or None.
+
+    ``AutoModelForCausalLM`` would load a reward model's folder (its config says
+    ``LlamaForSequenceClassification``) as a Llama LM with a fresh LM head and sample noise
+    from it, so the config is read first: its ``architectures`` must include a causal-LM
+    class and its ``model_type`` must have one in transformers (or in the folder's own code,
+    ``auto_map``). A LoRA adapter must be for ``CAUSAL_LM`` (PEFT's ``task_type``) on a
+    causal-LM base. Call it on a folder ``model_folder_problem`` passed.
+    """
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    instead = (f"pass a causal LM's folder instead (a GRPO or SFT run's final/, e.g. "
+               f"{CAUSAL_LM_EXAMPLE})")
+    base = adapter_base(path)
+    if base is not None:
+        task = json.loads((path / ADAPTER_CONFIG).read_text(encoding="utf-8")).get("task_type")
+        if task not in (None, "CAUSAL_LM"):
+            return (f"is a LoRA adapter for {task} (its {ADAPTER_CONFIG}'s task_type), not a "
+                    f"causal LM: it cannot generate text; {instead}")
+        base_path = local_path(base)
+        problem = causal_lm_problem(base_path) if base_path is not None else None
+        return f"is a LoRA adapter whose base model {base} {problem}" if problem else None
+    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    causal = set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values())
+    architectures = config.get("architectures") or []
+    if architectures and not any(a in causal or a.endswith(("ForCausalLM", "LMHeadModel"))
+                                 for a in architectures):
+        head = architectures[0]
+        what = next((kind for suffix, kind in HEADS.items() if head.endswith(suffix)),
+                    "a model")
+        advice = ""
+        if head.endswith("ForSequenceClassification"):
+            if len(config.get("id2label") or {}) == 1:  # one score per text (R1 §2.3.4's RMs)
+                what = "a reward model"
+            advice = "; a reward model scores completions in a GRPO recipe's reward_models"
+        return (f"is {what} ({head}), not a causal LM: it cannot generate text; "
+                f"{instead}{advice}")
+    model_type = config.get("model_type")
+    if (not architectures and model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+            and "AutoModelForCausalLM" not in (config.get("auto_map") or {})):
+        return (f"is a {model_type} model, which has no causal-LM class in transformers: it "
+                f"cannot generate text; {instead}")
     return None
 
 
-def model_location(name: str) -> Path | None:
+def model_location(name: str, causal_lm: bool = False) -> Path | None:
     """The local model folder ``name`` names (checked whole), or None for a hub id.
 
     ``ValueError`` says what is wrong: a path that exists nowhere (the current folder and
     the repository root were tried), a file, or a folder that cannot load
-    (``model_folder_problem``). Callers add where the name came from and the fix.
+    (``model_folder_problem``); with ``causal_lm`` (evaluating, sampling) also a folder
+    that cannot generate (``causal_lm_problem``: a reward model, say). Callers add where
+    the name came from and the fix.
     """
     path = local_path(name)
     if path is not None:
         problem = model_folder_problem(path) if path.is_dir() else "is a file, not a folder"
+        if problem is None and causal_lm:
+            problem = causal_lm_problem(path)
         if problem:
             raise ValueError(f"folder {name} {problem}")
         return path
@@ -177,12 +292,14 @@ def load_model_and_tokenizer(name: str | Path):
     loaded on its base (``adapter_config.json``'s ``base_model_name_or_path``, resolved the
     same way) and merged into it with PEFT, so sampling runs at the plain model's speed; its
     tokenizer is the folder's own when the run saved one, else the base's. A QLoRA adapter
-    is merged into the base in full precision (4-bit needs a CUDA GPU).
+    is merged into the base in full precision (4-bit needs a CUDA GPU). A local folder is
+    checked first (``model_location``): one that cannot load or cannot generate (a reward
+    model) is a ``ValueError`` saying so in one line, before any weights are read.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     source = resolved_model(str(name))
-    path = local_path(str(name))
+    path = model_location(str(name), causal_lm=True)
     base = adapter_base(path) if path is not None else None
     if base is None:
         return (AutoModelForCausalLM.from_pretrained(source),

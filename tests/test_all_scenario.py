@@ -397,7 +397,8 @@ def test_all_scenario_reads_reasoning_and_general_prompts_from_files(tmp_path):
                                                        for w in ("cats", "tides", "rain")])
     plan = prepare("tiny/all_scenario_rl", [
         f"task.source={math}", f"task.general_source={general}", "task.n=6",
-        "task.arithmetic={}"], dry_run=True)
+        "task.arithmetic={}", "reward_models.helpful_rm.kinds=[general]",
+        "reward_models.harmless_rm.kinds=[general]"], dry_run=True)
     assert list(plan.train_dataset["kind"]) == ["reasoning", "general"] * 3
     assert plan.train_dataset[1]["question"] == "Tell me about cats."
     assert "general_source=" in plan.summary()

@@ -319,9 +319,10 @@ def test_every_training_step_gets_its_folders_intact_even_with_a_yaml_comment_in
     folders = {step.name: out / step.name for step in STEPS}
     training = [step for step in STEPS if isinstance(step.run, Training)]
     assert len(training) == 10
-    for step in training:  # every model a step starts from: the base, as if trained
-        folders[step.name].mkdir(parents=True)
-        (folders[step.name] / "final").symlink_to(BASE, target_is_directory=True)
+    for step in training:  # every model a step starts from: the base, as if trained (a
+        folders[step.name].mkdir(parents=True)  # reward model step: a shipped reward model)
+        model = BASE.parent / "tiny-rm-helpful" if step.name.startswith("reward_model") else BASE
+        (folders[step.name] / "final").symlink_to(model, target_is_directory=True)
     for step in ("cold_start_data", "rejection_sampling", "distill_data"):
         _cold_start_data_by_hand(folders[step])
     minutes = {"distill_data": 1.25, "distill_sft": 2.5}

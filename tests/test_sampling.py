@@ -196,7 +196,7 @@ def test_sample_command_writes_the_set_and_prints_the_filters(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--k", "0"], "--k: must be an integer >= 1"),
-    (["--temperature", "0"], "temperature must be > 0"),
+    (["--temperature", "0"], "--temperature: must be > 0"),
     (["--task", "poetry"], "unknown task 'poetry'"),
 ])
 def test_sample_command_refuses_bad_requests_in_one_line(tmp_path, capsys, argv, message):

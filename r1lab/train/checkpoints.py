@@ -1,22 +1,25 @@
-"""Finding a checkpoint to resume from, and refusing broken ones.
+"""Finding a checkpoint to resume from, and refusing damaged ones.
 
 The Trainer writes ``checkpoint-<step>/`` folders: weights, optimizer, scheduler, RNG state
 and, last, ``trainer_state.json``. A run killed while saving leaves a folder without that
-file, or with a truncated weights or optimizer file. ``latest_checkpoint`` skips such a
-folder (saying why) and returns the newest complete one, so the same command resumes.
+file, or with a truncated weights or optimizer file; a copy cut short or a file edited by
+hand leaves others (a ``trainer_state.json`` that is ``null``, an ``rng_state.pth`` that
+``torch.load`` cannot open). ``checkpoint_problem`` is the one reader that says which file
+is damaged and how; ``latest_checkpoint`` skips a damaged folder (saying why) and returns the
+newest complete one, so the same command resumes.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import warnings
-import zipfile
 from pathlib import Path
 
-from r1lab.sources import WEIGHT_FILES, safetensors_problem
+from r1lab.files import DamagedFile, read_json
+from r1lab.sources import torch_file_problem, weights_problem
 
 _STEP = re.compile(r"^checkpoint-(\d+)$")
+TRAINER_STATE = "trainer_state.json"
 
 
 def checkpoints(run_dir) -> list[Path]:
@@ -29,54 +32,61 @@ def checkpoints(run_dir) -> list[Path]:
     return [p for _, p in sorted(found, reverse=True)]
 
 
+def trainer_state(path) -> dict:
+    """A checkpoint's ``trainer_state.json``: a JSON object whose ``global_step`` is a whole
+    number, or ``DamagedFile`` saying what is wrong with it."""
+    file = Path(path) / TRAINER_STATE
+    state = read_json(file, keys=("global_step",))
+    step = state["global_step"]
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise DamagedFile(file, f"has global_step {step!r}, not a step number")
+    return state
+
+
 def checkpoint_step(path) -> int:
     """The global step a complete checkpoint was saved at."""
-    return json.loads((Path(path) / "trainer_state.json").read_text())["global_step"]
+    return trainer_state(path)["global_step"]
 
 
 def checkpoint_problem(path) -> str | None:
-    """Why the checkpoint cannot be resumed from, or None if it is complete."""
+    """Why the checkpoint cannot be resumed from, or None if it is complete: a missing or
+    damaged ``trainer_state.json``, missing or truncated weights, a missing or truncated
+    optimizer, scheduler or RNG state (what ``Trainer`` loads when it resumes)."""
     path = Path(path)
     if not path.is_dir():
         return "no such folder"
-    state = path / "trainer_state.json"
-    if not state.is_file():
-        return "no trainer_state.json (the run stopped while saving)"
+    if not (path / TRAINER_STATE).is_file():
+        return f"no {TRAINER_STATE} (the run stopped while saving)"
     try:
-        json.loads(state.read_text())["global_step"]
-    except (ValueError, KeyError):
-        return "trainer_state.json is truncated or unreadable"
-    weights = next((path / f for f in WEIGHT_FILES if (path / f).is_file()), None)
-    if weights is None:
-        return f"no weights file ({' or '.join(WEIGHT_FILES)})"
-    if weights.suffix == ".safetensors" and (problem := safetensors_problem(weights)):
-        return f"{weights.name} {problem}"
+        trainer_state(path)
+    except DamagedFile as error:
+        return f"{TRAINER_STATE} {error.problem}"
+    problem = weights_problem(path)
+    if problem:
+        return problem
     deepspeed = any(p.name.startswith("global_step") for p in path.iterdir() if p.is_dir())
-    if not deepspeed:  # DeepSpeed keeps optimizer shards in global_step*/ instead
-        for name in ("optimizer.pt", "scheduler.pt"):
-            if not (path / name).is_file():
-                return f"no {name}"
-            if not _zip_ok(path / name):
-                return f"{name} is truncated"
+    needed = () if deepspeed else ("optimizer.pt", "scheduler.pt")  # DeepSpeed: global_step*/
+    for name in needed:
+        if not (path / name).is_file():
+            return f"no {name}"
+    # rng_state.pth (rng_state_<rank>.pth under a launch) and scaler.pt are loaded when present
+    for file in sorted({*path.glob("*.pt"), *path.glob("rng_state*.pth")}):
+        problem = torch_file_problem(file)
+        if problem:
+            return f"{file.name} {problem}"
     return None
 
 
-def _zip_ok(path: Path) -> bool:
-    """torch.save writes a zip archive; a truncated one has no central directory."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            archive.namelist()
-        return True
-    except (zipfile.BadZipFile, OSError):
-        return False
-
-
 def latest_checkpoint(run_dir) -> Path | None:
-    """The newest complete checkpoint of a run, warning about newer broken ones."""
+    """The newest complete checkpoint of a run (None: none is), warning in one line about
+    each newer damaged one it skips."""
+    damaged = []
     for path in checkpoints(run_dir):
         problem = checkpoint_problem(path)
         if problem is None:
+            for skipped, why in damaged:
+                warnings.warn(f"skipping the damaged checkpoint {skipped}: {why}; resuming "
+                              f"from {path.name}", stacklevel=2)
             return path
-        warnings.warn(f"skipping {path}: {problem}; resuming from an earlier checkpoint",
-                      stacklevel=2)
+        damaged.append((path, problem))
     return None

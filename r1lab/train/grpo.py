@@ -10,6 +10,7 @@ The runner (``r1lab.train.runner``) does the rest.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from r1lab.grpo import LOSS_TYPES
@@ -38,7 +39,7 @@ class GRPOStage(Stage):
         return {"reward_weights": self._reward_weights(recipe)}
 
     def check_fields(self, recipe: Recipe, launch: dict) -> None:
-        _check_reward_models(recipe.reward_models)
+        _check_reward_models(recipe.reward_models, recipe.task)
         _check_rewards(recipe.rewards, recipe.reward_models)
         one_of("loss_impl", recipe.loss_impl, LOSS_IMPLS)
         _check_group_size(self.config_class(), recipe.trainer, launch_processes(launch))
@@ -85,8 +86,15 @@ class GRPOStage(Stage):
                 + list(PROBES), "reward_weights": self._reward_weights(recipe)}
 
     def trainer(self, plan) -> Any:
+        from r1lab.rewards import RewardModelReward
         from r1lab.train.trainer import R1LabGRPOTrainer
 
+        # A hub reward model is first read here (a dry run and the recipe check do not
+        # contact the hub): refused before any step, not at the first reward call.
+        for judge in plan.extras["reward_funcs"]:
+            if isinstance(judge, RewardModelReward) and (problem := judge.problem()):
+                raise RecipeError(f"recipe field `reward_models.{judge.__name__}`: model "
+                                  f"{judge.model_name} {problem}")
         return R1LabGRPOTrainer(model=plan.model, reward_funcs=plan.extras["reward_funcs"],
                                 args=plan.args, train_dataset=plan.train_dataset,
                                 peft_config=plan.peft_config, loss_impl=plan.recipe.loss_impl)
@@ -161,7 +169,7 @@ def reward_function(name: str, recipe: Recipe):
         spec = recipe.reward_models[name]
         return RewardModelReward(resolved_model(spec["model"]), view=spec.get("view", "whole"),
                                  kinds=spec.get("kinds"), batch_size=spec.get("batch_size", 64),
-                                 name=name)
+                                 name=name, max_length=spec.get("max_length"))
     if recipe.task.name in MIXED_TASKS:
         return for_kinds(REWARDS[name], REWARD_KINDS[name])
     return REWARDS[name]
@@ -181,12 +189,34 @@ def supported_values(config_class: type, name: str) -> tuple[str, ...]:
     return tuple(re.findall(r"'([^']+)'", listed.group(1))) if listed else ()
 
 
-REWARD_MODEL_FIELDS = {"model": str, "view": str, "kinds": list, "batch_size": int}
+REWARD_MODEL_FIELDS = {"model": str, "view": str, "kinds": list, "batch_size": int,
+                       "max_length": int}
+REWARD_MODEL_TYPES = {str: "text", list: "a list", int: "a whole number"}
 
 
-def _check_reward_models(reward_models: dict) -> None:
-    from r1lab.rewards import REWARDS
+def task_kinds(task) -> tuple[str, ...]:
+    """The values of the dataset column ``kind`` a GRPO task's rows carry: what a reward
+    model's ``kinds`` may name. ``reasoning`` for arithmetic and MATH-style rows (every row
+    of the arithmetic, gsm8k and math tasks, which have no ``kind`` column: a reward model
+    scores them all), ``request`` and ``private`` for the tiny world's general prompts,
+    ``general`` for the prompts of ``task.general_source`` (``r1lab.tasks.general``).
+
+    >>> from r1lab.train.recipe import TaskSpec
+    >>> task_kinds(TaskSpec("all_scenario")), task_kinds(TaskSpec("general", general_source="p"))
+    (('reasoning', 'request', 'private'), ('general',))
+    """
+    from r1lab.tasks.general import GENERAL_KINDS
+
+    general = ("general",) if task.general_source else GENERAL_KINDS
+    if task.name == "general":
+        return general
+    return ("reasoning", *general) if task.name == "all_scenario" else ("reasoning",)
+
+
+def _check_reward_models(reward_models: dict, task) -> None:
+    from r1lab.rewards import REWARDS, RewardModelReward
     from r1lab.rewards.reward_model import VIEWS
+    from r1lab.sources import model_location
 
     for name, spec in reward_models.items():
         where = f"reward_models.{name}"
@@ -201,22 +231,49 @@ def _check_reward_models(reward_models: dict) -> None:
                 raise RecipeError(unknown(f"{where}.{key}", key, REWARD_MODEL_FIELDS))
             kind = REWARD_MODEL_FIELDS[key]
             if isinstance(value, bool) or not isinstance(value, kind):
-                raise RecipeError(f"recipe field `{where}.{key}` must be a {kind.__name__}; got "
-                                  f"{value!r}")
+                raise RecipeError(f"recipe field `{where}.{key}` must be "
+                                  f"{REWARD_MODEL_TYPES[kind]}; got {value!r}")
         if "model" not in spec:
             raise RecipeError(f"recipe field `{where}.model` is missing: a local folder or a hub "
                               "id of a sequence-classification reward model")
         one_of(f"{where}.view", spec.get("view", "whole"), VIEWS)
-        if spec.get("batch_size", 1) < 1:
-            raise RecipeError(f"recipe field `{where}.batch_size` must be >= 1; got "
-                              f"{spec['batch_size']}")
-        from r1lab.sources import model_location
-
+        for key, what in (("batch_size", "texts per forward pass"),
+                          ("max_length", "the most tokens of one text; leave it out for the "
+                                         "model's window")):
+            if spec.get(key, 1) < 1:
+                raise RecipeError(f"recipe field `{where}.{key}` must be >= 1 ({what}); got "
+                                  f"{spec[key]}")
+        _check_kinds(f"{where}.kinds", spec.get("kinds"), task)
         try:
-            model_location(spec["model"])
+            folder = model_location(spec["model"])
         except ValueError as error:
             raise RecipeError(f"recipe field `{where}.model`: {error}; train it first (e.g. "
                               "r1lab train tiny/reward_model_helpful) or give a hub id") from None
+        if folder is None:
+            continue  # a hub id: read when the trainer is built (GRPOStage.trainer)
+        judge = RewardModelReward(str(folder), max_length=spec.get("max_length"))
+        problem = judge.problem()
+        if problem:
+            raise RecipeError(f"recipe field `{where}`: model {spec['model']} {problem}")
+
+
+def _check_kinds(where: str, kinds, task) -> None:
+    """A reward model's ``kinds`` read strictly: a kind the task never produces would leave
+    its column null on every step."""
+    if kinds is None:
+        return
+    valid = task_kinds(task)
+    if not kinds:
+        raise RecipeError(f"recipe field `{where}` is empty: name the kinds it scores ("
+                          f"{', '.join(valid)} in task {task.name}) or leave it out to score "
+                          "every row")
+    for kind in kinds:
+        if kind not in valid:
+            close = difflib.get_close_matches(str(kind), valid, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise RecipeError(f"recipe field `{where}`: {kind!r} is not a kind of task "
+                              f"{task.name}'s rows, so it would score none; {hint}its kinds "
+                              f"are {', '.join(valid)}")
 
 
 def _check_rewards(rewards: dict, reward_models: dict | None = None) -> None:

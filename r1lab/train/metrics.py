@@ -43,7 +43,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 from transformers.trainer_callback import ExportableState
 
-from r1lab.train.run_folder import METRICS_FILE
+from r1lab.train.run_folder import METRICS_FILE, read_metrics
 
 CSV_FILE = "metrics.csv"
 
@@ -67,20 +67,6 @@ FIXED_COLUMNS = {
     "learning_rate": "learning_rate",
     "step_time": "step_time",
 }
-
-
-def read_metrics(run_dir) -> list[dict]:
-    """The rows of a run's ``metrics.jsonl`` (an empty list when it has none yet)."""
-    path = Path(run_dir) / METRICS_FILE
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:  # the last line of a run killed mid-write
-            break
-    return rows
 
 
 def curves(run_dir, fields: Sequence[str]) -> dict[str, list]:

@@ -110,8 +110,12 @@ class Recipe:
     """The ``accelerate launch --config_file`` this recipe is meant for (checked by dry runs)."""
     reward_models: dict = field(default_factory=dict)
     """Reward models the ``rewards`` may name (R1 §2.3.4): name -> ``{model: folder or hub id,
-    view: summary | whole, kinds: [request, …], batch_size: 64}``
-    (``r1lab.rewards.RewardModelReward``)."""
+    view: summary | whole, kinds: [request, …], batch_size: 64, max_length: 512}``
+    (``r1lab.rewards.RewardModelReward``). ``model`` must be a one-score sequence classifier
+    (a ``tiny/reward_model_*`` run's ``final/``; a hub id is read when the trainer is built);
+    ``kinds``, if given, only kinds the task's rows carry (``r1lab.train.grpo.task_kinds``);
+    ``max_length``, the most tokens of one text (its end kept), at most the model's window,
+    which is the default."""
     loss_impl: str = "torch"
     """GRPO's per-token log-probs: ``torch`` (TRL's own path) or ``triton`` (the fused kernel
     of ``r1lab.kernels``: one pass over the logits, gradient written in place)."""

@@ -5,14 +5,19 @@ A run folder holds one run of one recipe: ``recipe.yaml`` (the resolved recipe),
 trained model). ``prepare_run_folder`` decides, before anything is written, what a new call
 of ``r1lab.train.run`` does with it:
 
-* a new or empty folder: a fresh run;
+* a new or empty folder, or one whose run failed before it made progress (no checkpoint, no
+  logged step, no ``final/``: a model that would not load, a reward model refused at the
+  first step): a fresh run, of any recipe;
 * the same recipe (bar the step budget and logging knobs, ``RESUMABLE_CHANGES``) with a
-  complete checkpoint: resume from the newest one (``resume="auto"``);
+  complete checkpoint: resume from the newest one (``resume="auto"``), skipping newer
+  damaged ones with a warning (``r1lab.train.checkpoints.checkpoint_problem`` says what is
+  damaged);
 * the same recipe, killed before its first checkpoint: a fresh run (what it had logged is
   redone);
 * anything else is refused and nothing is touched: another recipe's run, the same recipe
-  finished with no checkpoint to resume (its ``final/`` would be overwritten), a folder that
-  is not a run folder, or ``resume="never"`` with checkpoints present.
+  finished with no checkpoint to resume (its ``final/`` would be overwritten), checkpoints
+  that are all damaged, a folder that is not a run folder, or ``resume="never"`` with
+  checkpoints present.
 
 ``RunLock`` keeps two runs out of one folder: the first holds ``.lock`` (its pid and host);
 a second is refused naming that pid; a lock left by a killed run is taken over.
@@ -35,6 +40,8 @@ RECIPE_COPY = "recipe.yaml"
 METRICS_FILE = "metrics.jsonl"  # written by r1lab.train.metrics.MetricsLog
 FINAL_DIR = "final"
 LOCK_FILE = ".lock"
+# What a run leaves before its first step; with no recipe copy, a folder of these is empty.
+RUN_FILES = {LOCK_FILE, METRICS_FILE, "metrics.csv"}
 # Fields a resumed run may change: extending a finished run, or moving its folder, is normal.
 RESUMABLE_CHANGES = {"output_dir", "trainer.max_steps", "trainer.num_train_epochs", "trainer.save_steps",
                      "trainer.logging_steps", "trainer.save_total_limit"}
@@ -55,20 +62,25 @@ def prepare_run_folder(output_dir: Path, recipe: Recipe, resume) -> Path | None:
     if resume not in ("auto", True, "never", False, None):
         problem = checkpoint_problem(resume)
         if problem:
-            raise RunFolderError(f"cannot resume from {resume}: {problem}")
+            raise RunFolderError(f"cannot resume from {resume}: {problem}; resume from another "
+                                 "checkpoint, or drop --resume to take the newest whole one")
         _check_checkpoint_recipe(Path(resume), recipe)
-        _check_same_recipe(output_dir, recipe)
+        if _progress(output_dir):
+            _check_same_recipe(output_dir, recipe)
         return Path(resume)
     if not output_dir.is_dir() or not any(output_dir.iterdir()):
         return None
+    progress = _progress(output_dir)
     if not (output_dir / RECIPE_COPY).is_file():
-        if checkpoints(output_dir) or (output_dir / METRICS_FILE).exists():
-            raise RunFolderError(f"{output_dir} holds a run without its {RECIPE_COPY}, so it "
-                                 "cannot be checked: pick another output_dir (--set "
-                                 "output_dir=runs/NAME)")
-        if set(p.name for p in output_dir.iterdir()) - {LOCK_FILE}:
+        if progress:
+            raise RunFolderError(f"{output_dir} holds a run ({progress}) without its "
+                                 f"{RECIPE_COPY}, so it cannot be checked: pick another "
+                                 "output_dir (--set output_dir=runs/NAME)")
+        if set(p.name for p in output_dir.iterdir()) - RUN_FILES:
             raise RunFolderError(f"{output_dir} is not empty and holds no r1lab run: pick a new "
                                  "or empty output_dir (--set output_dir=runs/NAME)")
+        return None
+    if not progress:  # a run that failed before its first step: nothing of it to keep
         return None
     _check_same_recipe(output_dir, recipe)
     found = checkpoints(output_dir)
@@ -77,12 +89,42 @@ def prepare_run_folder(output_dir: Path, recipe: Recipe, resume) -> Path | None:
                              "(the default), or pick another output_dir "
                              "(--set output_dir=runs/NAME)")
     start = latest_checkpoint(output_dir) if resume in ("auto", True) else None
+    if start is None and found:
+        names = ", ".join(p.name for p in found)
+        raise RunFolderError(f"{output_dir} has no whole checkpoint to resume from "
+                             f"({found[0].name}: {checkpoint_problem(found[0])}): delete the "
+                             f"damaged {names} to train this recipe again from step 0, or pick "
+                             "another output_dir (--set output_dir=runs/NAME)")
     if start is None and (output_dir / FINAL_DIR).is_dir():
         raise RunFolderError(f"{output_dir} holds a finished run of this recipe and no complete "
                              "checkpoint to continue from; training again would overwrite its "
                              f"{FINAL_DIR}/: pick another output_dir (--set output_dir=runs/NAME) "
                              "or delete the old run")
     return start
+
+
+def read_metrics(run_dir) -> list[dict]:
+    """The rows of a run's ``metrics.jsonl`` (an empty list when it has none yet)."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:  # the last line of a run killed mid-write
+            break
+    return rows
+
+
+def _progress(output_dir: Path) -> str | None:
+    """What a run folder holds of a run's progress ("checkpoints", "logged steps", "a final
+    model"), or None: a run that failed before its first step left only its recipe copy."""
+    held = [what for what, there in (
+        ("checkpoints", checkpoints(output_dir)),
+        ("logged steps", read_metrics(output_dir)),
+        (f"a {FINAL_DIR}/ model", (output_dir / FINAL_DIR).exists())) if there]
+    return ", ".join(held) or None
 
 
 def write_recipe_copy(output_dir: Path, recipe: Recipe) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import shutil
 import warnings
@@ -23,7 +22,7 @@ from typing import Any
 
 from r1lab.sources import local_path, resolved_model
 from r1lab.train.checkpoints import checkpoint_problem, checkpoint_step, checkpoints
-from r1lab.train.checkpoints import latest_checkpoint
+from r1lab.train.checkpoints import latest_checkpoint, trainer_state
 from r1lab.train.metrics import METRICS_FILE, MetricsLog, ProgressBar, TimeBudget, read_metrics
 from r1lab.train.metrics import truncate_metrics
 from r1lab.train.recipe import TRANSFORMERS_RENAMES, Recipe, RecipeError
@@ -272,9 +271,9 @@ def _budget_used_s(checkpoint: Path | None) -> float:
     ``trainer_state.json``); 0 for a fresh run."""
     if checkpoint is None:
         return 0.0
-    state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
-    saved = state.get("stateful_callbacks", {}).get(TimeBudget.__name__, {})
-    return float(saved.get("attributes", {}).get("used_s", 0.0))
+    saved = trainer_state(checkpoint).get("stateful_callbacks") or {}
+    attributes = (saved.get(TimeBudget.__name__) or {}).get("attributes") or {}
+    return float(attributes.get("used_s", 0.0))
 
 
 def _disk_full(error: BaseException, folder: Path) -> bool:
