@@ -11,9 +11,13 @@ from train into the held-out files). Nothing in this world was planted by the la
   ``model.generate`` of the step's completions (as many tokens as the step sampled) plus one
   forward and backward over the same tokens, with the same LoRA adapters;
 * ``seeds``: ``r1lab train small/r1_zero`` with ``trainer.seed`` 0, 1, 2 (resumed from the
-  run folder's checkpoints), each final model on the held-out problems as the controls were.
+  run folder's checkpoints), each final model on the held-out problems as the controls were
+  (when RL left every LoRA weight where it started, the model is the base: its records are
+  reused once the protocol's first batch is checked to sample the base's exact completions).
 
-Parts run in the order speed, controls, seeds. Writes ``benchmarks/results/small_r1_zero.json``
+Parts run in the order speed, controls, seeds. Seeds may run in parallel processes, each
+``--part seeds --seeds S --out FILE_S`` (a copy of the results file with the controls), then
+join with ``--part seeds --merge FILE_1 FILE_2``. Writes ``benchmarks/results/small_r1_zero.json``
 after each part and each seed (``--part`` picks parts); what was measured under the same recipe,
 weights and protocol is kept, so a killed benchmark continues where it stopped. Runs go to
 ``runs/small-r1-zero/``.
@@ -167,7 +171,47 @@ def speed(steps: int) -> dict:
             "step_over_floor": round(mean_step / floor, 2), "torch_threads": torch.get_num_threads()}
 
 
-def train_seed(seed: int, k: int, max_new_tokens: int) -> dict:
+def adapters_unchanged(final_dir: Path) -> bool:
+    """Whether RL left the model as it started: every LoRA ``B`` matrix still exactly zero
+    (PEFT starts them at zero, so the adapters add nothing). With beta 0 and no weight decay
+    that happens when every group of every step was flat: all advantages 0, all gradients 0,
+    and Adam moves nothing."""
+    from safetensors.torch import load_file
+
+    weights = load_file(str(Path(final_dir) / "adapter_model.safetensors"))
+    lora_b = [tensor for name, tensor in weights.items() if "lora_B" in name]
+    return bool(lora_b) and not any(tensor.any() for tensor in lora_b)
+
+
+def same_samples_as_base(final_dir: Path, base: dict, k: int, max_new_tokens: int) -> dict:
+    """The claim behind reusing the base's records, checked on the protocol's first batch
+    (its first 16 English problems: the same prompts and random numbers as the base's first
+    batch): the trained model's completions against the base's kept examples and counts."""
+    import torch
+
+    from r1lab.eval import held_out as held_out_report
+    from r1lab.sources import load_model_and_tokenizer
+
+    model, tokenizer = load_model_and_tokenizer(final_dir)
+    per_batch = protocol(HELD_OUT["en"], k, max_new_tokens).batch_size // k
+    first = protocol(HELD_OUT["en"], k, max_new_tokens)
+    first = type(first)(**{**first.as_dict(), "n": per_batch})
+    report = held_out_report((model.to(getattr(torch, EVAL_DTYPE)), tokenizer), first)
+    examples = [r["completion"][:300] for r in report.records[:3]]
+    counts = report.per_question()["correct"]
+    formats = per_question(report.records, "well_formed")
+    identical = (examples == base["en"]["examples"]
+                 and counts == base["en"]["correct_per_question"]["correct"][:per_batch]
+                 and formats == base["en"]["format_per_question"][:per_batch])
+    return {"questions": per_batch, "identical": identical}
+
+
+def train_seed(seed: int, k: int, max_new_tokens: int, base: dict | None = None) -> dict:
+    """One seed: train, then its final model on the held-out problems. When the adapters are
+    still exactly their starting point (``adapters_unchanged``), the model is the base model
+    and so samples the base control's exact completions (same protocol, same sampling seed):
+    the base's held-out records are reused, marked ``held_out_source: "base"``, instead of
+    sampling the same model again (~15 min)."""
     from r1lab.train import load_recipe, run
     from r1lab.train.metrics import curves
 
@@ -175,8 +219,14 @@ def train_seed(seed: int, k: int, max_new_tokens: int) -> dict:
     started = time.perf_counter()
     result = run(load_recipe(RECIPE, [f"trainer.seed={seed}", f"output_dir={output_dir}"]),
                  resume="auto", progress=False)
-    return {"seed": seed, "train_minutes": round((time.perf_counter() - started) / 60, 2),
-            "held_out": held_out(result.final_dir, k, max_new_tokens),
+    minutes = round((time.perf_counter() - started) / 60, 2)
+    unchanged = adapters_unchanged(result.final_dir)
+    reuse = unchanged and base is not None
+    check = same_samples_as_base(result.final_dir, base, k, max_new_tokens) if reuse else None
+    reuse = reuse and check["identical"]
+    return {"seed": seed, "train_minutes": minutes, "adapters_unchanged": unchanged,
+            "held_out_source": "base" if reuse else "sampled", "reuse_check": check,
+            "held_out": base if reuse else held_out(result.final_dir, k, max_new_tokens),
             "curves": curves(output_dir, ("step", "reward", "accuracy", "format",
                                           "reasoning_share", "flat_groups", "grad_norm",
                                           "completion_length", "truncated", "step_time"))}
@@ -191,6 +241,10 @@ def main(argv=None) -> int:
                         help="held-out sampling budget per answer")
     parser.add_argument("--speed-steps", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--merge", type=Path, nargs="+", default=[], metavar="FILE",
+                        help="results files of seeds run in other processes (--seeds S --out "
+                             "FILE): their runs join this file's when measured under the same "
+                             "recipe, weights and protocol")
     args = parser.parse_args(argv)
 
     from r1lab.small import MODEL_DIR, require
@@ -209,6 +263,12 @@ def main(argv=None) -> int:
                "controls": ("weights_sha256", "eval_dtype", "protocol"), "runs": tuple(stamp)}
     results = {**stamp, **{key: previous[key] for key, on in depends.items()
                            if key in previous and all(previous.get(s) == stamp[s] for s in on)}}
+    for other in args.merge:
+        theirs = json.loads(other.read_text())
+        if any(theirs.get(key) != stamp[key] for key in stamp):
+            raise SystemExit(f"{other} was measured under another recipe, weights or protocol")
+        for seed, run in theirs.get("runs", {}).items():
+            results.setdefault("runs", {}).setdefault(seed, run)
     if "speed" in args.part and "speed" not in results:
         print("[speed]", flush=True)
         results["speed"] = speed(args.speed_steps)
@@ -222,7 +282,8 @@ def main(argv=None) -> int:
         for seed in args.seeds:
             if str(seed) not in runs:
                 print(f"[train] seed {seed}", flush=True)
-                runs[str(seed)] = train_seed(seed, args.k, args.max_new_tokens)
+                runs[str(seed)] = train_seed(seed, args.k, args.max_new_tokens,
+                                             results.get("controls", {}).get("base"))
                 write_json(args.out, results)
     if "controls" in results and len(results.get("runs", {})) >= 2:
         results["summary"] = summary(results)

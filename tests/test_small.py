@@ -187,3 +187,30 @@ def test_the_committed_small_results_were_measured_on_todays_recipe_and_weights(
     later = speed["step_s"][1:]
     floor = speed["floor"]["total_s"]
     assert speed["step_over_floor"] == round(sum(later) / len(later) / floor, 2)
+
+
+def test_the_small_lesson_adds_up_from_its_per_question_records():
+    """Every arm's pass@1 and format rate are its per-question counts over k samples, and the
+    paired summary (trained seeds minus each control) is recomputed from those records."""
+    import sys
+
+    root = SMALL_ROOT.parents[1]
+    results = json.loads((root / "benchmarks" / "results" / "small_r1_zero.json").read_text())
+    arms = [*results["controls"].values(),
+            *(run["held_out"] for run in results.get("runs", {}).values())]
+    assert len(results["controls"]) == 2 and arms
+    for arm in arms:
+        for lang, row in arm.items():
+            k, correct = row["correct_per_question"]["k"], row["correct_per_question"]["correct"]
+            assert len(correct) == len(row["format_per_question"]) > 0
+            assert abs(sum(correct) / (k * len(correct)) - row["pass_at_1"]) < 1e-6, lang
+            assert abs(sum(row["format_per_question"]) / (k * len(correct))
+                       - row["format_rate"]) < 1e-6, lang
+    if len(results.get("runs", {})) >= 2:
+        sys.path.insert(0, str(root / "benchmarks"))
+        try:
+            from small_r1_zero import summary
+        finally:
+            sys.path.remove(str(root / "benchmarks"))
+        assert results["summary"] == summary(results)
+        assert results["summary"]["seeds"] == len(results["runs"])
