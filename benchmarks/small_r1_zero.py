@@ -16,6 +16,8 @@ from train into the held-out files). Nothing in this world was planted by the la
   reused once the protocol's first batch is checked to sample the base's exact completions).
 
 Parts run in the order speed, controls, seeds. Seeds may run in parallel processes, each
+with one torch thread (``OMP_NUM_THREADS=1``: two 2-thread processes on 2 cores slow each
+other 5-8x, README "R1-Zero on a real model") and
 ``--part seeds --seeds S --out FILE_S`` (a copy of the results file with the controls), then
 join with ``--part seeds --merge FILE_1 FILE_2``. Writes ``benchmarks/results/small_r1_zero.json``
 after each part and each seed (``--part`` picks parts); what was measured under the same recipe,

@@ -5,7 +5,8 @@ notebook runs; unset means ``tiny``. ``small`` is the real-model rung on a CPU
 (SmolLM2-135M-Instruct and GSM8K, built by ``make small``; recipes ``small/``). A notebook
 that only makes sense in the tiny world (it trains the tiny models, or asserts what they
 learn) calls ``require_tiny`` first, so another scale stops at once with one line saying
-what to run instead at that scale.
+what to run instead at that scale; a notebook of the real-model rung calls ``require_small``
+(``make test-small`` runs those under nbval; ``make test`` skips them, saying why).
 
 >>> read_scale({})
 'tiny'
@@ -40,8 +41,8 @@ def read_scale(environ=os.environ) -> str:
 
 ZERO3 = "accelerate launch --config_file r1lab/recipes/accelerate/zero3.yaml -m"
 NO_SMALL_DATA = ("the registries hold no readable long chains of thought, and SmolLM2-135M "
-                 "gets almost no GSM8K problem right to collect its own "
-                 "(benchmarks/results/small_r1_zero.json)")
+                 "got no GSM8K sample right to collect its own (0 of 368 held out, 0 of 480 "
+                 "in RL: benchmarks/results/small_r1_zero.json)")
 
 # What a tiny-only notebook says at every other scale: one sentence each, its commands in
 # backticks (tests/test_notebook_scales.py resolves every `r1lab train` one with --dry-run).
@@ -53,7 +54,8 @@ AT_OTHER_SCALES = {
                    "--task gsm8k:openai/gsm8k --k 4`",
     },
     "04": {
-        "small": "run `r1lab train small/r1_zero` (after `make small`)",
+        "small": "open notebook 04b, the same stage live on SmolLM2-135M-Instruct, or run "
+                 "`r1lab train small/r1_zero` (after `make small`)",
         "single_gpu": "run `r1lab train single_gpu/r1_zero_lora`",
         "multi_gpu": f"run `{ZERO3} r1lab train multi_gpu/r1_zero_zero3`",
     },
@@ -146,7 +148,7 @@ def require_tiny(notebook: str, instead=None, environ=os.environ) -> str:
     >>> require_tiny("04", environ={"R1LAB_SCALE": "small"})
     Traceback (most recent call last):
     ...
-    r1lab.notebook.ScaleError: notebook 04 runs the tiny world only, and R1LAB_SCALE is small: at that scale, run `r1lab train small/r1_zero` (after `make small`) (or unset R1LAB_SCALE to run this notebook)
+    r1lab.notebook.ScaleError: notebook 04 runs the tiny world only, and R1LAB_SCALE is small: at that scale, open notebook 04b, the same stage live on SmolLM2-135M-Instruct, or run `r1lab train small/r1_zero` (after `make small`) (or unset R1LAB_SCALE to run this notebook)
     """
     scale = read_scale(environ)
     if scale == "tiny":
@@ -155,6 +157,27 @@ def require_tiny(notebook: str, instead=None, environ=os.environ) -> str:
     raise ScaleError(f"notebook {notebook} runs the tiny world only, and R1LAB_SCALE is "
                      f"{scale}: at that scale, {advice} (or unset R1LAB_SCALE to run this "
                      "notebook)")
+
+
+def require_small(notebook: str, environ=os.environ) -> str:
+    """Stop a notebook of the small rung unless ``R1LAB_SCALE`` is ``small`` and ``make small``
+    has built ``data/small``, saying in one line what to run. Returns "small" when it runs.
+
+    >>> require_small("04b", {})
+    Traceback (most recent call last):
+    ...
+    r1lab.notebook.ScaleError: notebook 04b runs the small rung (SmolLM2-135M-Instruct on GSM8K), and R1LAB_SCALE is tiny: run `make small`, then `R1LAB_SCALE=small make lab` (headless: `make test-small`)
+    """
+    scale = read_scale(environ)
+    if scale != "small":
+        raise ScaleError(f"notebook {notebook} runs the small rung (SmolLM2-135M-Instruct on "
+                         f"GSM8K), and R1LAB_SCALE is {scale}: run `make small`, then "
+                         "`R1LAB_SCALE=small make lab` (headless: `make test-small`)")
+    from r1lab.small import GSM8K_DIR, MODEL_DIR, require
+
+    require(MODEL_DIR)  # SmallScaleMissing: "... is not built: run make small"
+    require(GSM8K_DIR)
+    return scale
 
 
 def run_folder(name: str, fresh: bool = True) -> Path:

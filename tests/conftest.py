@@ -1,5 +1,6 @@
-"""Test tiers: `slow` tests train or run notebooks (``make test-fast`` leaves them out); `gpu`
-tests need CUDA and are skipped where there is none (CI, laptops).
+"""Test tiers: `slow` tests train or run notebooks (``make test-fast`` leaves them out; the
+notebooks' own rules are in ``notebooks/conftest.py``); `gpu` tests need CUDA and are skipped
+where there is none (CI, laptops).
 
 ``tests/fixtures`` holds scripts that tests launch as subprocesses; pytest never imports them.
 """
@@ -10,9 +11,6 @@ collect_ignore = ["fixtures"]
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.path.suffix == ".ipynb":  # every notebook cell runs under nbval: slow tier
-            item.add_marker(pytest.mark.slow)
     gpu_items = [item for item in items if "gpu" in item.keywords]
     if not gpu_items:
         return

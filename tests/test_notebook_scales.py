@@ -96,3 +96,32 @@ def test_a_notebook_missing_from_the_table_is_told_how_to_fix_it():
     with pytest.raises(ValueError, match="AT_OTHER_SCALES"):
         require_tiny("99", environ={"R1LAB_SCALE": "small"})
     assert require_tiny("99", environ={}) == "tiny"
+
+
+def test_a_small_rung_notebook_runs_only_at_small_with_its_data_built(monkeypatch):
+    import r1lab.small
+    from r1lab.notebook import require_small
+
+    for scale in ("tiny", "single_gpu"):
+        with pytest.raises(ScaleError, match=f"R1LAB_SCALE is {scale}: run `make small`, then "
+                                             "`R1LAB_SCALE=small make lab`"):
+            require_small("04b", {"R1LAB_SCALE": scale})
+    assert require_small("04b", {"R1LAB_SCALE": "small"}) == "small"  # make test built it
+    monkeypatch.setattr(r1lab.small, "read_manifest", lambda part: None)  # as if never built
+    with pytest.raises(r1lab.small.SmallScaleMissing, match="is not built: run make small"):
+        require_small("04b", {"R1LAB_SCALE": "small"})
+
+
+def test_each_notebook_runs_under_nbval_at_the_scale_its_first_cell_requires():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("notebook_rules", NOTEBOOKS / "conftest.py")
+    rules = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rules)
+    notebook_scale = rules.notebook_scale
+
+    scales = {path.stem: notebook_scale(path) for path in sorted(NOTEBOOKS.glob("*.ipynb"))}
+    assert scales["04b_r1_zero_small"] == "small"
+    assert scales["04_r1_zero"] == "tiny" and scales["01_template"] is None
+    assert sorted(name.split("_")[0] for name, s in scales.items() if s == "tiny") == sorted(
+        AT_OTHER_SCALES), "a require_tiny notebook the skip rule does not see"

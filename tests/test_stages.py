@@ -241,7 +241,7 @@ def test_readmes_layout_names_every_part_of_the_package():
                    if p.name != "__init__.py")
     assert [name for name in train if name not in layout] == []
     named = set(re.findall(r"\b([a-z_]+\.py|[a-z_]+/)", layout))
-    top = {"notebooks/", "r1lab/", "tests/", "benchmarks/", "data/", "recipes/"}
+    top = {"notebooks/", "r1lab/", "tests/", "benchmarks/", "data/", "recipes/", "course/"}
     missing = [n for n in named - top if n.endswith("/") and not (REPO / "r1lab" / n).is_dir()]
     assert missing == [], f"README's Layout names folders r1lab does not have: {missing}"
 
