@@ -115,7 +115,8 @@ def test_a_small_rung_notebook_runs_only_at_small_with_its_data_built(monkeypatc
 def test_each_notebook_runs_under_nbval_at_the_scale_its_first_cell_requires():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("notebook_rules", NOTEBOOKS / "conftest.py")
+    spec = importlib.util.spec_from_file_location("notebook_rules",
+                                                  Path(__file__).with_name("conftest.py"))
     rules = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(rules)
     notebook_scale = rules.notebook_scale
