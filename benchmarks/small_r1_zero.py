@@ -10,12 +10,18 @@ from train into the held-out files). Nothing in this world was planted by the la
 * ``speed``: one GRPO step of ``small/r1_zero`` against its floor on the same batch shape,
   ``model.generate`` of the step's completions (as many tokens as the step sampled) plus one
   forward and backward over the same tokens, with the same LoRA adapters;
+* ``headroom``: the signal GRPO could get, on the validation problems (English), sampled as
+  training samples (T 1.0, top-p 1.0, 128 tokens) with ``--headroom-k`` samples each: how many
+  are right by the reward, by the last number written, well formed, and how many groups hold
+  a right sample (a non-flat group), in the R1-Zero template as trained and in the model's own
+  chat format (the template's instruction as the system message): the control for "a raw-text
+  prompt is what an instruct model cannot follow";
 * ``seeds``: ``r1lab train small/r1_zero`` with ``trainer.seed`` 0, 1, 2 (resumed from the
   run folder's checkpoints), each final model on the held-out problems as the controls were
   (when RL left every LoRA weight where it started, the model is the base: its records are
   reused once the protocol's first batch is checked to sample the base's exact completions).
 
-Parts run in the order speed, controls, seeds. Seeds may run in parallel processes, each
+Parts run in the order speed, controls, headroom, seeds. Seeds may run in parallel processes, each
 with one torch thread (``OMP_NUM_THREADS=1``: two 2-thread processes on 2 cores slow each
 other 5-8x, README "R1-Zero on a real model") and
 ``--part seeds --seeds S --out FILE_S`` (a copy of the results file with the controls), then
@@ -43,7 +49,8 @@ RECIPE = "small/r1_zero"
 RESULTS = ROOT / "benchmarks" / "results" / "small_r1_zero.json"
 RUNS = ROOT / "runs" / "small-r1-zero"
 HELD_OUT = {"en": "gsm8k:data/small/gsm8k/test.jsonl", "zh": "gsm8k:data/small/gsm8k/test-zh.jsonl"}
-PARTS = ("controls", "speed", "seeds")
+VALIDATION = "gsm8k:data/small/gsm8k/validation.jsonl"
+PARTS = ("controls", "speed", "headroom", "seeds")
 # Held-out sampling runs in bfloat16 (weights cast after loading; training stays fp32): on this
 # CPU (avx512_bf16) it halves generation time (23 questions x 4 samples x 256 tokens: 100 s
 # instead of ~200 s) and every arm, control or trained, is sampled the same way.
@@ -123,6 +130,53 @@ def controls(k: int, max_new_tokens: int) -> dict:
     pair = model.to(getattr(torch, EVAL_DTYPE)), tokenizer
     return {name: held_out(pair, k, max_new_tokens, prefill)
             for name, prefill in (("base", ""), ("base_asked_to_reason", "<think>"))}
+
+
+def chat_template(tokenizer) -> str:
+    """A ``render`` template (its ``{prompt}`` field the question) in the model's own chat
+    format: the R1-Zero template's instruction as the system message, the question as the
+    user's turn, then the assistant's turn opened."""
+    from r1lab.template import R1_ZERO_TEMPLATE
+
+    instruction = R1_ZERO_TEMPLATE.split(" User: ")[0]
+    text = tokenizer.apply_chat_template(
+        [{"role": "system", "content": instruction}, {"role": "user", "content": "@PROMPT@"}],
+        tokenize=False, add_generation_prompt=True)
+    return text.replace("{", "{{").replace("}", "}}").replace("@PROMPT@", "{prompt}")
+
+
+def headroom(k: int) -> dict:
+    """How often the model, sampled as training samples it, earns a reward (see the module
+    docstring), in the trained template and in its own chat format."""
+    import torch
+
+    from r1lab.eval import Protocol, evaluate, last_number
+    from r1lab.sources import load_model_and_tokenizer
+    from r1lab.template import R1_ZERO_TEMPLATE
+    from r1lab.train import load_recipe
+
+    recipe = load_recipe(RECIPE)
+    model, tokenizer = load_model_and_tokenizer(recipe.model)
+    model = model.to(getattr(torch, EVAL_DTYPE))
+    problems = Protocol(n=10_000, task=VALIDATION, split="validation").questions()
+    limit = recipe.trainer["max_completion_length"]
+    out = {"task": VALIDATION, "k": k, "temperature": recipe.trainer["temperature"],
+           "top_p": 1.0, "max_new_tokens": limit, "sampling_seed": 0, "problems": len(problems)}
+    for name, template in (("r1_zero_template", R1_ZERO_TEMPLATE),
+                           ("chat_template", chat_template(tokenizer))):
+        records = evaluate(model, tokenizer, problems, k=k, temperature=out["temperature"],
+                           top_p=1.0, max_new_tokens=limit, batch_size=64, seed=0,
+                           template=template, progress=False).records
+        right = per_question(records, "correct")
+        lenient = [r["index"] for r in records if last_number(r["completion"]) == r["answer"]]
+        out[name] = {"samples": len(records), "right": sum(right),
+                     "groups_with_a_right_sample": sum(c > 0 for c in right),
+                     "last_number_right": len(lenient),
+                     "groups_with_last_number_right": len(set(lenient)),
+                     "well_formed": sum(r["well_formed"] for r in records),
+                     "truncated": sum(r["n_tokens"] >= limit for r in records),
+                     "examples": [r["completion"][:300] for r in records[:2]]}
+    return out
 
 
 def speed(steps: int) -> dict:
@@ -242,6 +296,8 @@ def main(argv=None) -> int:
     parser.add_argument("--max-new-tokens", type=int, default=256,
                         help="held-out sampling budget per answer")
     parser.add_argument("--speed-steps", type=int, default=3)
+    parser.add_argument("--headroom-k", type=int, default=8,
+                        help="samples per validation problem in the headroom part")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--merge", type=Path, nargs="+", default=[], metavar="FILE",
                         help="results files of seeds run in other processes (--seeds S --out "
@@ -262,7 +318,9 @@ def main(argv=None) -> int:
     previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
     # what each part was measured under: a part is kept while that is unchanged
     depends = {"speed": ("recipe", "recipe_sha256", "weights_sha256"),
-               "controls": ("weights_sha256", "eval_dtype", "protocol"), "runs": tuple(stamp)}
+               "controls": ("weights_sha256", "eval_dtype", "protocol"),
+               "headroom": ("recipe_sha256", "weights_sha256", "eval_dtype"),
+               "runs": tuple(stamp)}
     results = {**stamp, **{key: previous[key] for key, on in depends.items()
                            if key in previous and all(previous.get(s) == stamp[s] for s in on)}}
     for other in args.merge:
@@ -278,6 +336,10 @@ def main(argv=None) -> int:
     if "controls" in args.part and "controls" not in results:
         print("[controls]", flush=True)
         results["controls"] = controls(args.k, args.max_new_tokens)
+        write_json(args.out, results)
+    if "headroom" in args.part and results.get("headroom", {}).get("k") != args.headroom_k:
+        print("[headroom]", flush=True)
+        results["headroom"] = headroom(args.headroom_k)
         write_json(args.out, results)
     if "seeds" in args.part:
         runs = results.setdefault("runs", {})

@@ -43,6 +43,7 @@ True
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -60,6 +61,24 @@ from r1lab.template import R1_ZERO_TEMPLATE, parse_completion, render
 # R1 §3: "sampling temperature of 0.6, a top-p value of 0.95".
 PAPER_TEMPERATURE = 0.6
 PAPER_TOP_P = 0.95
+
+
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def last_number(text: str) -> str | None:
+    """The last number a completion writes anywhere, commas dropped: a lenient reading of its
+    answer, to compare with the accuracy reward's (which reads the ``<answer>`` block only,
+    R1 §2.2.2). It tells a model that computes right but ignores the format from one that
+    computes wrong.
+
+    >>> last_number("10 min per 3 miles, so 42 miles take 140 minutes."), last_number("none")
+    ('140', None)
+    >>> last_number("It costs $1,250.")
+    '1250'
+    """
+    numbers = _NUMBER.findall(text)
+    return numbers[-1].replace(",", "") if numbers else None
 
 
 def _share(flags: Sequence[bool]) -> float | None:

@@ -214,3 +214,31 @@ def test_the_small_lesson_adds_up_from_its_per_question_records():
             sys.path.remove(str(root / "benchmarks"))
         assert results["summary"] == summary(results)
         assert results["summary"]["seeds"] == len(results["runs"])
+
+
+def test_the_headroom_control_asks_in_the_models_own_chat_format_and_adds_up(smollm2):
+    """The headroom part's second prompt is SmolLM2's ChatML turn with the R1-Zero instruction
+    as the system message; its committed counts are consistent with its sampling."""
+    import sys
+
+    from r1lab.template import R1_ZERO_TEMPLATE, render
+
+    root = SMALL_ROOT.parents[1]
+    sys.path.insert(0, str(root / "benchmarks"))
+    try:
+        from small_r1_zero import chat_template
+    finally:
+        sys.path.remove(str(root / "benchmarks"))
+    _, tokenizer = smollm2
+    prompt = render("What is {2+3*4}?", chat_template(tokenizer))
+    instruction = R1_ZERO_TEMPLATE.split(" User: ")[0]
+    assert prompt.startswith(f"<|im_start|>system\n{instruction}<|im_end|>\n")
+    assert prompt.endswith("<|im_start|>user\nWhat is {2+3*4}?<|im_end|>\n"
+                           "<|im_start|>assistant\n")
+    headroom = json.loads((root / "benchmarks" / "results" / "small_r1_zero.json")
+                          .read_text())["headroom"]
+    for name in ("r1_zero_template", "chat_template"):
+        row = headroom[name]
+        assert row["samples"] == headroom["problems"] * headroom["k"]
+        assert row["groups_with_a_right_sample"] <= min(row["right"], headroom["problems"])
+        assert row["groups_with_last_number_right"] <= row["last_number_right"] <= row["samples"]
