@@ -113,13 +113,7 @@ def test_a_small_rung_notebook_runs_only_at_small_with_its_data_built(monkeypatc
 
 
 def test_each_notebook_runs_under_nbval_at_the_scale_its_first_cell_requires():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("notebook_rules",
-                                                  Path(__file__).with_name("conftest.py"))
-    rules = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(rules)
-    notebook_scale = rules.notebook_scale
+    from conftest import notebook_scale  # tests/conftest.py, the suite's one conftest
 
     scales = {path.stem: notebook_scale(path) for path in sorted(NOTEBOOKS.glob("*.ipynb"))}
     assert scales["04b_r1_zero_small"] == "small"
