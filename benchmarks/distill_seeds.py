@@ -13,6 +13,11 @@ the student is ``data/models/tiny-student``.
 * ``rl-seed{s}``: arm (a), ``tiny/student_rl`` (R1-Zero's rules from the student) with
   ``time_budget_minutes`` = distill-seed{s}'s cost: the same wall-clock.
 * ``distill_rl-seed{s}``: arm (c), ``tiny/distill_rl`` (RL with stage 2's rules after (b)).
+* ``careful-seed{s}``: the control for what the teacher adds: ``tiny/distill`` on
+  ``careful.jsonl``, as many of the generator's careful chains as the teacher's set keeps
+  (``r1lab.cold_start.careful_rows``: the mode the tiny world plants, written exactly right,
+  one per training question of the same draw) with the same non-reasoning rows; written by the
+  first careful job from the distill-data job's counts (no model in the loop).
 
 Held-out, paper protocol (``r1lab.eval.evaluate_model`` with ``Evaluation()``): 500
 test-split questions, half in Chinese, k = 4, T = 0.6, top-p 0.95, seed 0 (as the stage-3 and
@@ -40,7 +45,9 @@ RESULTS = ROOT / "benchmarks" / "results" / "distill_seeds.json"
 RUNS = ROOT / "runs" / "distill-seeds"
 TEACHER = ROOT / "data" / "models" / "tiny-r1"
 STUDENT = ROOT / "data" / "models" / "tiny-student"
-RECIPES = {"distill": "tiny/distill", "rl": "tiny/student_rl", "distill_rl": "tiny/distill_rl"}
+RECIPES = {"distill": "tiny/distill", "rl": "tiny/student_rl", "distill_rl": "tiny/distill_rl",
+           "careful": "tiny/distill"}
+SAMPLING_SEED = 0  # sample_stage_2's seed for the teacher's set: draws its requests too
 SEEDS = (0, 1, 2)
 CURVES = ("step", "reward", "accuracy", "completion_length", "entropy", "loss")
 
@@ -57,7 +64,8 @@ def stamp() -> dict:
     from r1lab.tiny.card import weights_sha256
     from r1lab.train.recipe import recipe_sha256
 
-    return {"recipes_sha256": {name: recipe_sha256(name) for name in RECIPES.values()},
+    recipes = dict.fromkeys(RECIPES.values())  # each once, in RECIPES' order
+    return {"recipes_sha256": {name: recipe_sha256(name) for name in recipes},
             "teacher_weights_sha256": weights_sha256(TEACHER),
             "student_weights_sha256": weights_sha256(STUDENT),
             "distill_data": asdict(BUDGETS["full"].distill),
@@ -73,7 +81,7 @@ def run_data() -> dict:
     from r1lab.sampling import sample_stage_2
 
     started = time.perf_counter()
-    manifest = sample_stage_2(TEACHER, RUNS / "distill-data", seed=0,
+    manifest = sample_stage_2(TEACHER, RUNS / "distill-data", seed=SAMPLING_SEED,
                               config=BUDGETS["full"].distill, progress=False)
     return {"minutes": round((time.perf_counter() - started) / 60, 2),
             "manifest": {key: manifest[key] for key in (
@@ -96,6 +104,10 @@ def run_arm(arm: str, seed: int) -> dict:
         distilled = wait_for_job(RUNS / "results", f"distill-seed{seed}")
         extra["budget_minutes"] = round(data["minutes"] + distilled["train_minutes"], 2)
         overrides.append(f"time_budget_minutes={extra['budget_minutes']}")
+    elif arm == "careful":  # the control: the generator's careful chains, as many
+        data = wait_for_job(RUNS / "results", "distill-data")
+        write_careful(data["manifest"]["rows"])
+        overrides.append(f"task.source={RUNS / 'careful.jsonl'}")
     else:  # (c): RL after (b)
         wait_for_job(RUNS / "results", f"distill-seed{seed}")
         overrides.append(f"model={RUNS / f'distill-seed{seed}' / 'final'}")
@@ -106,6 +118,23 @@ def run_arm(arm: str, seed: int) -> dict:
     return {"overrides": [_rel(o) for o in overrides], "train_minutes": round(minutes, 2),
             "steps": found["step"][-1] if found["step"] else 0, **extra, "curves": found,
             "held_out": evaluate_model(result.final_dir)}
+
+
+def write_careful(rows: dict) -> None:
+    """``careful.jsonl``, unless written: the generator's careful chains, as many as the
+    teacher's set keeps, on its draw of training questions, with its non-reasoning rows."""
+    import json
+
+    from r1lab.cold_start import careful_rows
+    from r1lab.files import write_atomically
+    from r1lab.pipeline import BUDGETS
+
+    if (RUNS / "careful.jsonl").is_file():
+        return
+    written = careful_rows(rows["reasoning"], rows["non-reasoning"], BUDGETS["full"].distill,
+                           seed=SAMPLING_SEED)
+    write_atomically(RUNS / "careful.jsonl",
+                     "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in written))
 
 
 def run_job(job: str) -> dict:

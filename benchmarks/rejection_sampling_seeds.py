@@ -15,6 +15,11 @@ What notebook 07 draws and asserts from. Starts from the shipped stage-2 checkpo
   rejection-sampled set, ``trainer.seed`` = s; ``unfiltered-seed{s}``: the same on the
   unfiltered set of the same size; ``paper_ratio-seed{s}``: on the kept rows at the paper's
   3:1. One sampled set; the seeds are the SFT's.
+* ``careful-seed{s}``: the control for what the stage-2 model's samples carry: the same SFT on
+  ``careful.jsonl``, as many of the generator's careful chains (``r1lab.cold_start.careful_rows``:
+  the mode the tiny world plants and RL selects, written exactly right, one per training
+  question of the same draw) with the same non-reasoning rows. Written by the first careful job
+  from the sampling job's counts (no model in the loop).
 
 Held-out, paper protocol: 500 test-split questions, half in Chinese, k = 4, T = 0.6, top-p 0.95,
 seed 0 (the protocol of ``cold_start_seeds.py``, whose three stage-2 seeds this file's
@@ -43,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from seed_jobs import (card_text, main, ship_model, summary_by_language,  # noqa: E402
-                       wait_for)  # (beside this script)
+                       wait_for, wait_for_job)  # (beside this script)
 
 RESULTS = ROOT / "benchmarks" / "results" / "rejection_sampling_seeds.json"
 RUNS = ROOT / "runs" / "rejection-seeds"
@@ -52,8 +57,9 @@ UNFILTERED = RUNS / "unfiltered.jsonl"
 STAGE_2 = ROOT / "data" / "models" / "tiny-reasoning-rl"
 RECIPE = "tiny/rejection_sft"
 PAPER_RATIO = RUNS / "paper_ratio.jsonl"
+CAREFUL = RUNS / "careful.jsonl"
 SETS = {"rejection": SAMPLING / "data.jsonl", "unfiltered": UNFILTERED,
-        "paper_ratio": PAPER_RATIO}
+        "paper_ratio": PAPER_RATIO, "careful": CAREFUL}
 SEEDS = (0, 1, 2)
 PROTOCOL = {"n": 500, "k": 4, "zh_fraction": 0.5, "split": "test", "seed": 0,
             "temperature": 0.6, "top_p": 0.95, "requests": 200, "requests_k": 4}
@@ -145,6 +151,19 @@ def run_sampling() -> dict:
                             "non_reasoning_rows": len(paper_ratio) - len(reasoning)}}
 
 
+def write_careful(sampling: dict) -> None:
+    """``careful.jsonl``: the generator's careful chains, as many as the sampled set keeps,
+    on the same draw of training questions, with its non-reasoning rows (same seed)."""
+    from r1lab.cold_start import careful_rows
+    from r1lab.files import write_atomically
+    from r1lab.sampling import RejectionData
+
+    manifest = sampling["manifest"]
+    rows = careful_rows(manifest["rows"]["reasoning"], manifest["rows"]["non-reasoning"],
+                        RejectionData(), seed=manifest["config"]["seed"])
+    write_atomically(CAREFUL, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
 def _config(manifest: dict):
     from r1lab.sampling import SamplingConfig
 
@@ -160,8 +179,11 @@ def run_job(job: str) -> dict:
     from r1lab.train.metrics import curves
 
     arm, _, seed_text = job.rpartition("-seed")
-    # Another worker may be sampling: wait for its file.
-    wait_for(PAPER_RATIO, 3600, "the 'sampling' job (--jobs sampling)")
+    if arm == "careful":  # from the sampling job's counts: its data need not be on disk
+        if not CAREFUL.is_file():
+            write_careful(wait_for_job(RUNS / "results", "sampling"))
+    else:  # another worker may be sampling: wait for its file
+        wait_for(PAPER_RATIO, 3600, "the 'sampling' job (--jobs sampling)")
     output_dir = RUNS / job
     overrides = [f"task.source={SETS[arm]}", f"trainer.seed={seed_text}",
                  f"output_dir={output_dir}"]

@@ -4,7 +4,9 @@ weights it ran on are unchanged, gathered into one committed results file.
 A job's result is ``RUNS/results/<job>.json``, stamped with what it ran on (recipe and weights
 hashes, protocol); a job whose saved stamp matches is not run again, so a killed benchmark
 continues where it stopped, and several workers (``--jobs … --no-gather``, one torch thread
-each) can share the cores. A plain run gathers every job into the results file.
+each) can share the cores. A job the committed results file already holds under the same
+stamp is carried from it, not run again (``--fresh`` runs it). A plain run gathers every job
+into the results file.
 """
 
 from __future__ import annotations
@@ -17,13 +19,18 @@ from r1lab.files import write_atomically
 
 
 def run_jobs(chosen: Sequence[str], every: Sequence[str], run_job: Callable[[str], dict],
-             stamp: dict, folder: Path, out: Path, gather: bool = True) -> dict | None:
-    """Run the ``chosen`` jobs not yet done under ``stamp``; then, if ``gather``, write every
-    job's result into ``out`` (stamp first) and return it. Stops with a message naming what is
-    missing or stale."""
+             stamp: dict, folder: Path, out: Path, gather: bool = True,
+             fresh: bool = False) -> dict | None:
+    """Run the ``chosen`` jobs not yet done under ``stamp`` (done: in ``folder``, or, unless
+    ``fresh``, in the committed ``out`` made under the same stamp: ``carry_committed``); then,
+    if ``gather``, write every job's result into ``out`` (stamp first) and return it. Stops
+    with a message naming what is missing or stale."""
     import torch
 
     folder.mkdir(parents=True, exist_ok=True)
+    if not fresh:
+        for job in carry_committed(out, folder, stamp):
+            print(f"[{job}] carried from {out.name} (same stamp; --fresh runs it again)")
     for job in chosen:
         saved = folder / f"{job}.json"
         if saved.is_file() and json.loads(saved.read_text()).get("stamp") == stamp:
@@ -46,6 +53,36 @@ def run_jobs(chosen: Sequence[str], every: Sequence[str], run_job: Callable[[str
     write_json(out, results)
     print(f"wrote {out}")
     return results
+
+
+def carry_committed(out: Path, folder: Path, stamp: dict) -> list[str]:
+    """Copy into ``folder`` the results of the jobs the committed results file ``out`` holds,
+    when it was made under ``stamp`` (the same recipes, weights and protocol) and ``folder``
+    has no result of that job: a benchmark that gains an arm runs only the new jobs, and the
+    gathered file keeps the others as committed. Returns the jobs carried.
+
+    >>> import tempfile
+    >>> tmp = Path(tempfile.mkdtemp())
+    >>> write_json(tmp / "out.json", {"seed": 1, "jobs": {"a": {"job": "a", "x": 2}}})
+    >>> carry_committed(tmp / "out.json", tmp / "runs", {"seed": 1}), carry_committed(
+    ...     tmp / "out.json", tmp / "other", {"seed": 2})
+    (['a'], [])
+    >>> json.loads((tmp / "runs" / "a.json").read_text())
+    {'stamp': {'seed': 1}, 'job': 'a', 'x': 2}
+    """
+    if not out.is_file():
+        return []
+    committed = json.loads(out.read_text(encoding="utf-8"))
+    jobs = committed.pop("jobs", {})
+    if committed != json.loads(json.dumps(stamp)):  # as JSON: tuples are lists there
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    carried = []
+    for job, result in jobs.items():
+        if not (folder / f"{job}.json").is_file():
+            write_json(folder / f"{job}.json", {"stamp": stamp, **result})
+            carried.append(job)
+    return carried
 
 
 def wait_for(path: Path, timeout_s: float, first: str, poll_s: float = 15) -> None:
@@ -87,10 +124,13 @@ def main(argv, description: str, every: Sequence[str], run_job: Callable[[str], 
     parser.add_argument("--ship", action="store_true", help=ship[0])
     parser.add_argument("--no-gather", action="store_true",
                         help="a worker beside others: write only the jobs' own results")
+    parser.add_argument("--fresh", action="store_true",
+                        help="run the jobs again even where the committed results file holds "
+                             "them under the same stamp")
     args = parser.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     results = run_jobs(args.jobs, every, run_job, stamp(), runs / "results", args.out,
-                       gather=not args.no_gather)
+                       gather=not args.no_gather, fresh=args.fresh)
     if results is not None and args.ship:
         ship[1](results)
     return 0

@@ -74,6 +74,41 @@ def ideal_sample(problem: Problem, reflect: bool) -> str:
     return render_readable(reasoning, SUMMARY.format(answer=problem.answer))
 
 
+def careful_rows(reasoning: int, non_reasoning: int, config, seed: int = 0) -> list[dict]:
+    """The control set for SFT on a model's own samples (rejection sampling, distillation):
+    ``reasoning`` of the generator's careful chains (``ideal_sample`` re-checking every step:
+    the mode the tiny world plants and RL selects, written exactly right, with no model in the
+    loop), one per training question that ``config`` draws (an ``r1lab.sampling.RejectionData``:
+    its question seed and language mix), in the readable format and the question's language;
+    then ``non_reasoning`` of the requests ``r1lab.sampling.write_dataset`` adds with the
+    sampling ``seed`` (``sample_stage_2``'s), shuffled by it as that set is. What SFT on it
+    reaches is what the planted format alone gives, without what RL taught the model that
+    wrote the real set.
+
+    >>> from r1lab.sampling import RejectionData
+    >>> rows = careful_rows(3, 2, RejectionData(seed=7))
+    >>> [row["kind"] for row in rows].count("reasoning"), len({row["prompt"] for row in rows})
+    (3, 5)
+    >>> chains = [row for row in rows if row["kind"] == "reasoning"]
+    >>> all(readability_problem(row["completion"], row["lang"]) is None for row in chains)
+    True
+    """
+    import random
+
+    from r1lab.sampling import non_reasoning_rows
+    from r1lab.tasks import ArithmeticConfig, generate
+
+    problems = generate(reasoning, split="train", seed=config.seed,
+                        config=ArithmeticConfig(zh_fraction=config.zh_fraction))
+    rows = [{"prompt": render(p.question), "completion": ideal_sample(p, reflect=True),
+             "kind": "reasoning", "question": p.question, "answer": p.answer, "lang": p.lang,
+             "source": {"generator": "r1lab.cold_start.ideal_sample", "seed": config.seed}}
+            for p in problems]
+    rows += non_reasoning_rows(non_reasoning, seed)
+    random.Random(seed).shuffle(rows)
+    return rows
+
+
 def refine(completion: str, lang: str) -> str | None:
     """Path 3: an R1-Zero completion rewritten readably in ``lang``; None if not well formed.
 

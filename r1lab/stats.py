@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 Z_95 = 1.96  # two-sided 95% quantile of the standard normal
 
@@ -276,6 +276,37 @@ def subset_difference(a: Sequence[Sequence[float]], b_correct: Sequence[int],
     diffs.sort()
     return (round(difference(rows, range(n)), 6), round(diffs[int(0.025 * resamples)], 6),
             round(diffs[int(0.975 * resamples) - 1], 6))
+
+
+def window_band(live: Mapping[str, Sequence], seeds: Sequence[Mapping[str, Sequence]],
+                name: str, steps: range, floor: float) -> tuple[float, float, float]:
+    """A short live run against committed seeds at the same steps: the live run's mean of
+    column ``name`` over ``steps``, and the range of the seeds' means over the same steps,
+    widened on each side by its own width (at least ``floor``). A re-run is another draw, not
+    a copy (the CPU and its thread count change float summation order, and sampling follows
+    it), so it should land about as far from the seeds as they land from each other.
+
+    ``live`` and each seed: a curves dict (``{"step": [...], name: [...]}``, ``None`` where a
+    step did not log it), as ``r1lab.train.metrics.curves`` and the results files keep them.
+
+    >>> seeds = [{"step": [1, 2, 3], "acc": [0.1, 0.5, 0.7]},
+    ...          {"step": [1, 2, 3], "acc": [0.2, 0.6, 0.8]}]
+    >>> window_band({"step": [1, 2], "acc": [0.3, 0.5]}, seeds, "acc", range(2, 3), floor=0.05)
+    (0.5, 0.4, 0.7)
+    """
+    def mean(curve, who):
+        values = [v for s, v in zip(curve["step"], curve[name]) if s in steps and v is not None]
+        if not values:
+            raise ValueError(f"window_band: {who} logged no {name!r} at steps {steps.start}-"
+                             f"{steps.stop - 1}")
+        return sum(values) / len(values)
+
+    if not seeds:
+        raise ValueError("window_band needs the committed seeds' curves; got none")
+    means = [mean(curve, f"seed {i}") for i, curve in enumerate(seeds)]
+    width = max(max(means) - min(means), floor)
+    return (round(mean(live, "the live run"), 6), round(min(means) - width, 6),
+            round(max(means) + width, 6))
 
 
 def seed_count(outcomes: Sequence[bool], what: str) -> str:

@@ -236,6 +236,34 @@ def test_a_worker_waits_for_another_workers_file_and_says_what_to_run_first(seed
         seed_jobs.wait_for_job(tmp_path, "sampling", timeout_s=0)
 
 
+def test_a_job_the_committed_file_holds_is_carried_not_run_again(seed_jobs, tmp_path):
+    """A benchmark that gains an arm runs only the new jobs: the others come from the committed
+    results when they were made under the same stamp; --fresh, or another stamp, runs them."""
+    stamp = {"recipe_sha256": "ab", "protocol": {"k": 4, "top_p": 0.95}}
+    out = tmp_path / "results.json"
+    seed_jobs.write_json(out, {**stamp, "jobs": {"old-seed0": {"job": "old-seed0", "score": 0.5,
+                                                               "torch_threads": 1}}})
+    ran = []
+
+    def run_job(job):
+        ran.append(job)
+        return {"score": 0.75}
+
+    every = ["old-seed0", "new-seed0"]
+    results = seed_jobs.run_jobs(every, every, run_job, stamp, tmp_path / "a", out)
+    assert ran == ["new-seed0"]
+    assert results["jobs"]["old-seed0"] == {"job": "old-seed0", "score": 0.5, "torch_threads": 1}
+    assert results["jobs"]["new-seed0"]["score"] == 0.75
+    assert json.loads(out.read_text())["jobs"].keys() == {"old-seed0", "new-seed0"}
+    ran.clear()
+    seed_jobs.run_jobs(every, every, run_job, stamp, tmp_path / "b", out, fresh=True)
+    assert ran == every
+    ran.clear()
+    seed_jobs.run_jobs(every, every, run_job, {**stamp, "recipe_sha256": "cd"}, tmp_path / "c",
+                       out)
+    assert ran == every  # another recipe: nothing carried
+
+
 SHIPPED_CARDS = {  # data/models/<name>: the benchmark whose --ship copies it and writes its card
     "tiny-r1-zero": "cold_start_seeds", "tiny-cold-start": "cold_start_seeds",
     "tiny-reasoning-rl": "cold_start_seeds", "tiny-rejection-sft": "rejection_sampling_seeds",

@@ -170,3 +170,26 @@ def test_lora_sft_saves_a_merged_model_the_next_stage_can_start_from(sft_file, t
     assert (final / "config.json").is_file() and (final / "model.safetensors").is_file()
     assert not (final / "adapter_config.json").exists()
     assert load_recipe("tiny/r1_zero", [f"model={final}"]).model == str(final)
+
+
+def test_careful_rows_are_the_planted_mode_written_right_beside_the_same_requests():
+    """The control set of notebooks 07 and 09: one careful chain per training question, each
+    right, readable, in the question's language and re-checking every step, plus the very
+    requests the real set adds with that seed."""
+    from r1lab.cold_start import careful_rows, readability_problem
+    from r1lab.rewards import accuracy_reward
+    from r1lab.sampling import RejectionData, non_reasoning_rows
+
+    config = RejectionData(questions=4000, seed=11)
+    rows = careful_rows(300, 120, config, seed=0)  # sample_stage_2's sampling seed
+    chains = [row for row in rows if row["kind"] == "reasoning"]
+    requests = [row for row in rows if row["kind"] != "reasoning"]
+    assert len(chains) == 300 and len({row["prompt"] for row in chains}) == 300
+    assert accuracy_reward([r["completion"] for r in chains],
+                           answer=[r["answer"] for r in chains]) == [1.0] * 300
+    assert all(readability_problem(r["completion"], r["lang"]) is None for r in chains)
+    checks = [r["completion"].count("(check: ") + r["completion"].count("（检查：") for r in chains]
+    assert min(checks) >= 1  # the careful mode: every step re-checked
+    assert 0.35 < sum(r["lang"] == "zh" for r in chains) / 300 < 0.65  # config's 50%
+    assert sorted(map(str, requests)) == sorted(map(str, non_reasoning_rows(120, 0)))
+    assert careful_rows(300, 120, config, seed=0) == rows  # the seed fixes it, order included

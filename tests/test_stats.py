@@ -150,3 +150,19 @@ def test_subset_difference_carries_question_noise_and_refuses_bad_shapes():
         subset_difference([[1.0, 0.0, 1.0]], [1, 1], [1, 1])
     with pytest.raises(ValueError, match="no sample"):
         subset_difference([[1.0, 0.0]], [0, 0], [0, 0])
+
+
+def test_window_band_widens_the_seeds_range_by_its_width_or_the_floor():
+    from r1lab.stats import window_band
+
+    seeds = [{"step": [1, 2, 3, 4], "x": [0.0, 0.4, 0.5, None]},
+             {"step": [1, 2, 3, 4], "x": [0.0, 0.5, 0.5, 0.9]}]
+    live = {"step": [1, 2, 3], "x": [9.0, 0.6, 0.4]}
+    # means over steps 2-3: seeds 0.45 and 0.5 (width 0.05, below the floor 0.1), live 0.5
+    assert window_band(live, seeds, "x", range(2, 4), floor=0.1) == (0.5, 0.35, 0.6)
+    # a wide spread widens by itself; a step that logged nothing (None) is left out
+    assert window_band(live, seeds, "x", range(3, 5), floor=0.0) == (0.4, 0.3, 0.9)
+    with pytest.raises(ValueError, match="seed 0 logged no 'x' at steps 4-4"):
+        window_band(live, seeds, "x", range(4, 5), floor=0.1)
+    with pytest.raises(ValueError, match="committed seeds"):
+        window_band(live, [], "x", range(2, 4), floor=0.1)

@@ -387,6 +387,36 @@ def test_triton_loss_impl_gives_the_same_training_step(tmp_path, monkeypatch):
         assert logged["triton"][key] == pytest.approx(logged["torch"][key], rel=1e-5, abs=1e-7)
 
 
+def test_activation_checkpointing_trades_time_for_memory_and_changes_no_number(tmp_path):
+    """``SAME_NUMBERS``' promise: four GRPO steps with TRL's default (every forward recomputed
+    in the backward) and with the shipped tiny recipes' setting (off) log the same numbers, so
+    a benchmark stamped before the tiny recipes turned it off still stands, and a run may
+    resume with it changed."""
+    from r1lab.train.recipe import SAME_NUMBERS, read_recipe, recipe_sha256
+
+    logged = {}
+    for flag in ("true", "false"):
+        result = run(TINY, fast(tmp_path / flag, f"trainer.activation_checkpointing={flag}"),
+                     progress=False)
+        logged[flag] = [{key: row[key] for key in ("reward", "loss", "grad_norm",
+                                                   "completion_length")}
+                        for row in result.metrics]
+    assert logged["true"][-1]["grad_norm"] > 0 and len(logged["true"]) == 4
+    assert logged["true"] == logged["false"]  # bit for bit, not approximately
+    # the stamp reads the recipe without it; every shipped tiny recipe turns it off
+    original = (REPO / "r1lab/recipes/tiny/r1_zero.yaml").read_text()
+    flipped = tmp_path / "flipped.yaml"
+    flipped.write_text(original.replace("activation_checkpointing: false",
+                                        "activation_checkpointing: true"))
+    assert flipped.read_text() != original
+    assert recipe_sha256(flipped) == recipe_sha256(TINY)
+    assert "trainer.activation_checkpointing" in SAME_NUMBERS
+    tiny = [name for name in available_recipes() if name.startswith("tiny/")]
+    assert len(tiny) >= 13
+    for name in tiny:
+        assert read_recipe(name)[1]["trainer"].get("activation_checkpointing") is False, name
+
+
 def test_triton_loss_impl_refuses_what_it_does_not_cover():
     with pytest.raises(RecipeError, match="`trainer.loss_type` 'cispo' is not covered"):
         load_recipe(TINY, ["loss_impl=triton", "trainer.loss_type=cispo"])

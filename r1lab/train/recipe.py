@@ -51,6 +51,11 @@ RECIPE_KINDS = ("train", "sample")
 # A recipe's YAML may expand (through anchors and aliases) to this many values at most: a
 # few lines of aliases can otherwise stand for gigabytes.
 MAX_RECIPE_VALUES = 100_000
+# Trainer fields that trade memory for time and change no number of a run (a forward
+# recomputed in the backward is the same forward): a benchmark's recipe stamp
+# (``recipe_sha256``) does not count them, and a run may resume with them changed.
+# tests/test_train.py checks tiny/r1_zero's steps are bit-identical either way.
+SAME_NUMBERS = ("trainer.activation_checkpointing", "trainer.gradient_checkpointing")
 
 
 class RecipeError(ValueError):
@@ -153,7 +158,8 @@ def recipe_path(name: str | os.PathLike, kind: str = "train") -> Path:
 
 def recipe_sha256(name: str | os.PathLike) -> str:
     """SHA-256 of what a recipe says: its YAML parsed and written canonically, so comments and
-    layout do not count (a benchmark stamped with it stays valid when a comment is mended).
+    layout do not count (a benchmark stamped with it stays valid when a comment is mended),
+    nor do the fields of ``SAME_NUMBERS`` (activation checkpointing: memory for time).
 
     >>> recipe_sha256("tiny/r1_zero") == recipe_sha256(recipe_path("tiny/r1_zero"))
     True
@@ -162,6 +168,10 @@ def recipe_sha256(name: str | os.PathLike) -> str:
     import json
 
     content = yaml.safe_load(recipe_path(name).read_text(encoding="utf-8"))
+    for key in SAME_NUMBERS:  # memory for time: the same numbers either way
+        section, field_name = key.split(".")
+        if isinstance(content, dict) and isinstance(content.get(section), dict):
+            content[section].pop(field_name, None)
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import yaml
 
 from r1lab.train.checkpoints import checkpoint_problem, checkpoints, latest_checkpoint
-from r1lab.train.recipe import Recipe, RecipeError
+from r1lab.train.recipe import SAME_NUMBERS, Recipe, RecipeError
 
 RECIPE_COPY = "recipe.yaml"
 METRICS_FILE = "metrics.jsonl"  # written by r1lab.train.metrics.MetricsLog
@@ -42,9 +42,10 @@ FINAL_DIR = "final"
 LOCK_FILE = ".lock"
 # What a run leaves before its first step; with no recipe copy, a folder of these is empty.
 RUN_FILES = {LOCK_FILE, METRICS_FILE, "metrics.csv"}
-# Fields a resumed run may change: extending a finished run, or moving its folder, is normal.
+# Fields a resumed run may change: extending a finished run, or moving its folder, is normal;
+# so is trading memory for time (``SAME_NUMBERS``).
 RESUMABLE_CHANGES = {"output_dir", "trainer.max_steps", "trainer.num_train_epochs", "trainer.save_steps",
-                     "trainer.logging_steps", "trainer.save_total_limit"}
+                     "trainer.logging_steps", "trainer.save_total_limit", *SAME_NUMBERS}
 
 
 class RunFolderError(RecipeError):
