@@ -12,14 +12,20 @@ For each exercise set (``course/solutions/NN_name_solutions.ipynb`` and the stud
 5. the exercise notebook runs with every check cell failing as "not answered yet" and no
    other cell failing.
 
-It prints one line per exercise and a summary, and exits 1 naming each problem.
+It prints one line per exercise and a summary, and exits 1 naming each problem. The samples
+that exercises 04-07 draw from the shipped tiny models are drawn once per run and shared by
+its processes (``material.STORE``): the first notebook to need them samples, the others
+read that draw.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +34,7 @@ COURSE = Path(__file__).resolve().parent
 sys.path.insert(0, str(COURSE))
 
 import checks  # noqa: E402  (course/ is put on the path first)
+import material  # noqa: E402
 from build_course import (execute, exercise_path, read, solution_notebooks,  # noqa: E402
                           student_version)
 
@@ -151,8 +158,28 @@ def check_set(solutions_path: Path, report: Report) -> None:
         report.exercises += 1
 
 
+@contextlib.contextmanager
+def one_draw_per_model():
+    """Within the block, the notebooks' kernels (which inherit the environment) and this
+    process share one folder of samples (``material.STORE``), unless one is set already."""
+    if os.environ.get(material.STORE):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="r1lab-course-") as folder:
+        os.environ[material.STORE] = folder
+        try:
+            yield
+        finally:
+            del os.environ[material.STORE]
+
+
 def run_course_check(only: str | None = None) -> Report:
     """Every check above, for every exercise set (or the one numbered ``only``)."""
+    with one_draw_per_model():
+        return _run_course_check(only)
+
+
+def _run_course_check(only: str | None) -> Report:
     report = Report()
     paths = solution_notebooks(only)
     if not paths:

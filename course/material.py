@@ -3,18 +3,33 @@
 Each function here is exercise material, not a solution: the notebook calls it to produce
 the data or the run the student reads, and ``checks.py`` calls it with the same arguments to
 know the right reading. Everything is computed by r1lab itself.
+
+The samples of the shipped tiny models (``data/models/``, exercises 04-07) are drawn once per
+process and cached, so the check reads the very samples the notebook printed; each call
+returns a fresh copy, so a student who edits the records cannot change what the check reads.
 """
 
 from __future__ import annotations
 
+import copy
+import json
+import os
 import random
+from functools import cache
+from pathlib import Path
 
 import torch
 
+from r1lab.cold_start import ColdStartData
 from r1lab.grpo import group_advantages, grpo_loss
-from r1lab.tasks import EOS, generate, worked_chain
-from r1lab.template import DETAILED_TEMPLATE, R1_ZERO_TEMPLATE
+from r1lab.sampling import RejectionData, SamplingConfig
+from r1lab.tasks import (CLOSINGS, EOS, OPENINGS, ArithmeticConfig, chain_of_thought,
+                         generate, problem_for, worked_chain)
+from r1lab.template import (DETAILED_TEMPLATE, R1_ZERO_TEMPLATE, READABLE_SUMMARY,
+                            render_readable)
+from r1lab.tiny.card import MAX_NEW_TOKENS
 from r1lab.tiny.corpus import documents
+from r1lab.train.recipe import parse_recipe
 
 # The walkthrough's four sampled answers to "What is 2+3*4?" (notebook 02, section 1).
 GOLD = "14"
@@ -103,3 +118,199 @@ def toy_bandit(rewards=(0.1, 1.1, 1.0, 0.1), steps: int = 100, group_size: int =
         optimizer.step()
         history.append(logits.softmax(-1).tolist())
     return history
+
+
+# 04-07: the shipped tiny models, sampled live --------------------------------------------
+
+R1_ZERO_RECIPE = "tiny/r1_zero"  # notebook 04's recipe: its rewards and rollout settings
+# The records' keys a student is handed: what a sampler returns, not r1lab's grading of it.
+SAMPLE_KEYS = ("index", "question", "answer", "lang", "completion", "n_tokens")
+# A folder where the samples below are kept between processes. check_course.py sets it for
+# one run, so that the solutions notebook, the exercise notebook and the check itself read
+# one draw of each model instead of sampling it three times; unset, nothing is written.
+STORE = "R1LAB_COURSE_SAMPLES"
+
+
+def _stored(key: str, draw):
+    """``draw()``, or what an earlier process of the same check drew for ``key``."""
+    folder = os.environ.get(STORE)
+    if not folder:
+        return draw()
+    path = Path(folder) / f"{key}.json"
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    value = draw()
+    partial = path.with_suffix(f".{os.getpid()}.part")
+    partial.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+    partial.replace(path)  # whole or absent, whoever reads it
+    return value
+
+
+@cache
+def tiny_model(name: str):
+    """(model, tokenizer) of the shipped tiny model ``data/models/<name>``."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from r1lab.notebook import quiet_downloads
+    from r1lab.sources import local_path
+
+    quiet_downloads()
+    path = local_path(f"data/models/{name}")
+    return AutoModelForCausalLM.from_pretrained(path), AutoTokenizer.from_pretrained(path)
+
+
+def tiny_samples(name: str, problems, k: int, seed: int = 0, **sampling) -> list[dict]:
+    """``k`` samples per problem from ``data/models/<name>`` by ``r1lab.eval.evaluate`` (the
+    paper's T = 0.6 and top-p 0.95 unless ``sampling`` says otherwise), each record cut to
+    ``SAMPLE_KEYS``: what was asked and what the model wrote, not r1lab's grading of it."""
+    from r1lab.eval import evaluate
+
+    records = evaluate(*tiny_model(name), problems, k=k, seed=seed, batch_size=256,
+                       progress=False, **{"max_new_tokens": MAX_NEW_TOKENS, **sampling}).records
+    return [{key: record[key] for key in SAMPLE_KEYS} for record in records]
+
+
+@cache
+def _base_groups(n: int, seed: int, sampling_seed: int) -> list[dict]:
+    def draw():
+        trainer = parse_recipe(R1_ZERO_RECIPE).trainer
+        G = trainer["num_generations"]
+        problems = generate(n, split="train", seed=seed)
+        records = tiny_samples("tiny-base", problems, k=G, seed=sampling_seed,
+                               temperature=trainer["temperature"],
+                               top_p=trainer.get("top_p", 1.0),  # TRL's GRPOConfig default
+                               max_new_tokens=trainer["max_completion_length"])
+        return [{"question": p.question, "answer": p.answer,
+                 "completions": [r["completion"] for r in records[i * G:(i + 1) * G]]}
+                for i, p in enumerate(problems)]
+    return _stored(f"base_groups-{n}-{seed}-{sampling_seed}", draw)
+
+
+def base_groups(n: int = 12, seed: int = 7, sampling_seed: int = 3) -> list[dict]:
+    """GRPO's first rollouts in notebook 04: for ``n`` training questions (drawn with
+    ``seed``, as notebook 04's group by hand is), a group of ``num_generations`` completions
+    from the tiny base, sampled as ``tiny/r1_zero``'s rollouts are (its temperature and
+    completion length; TRL's top-p 1). One dict per question: ``question``, ``answer``,
+    ``completions``."""
+    return copy.deepcopy(_base_groups(n, seed, sampling_seed))
+
+
+@cache
+def _recheck_samples(n: int, k: int, seed: int) -> dict[str, list[dict]]:
+    def draw():
+        problems = generate(n, split="test", seed=seed)
+        return {"base forced to reason": tiny_samples("tiny-base", problems, k,
+                                                      prefill="<think>"),
+                "R1-Zero": tiny_samples("tiny-r1-zero", problems, k)}
+    return _stored(f"recheck_samples-{n}-{k}-{seed}", draw)
+
+
+def recheck_samples(n: int = 16, k: int = 4, seed: int = 3) -> dict[str, list[dict]]:
+    """Notebook 04's two models on the same ``n`` held-out questions, ``k`` samples each at
+    the paper's protocol: the base forced to reason (its completion opened with
+    ``<think>``) and the shipped R1-Zero (``data/models/tiny-r1-zero``)."""
+    return copy.deepcopy(_recheck_samples(n, k, seed))
+
+
+@cache
+def _r1_zero_outputs(n: int, seed: int) -> list[dict]:
+    def draw():
+        config = ColdStartData()
+        problems = generate(n, split="train", seed=seed,
+                            config=ArithmeticConfig(zh_fraction=config.zh_fraction))
+        return tiny_samples("tiny-r1-zero", problems, k=1)
+    return _stored(f"r1_zero_outputs-{n}-{seed}", draw)
+
+
+def r1_zero_outputs(n: int = 40, seed: int = ColdStartData().seed) -> list[dict]:
+    """Path 3's raw material (notebook 05): one sample of the shipped R1-Zero for each of
+    ``n`` training questions, asked in Chinese as often as ``ColdStartData`` asks, sampled as
+    ``r1lab.cold_start.collect_cold_start`` samples it."""
+    return copy.deepcopy(_r1_zero_outputs(n, seed))
+
+
+@cache
+def _chinese_samples(n: int, k: int, seed: int) -> dict[str, list[dict]]:
+    def draw():
+        problems = generate(n, split="test", seed=seed,
+                            config=ArithmeticConfig(zh_fraction=1.0))
+        return {"R1-Zero": tiny_samples("tiny-r1-zero", problems, k),
+                "stage 2": tiny_samples("tiny-reasoning-rl", problems, k)}
+    return _stored(f"chinese_samples-{n}-{k}-{seed}", draw)
+
+
+def chinese_samples(n: int = 16, k: int = 2, seed: int = 0) -> dict[str, list[dict]]:
+    """``n`` held-out questions asked in Chinese, ``k`` samples each at the paper's protocol,
+    from the shipped R1-Zero (no cold start, no language reward) and from the stage-2 model
+    (``data/models/tiny-reasoning-rl``: cold start, then RL with the language reward)."""
+    return copy.deepcopy(_chinese_samples(n, k, seed))
+
+
+@cache
+def _stage_2_samples(n: int, seed: int) -> list[dict]:
+    def draw():
+        data, config = RejectionData(), SamplingConfig()
+        problems = generate(n, split="train", seed=data.seed,
+                            config=ArithmeticConfig(zh_fraction=data.zh_fraction))
+        return tiny_samples("tiny-reasoning-rl", problems, k=data.k, seed=seed,
+                            temperature=config.temperature, top_p=config.top_p)
+    return _stored(f"stage_2_samples-{n}-{seed}", draw)
+
+
+def stage_2_samples(n: int = 24, seed: int = 0) -> list[dict]:
+    """Rejection sampling's raw material (notebook 07): ``k`` samples for each of the first
+    ``n`` training questions ``r1lab.sampling.sample_stage_2`` asks (``RejectionData``: its
+    question seed, half in Chinese, its k), from the stage-2 model at ``SamplingConfig``'s
+    T = 0.6 and top-p 0.95."""
+    return copy.deepcopy(_stage_2_samples(n, seed))
+
+
+def token_count(text: str) -> int:
+    """How many tokens the tiny tokenizer writes ``text`` in (what a sample's ``n_tokens``
+    counts)."""
+    return len(tiny_model("tiny-reasoning-rl")[1](text)["input_ids"])
+
+
+REJECTION_QUESTION = problem_for("2+3*4", "en")  # notebook 07's "What is 2+3*4?"
+
+
+def _gallery_texts() -> list[str]:
+    problem = REJECTION_QUESTION
+
+    def readable(slips=frozenset(), check=False, langs=("en", "en")):
+        _, answer = worked_chain(problem, langs[1], slips, check)
+        return render_readable(chain_of_thought(problem, langs, check, slips),
+                               READABLE_SUMMARY.format(answer=answer))
+
+    checked = readable(check=True)
+    chain, answer = worked_chain(problem, "en")
+    fenced = OPENINGS["en"] + f"```{chain}```" + CLOSINGS["en"].format(answer=answer)
+    return [
+        checked,
+        readable(slips={0}),  # a slip carried to the answer
+        checked.replace(" = ", "  =  "),
+        f"<think>{chain_of_thought(problem, ('en', 'en'), check=True)}</think>"
+        f"<answer>{problem.answer}</answer>",
+        readable(check=True, langs=("en", "zh")),  # checks and closing in Chinese
+        readable(),
+        readable(slips={0}, langs=("en", "zh")),
+        render_readable(fenced, READABLE_SUMMARY.format(answer=answer)),
+        readable(slips={0}, check=True),  # a slip caught by its check
+    ]
+
+
+@cache
+def _rejection_gallery() -> list[dict]:
+    problem = REJECTION_QUESTION
+    counts = _stored("gallery_token_counts",
+                     lambda: [token_count(text) for text in _gallery_texts()])
+    return [{"index": 0, "question": problem.question, "answer": problem.answer,
+             "lang": problem.lang, "completion": text, "n_tokens": n}
+            for text, n in zip(_gallery_texts(), counts)]
+
+
+def rejection_gallery() -> list[dict]:
+    """Nine samples for notebook 07's "What is 2+3*4?", written by the tiny world's own
+    chains (``r1lab.tasks.chain_of_thought``), as records ``r1lab.sampling.filter_samples``
+    reads: ``n_tokens`` is the tiny tokenizer's count."""
+    return copy.deepcopy(_rejection_gallery())

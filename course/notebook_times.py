@@ -13,18 +13,26 @@ disagree.
 
     .venv/bin/python course/notebook_times.py                      # every notebook
     .venv/bin/python course/notebook_times.py notebooks/04_r1_zero.ipynb
+    .venv/bin/python course/notebook_times.py --write              # update every quote
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+COURSE = Path(__file__).resolve().parent
+DOCUMENTS = ("SYLLABUS.md", "INSTRUCTOR.md")
+RUN_TIME = re.compile(r"(\*\*Run time\.\*\* )(<?\d+\.\d)( min recorded on 2 CPU cores)")
+QUOTED = re.compile(r"`(\d\d[a-z]?_[a-z0-9_]+)`(\s+\(?)(<?\d+\.\d)(\s+min)")
+TABLE = re.compile(r"\| notebook \| code cells timed \| minutes \|\n.*?\n\| all \d+ \|[^\n]*",
+                   re.DOTALL)
 STARTED, REPLIED = "iopub.execute_input", "shell.execute_reply"
 
 
@@ -97,10 +105,46 @@ def table(times: dict[str, NotebookTime]) -> str:
     return "\n".join(rows)
 
 
+def write_quotes(times: dict[str, NotebookTime]) -> list[str]:
+    """Put the recorded figures where they are quoted: each notebook's "**Run time.** X min"
+    line (its first markdown cell) and, in ``course/SYLLABUS.md`` and ``INSTRUCTOR.md``, the
+    table and every "`name` X min" / "`name` (X min". Returns the files changed; a quote of
+    a notebook that ``times`` does not hold is left as it is."""
+    def quoted(match):
+        found = times.get(match[1])
+        return match[0] if found is None else f"`{match[1]}`{match[2]}{found.minutes}{match[4]}"
+
+    changed = []
+    for t in times.values():
+        path = NOTEBOOKS / f"{t.name}.ipynb"
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        cell = next(c for c in notebook["cells"] if c["cell_type"] == "markdown")
+        text = "".join(cell["source"])
+        new = RUN_TIME.sub(lambda m: m[1] + t.minutes + m[3], text)
+        if new != text:
+            lines = new.split("\n")
+            cell["source"] = [line + "\n" for line in lines[:-1]] + [lines[-1]]
+            path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n",
+                            encoding="utf-8")
+            changed.append(str(path))
+    every = recorded_times() if len(times) < len(list(NOTEBOOKS.glob("*.ipynb"))) else times
+    for name in DOCUMENTS:
+        path = COURSE / name
+        text = path.read_text(encoding="utf-8")
+        new = QUOTED.sub(quoted, TABLE.sub(lambda m: table(every), text))
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            changed.append(str(path))
+    return changed
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path,
                         help=f"notebooks to read (default: every one in {NOTEBOOKS})")
+    parser.add_argument("--write", action="store_true",
+                        help="put these figures wherever they are quoted (each notebook's "
+                             "first cell, course/SYLLABUS.md, course/INSTRUCTOR.md)")
     args = parser.parse_args(argv)
     missing = [str(p) for p in args.notebooks if not p.is_file()]
     if missing:
@@ -112,6 +156,9 @@ def main(argv=None) -> int:
     if untimed:
         print(f"\nsome code cells carry no execution timestamps (never run, or run by a tool "
               f"that does not record them), so these totals are low: {', '.join(untimed)}")
+    if args.write:
+        changed = write_quotes(times)
+        print("\nupdated: " + (", ".join(changed) if changed else "nothing (all in step)"))
     return 0
 
 

@@ -15,10 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+# Okabe & Ito's colour-blind-safe palette (blue, orange, bluish green, vermillion, reddish
+# purple, sky blue, yellow, black): set it as the colour cycle, and "C0", "C1", ... pick from it.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
+             "#000000")
 LABELS = {
     "reward": "total reward",
     "accuracy": "accuracy reward",
     "format": "format reward",
+    "readable_format": "readable-format reward",
     "completion_length": "completion length (tokens)",
     "reasoning_share": "share of completions that reason",
     "reflection_words": "reflection words per completion",
@@ -98,9 +103,11 @@ def compare_runs(runs: Mapping[str, Sequence[Mapping]], names=("accuracy", "comp
 
 
 def _label(ax, title: str, ylabel: str, legend: bool) -> None:
+    import textwrap
+
     ax.set_title(title)
     ax.set_xlabel("optimizer step")
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(textwrap.fill(ylabel, 32))  # long labels would run into the next panel
     if legend:
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -129,8 +136,8 @@ def pipeline_results(results: Mapping, title: str | None = None):
     positions = range(len(rows))
     left.barh(positions, values, xerr=errors, capsize=3,
               color=[colours.get(row["line"], "tab:gray") for row in rows])
-    for y, value in zip(positions, values):
-        left.text(value + 1, y, f"{value:.1f}", va="center", fontsize=8)
+    for y, value, above in zip(positions, values, errors[1]):  # past the interval's end
+        left.text(value + above + 1, y, f"{value:.1f}", va="center", fontsize=8)
     left.set_yticks(list(positions), [row["label"] for row in rows], fontsize=8)
     left.invert_yaxis()
     left.set_xlim(0, 105)
@@ -225,9 +232,12 @@ def intervals(rows: Mapping[str, Sequence[float]], xlabel: str, title: str | Non
               [rows[label][2] - m for m, label in zip(means, labels)]]
     ax.barh(range(len(labels)), means, xerr=errors, capsize=3,
             color=[f"C{i}" for i in range(len(labels))])
-    for y, value in enumerate(means):
-        ax.text(value, y, f" {value:+.1f}" if reference == 0 else f" {value:.1f}",
-                va="bottom", fontsize=8)
+    for y, label in enumerate(labels):  # the value past the interval's end, clear of its bar
+        mean, low, high = rows[label]
+        leftward = reference is not None and mean < reference
+        ax.text(low if leftward else high, y, f" {mean:+.1f} " if reference == 0 else
+                f" {mean:.1f} ", ha="right" if leftward else "left", va="center", fontsize=8)
+    ax.margins(x=0.12)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.invert_yaxis()
     if reference is not None:

@@ -77,7 +77,8 @@ def test_rejection_sampling_seeds_were_measured_on_todays_recipe_and_models():
         ROOT / "data/models/tiny-reasoning-rl")
     jobs = results["jobs"]
     assert set(jobs) == {"sampling", "stage2", *(f"{arm}-seed{s}" for s in range(3) for arm in
-                                                 ("rejection", "unfiltered", "paper_ratio"))}
+                                                 ("rejection", "unfiltered", "paper_ratio",
+                                                  "careful"))}
     manifest = jobs["sampling"]["manifest"]
     removed = sum(row["removed"] for row in manifest["filters"])
     assert removed + manifest["kept"] == manifest["samples"]
@@ -86,6 +87,10 @@ def test_rejection_sampling_seeds_were_measured_on_todays_recipe_and_models():
     assert jobs["sampling"]["unfiltered"]["reasoning_rows"] == manifest["kept"]
     assert jobs["sampling"]["paper_ratio"] == {"reasoning_rows": manifest["kept"],
                                                "non_reasoning_rows": round(manifest["kept"] / 3)}
+    for s in range(3):  # (the control's jobs ran later, with each question's right samples)
+        careful = jobs[f"careful-seed{s}"]["held_out"]["reasoning"]["all"]
+        assert sum(careful["correct_per_question"]["correct"]) == round(
+            careful["pass_at_1"] * careful["samples"])
     for name, job in jobs.items():
         if name == "sampling":
             continue
@@ -150,14 +155,22 @@ def test_distill_seeds_were_measured_on_todays_recipes_teacher_and_student():
     assert results["protocol"] == asdict(Evaluation())
     jobs = results["jobs"]
     assert set(jobs) == {"distill-data", "student", *(f"{arm}-seed{s}" for arm in (
-        "distill", "rl", "distill_rl") for s in range(3))}
+        "distill", "rl", "distill_rl", "careful") for s in range(3))}
     for s in range(3):
         distilled, rl = jobs[f"distill-seed{s}"], jobs[f"rl-seed{s}"]
         # (a) had the minutes (b) took: the teacher's sampling plus the student's SFT
         assert rl["budget_minutes"] == round(jobs["distill-data"]["minutes"]
                                              + distilled["train_minutes"], 2)
         assert f"time_budget_minutes={rl['budget_minutes']}" in rl["overrides"]
-        for job in (distilled, rl, jobs[f"distill_rl-seed{s}"]):
+        # (d), the control: the generator's careful chains, as many rows as the teacher's set
+        careful = jobs[f"careful-seed{s}"]
+        assert "task.source=runs/distill-seeds/careful.jsonl" in careful["overrides"]
+        per_question = careful["held_out"]["correct_per_question"]  # recorded since (d) ran
+        assert per_question["k"] == results["protocol"]["k"]
+        assert len(per_question["correct"]) == results["protocol"]["questions"]
+        assert sum(per_question["correct"]) / (per_question["k"] * len(per_question["correct"])) \
+            == pytest.approx(careful["held_out"]["pass_at_1"], abs=1e-6)
+        for job in (distilled, rl, jobs[f"distill_rl-seed{s}"], careful):
             held = job["held_out"]
             assert 0 <= held["pass_at_1_ci"][0] <= held["pass_at_1"] <= held["pass_at_1_ci"][1]
             assert job["steps"] > 0

@@ -72,6 +72,37 @@ def test_messages_name_the_mistake():
     assert "text between </think> and <answer>" in _refusal("01", 2, predictions)
 
 
+def test_messages_name_the_mistake_in_the_sets_on_notebooks_04_to_07():
+    # A verdict read off the sign of the estimate: the message quotes the interval.
+    answer = {**checks._verdict_04_answer(), "verdict, R1-Zero - careful chains": "disagrees"}
+    message = _refusal("04", 4, answer)
+    assert "contains 0" in message and "a negative estimate is not 'disagrees'" in message
+    # A control measured once, taken as exact: the message names gain_interval.
+    exact = [round(v, 3) for v in checks.gain_readings()["exact"]]
+    message = _refusal("05", 4, {**checks._gain_answer(), "gain over the SFT checkpoint": exact})
+    assert "as exact" in message and "gain_interval" in message
+    # A per-seed outcome written as a bare fraction: the message quotes seed_count's words.
+    answer = {**checks._seeds_06_answer(), "without the reward, as a count": "1 of 3"}
+    assert "'mixes in 1 of 3 seeds'" in _refusal("06", 4, answer)
+    # Only the sample the student misjudged is named, with filter_samples' reason.
+    verdicts = checks._verdicts_with(sample_6="mixes languages")
+    message = _refusal("07", 1, verdicts)
+    assert "1 of 9 verdicts differ" in message and "sample 6:" in message
+    assert "sample 0:" not in message
+
+
+def test_samples_are_drawn_once_per_check_run(tmp_path, monkeypatch):
+    monkeypatch.setenv(material.STORE, str(tmp_path))
+    assert material._stored("draw", lambda: [{"completion": "<answer>14</answer>"}]) == [
+        {"completion": "<answer>14</answer>"}]
+    # A later process of the same run reads the first draw instead of drawing again.
+    assert material._stored("draw", lambda: ["another draw"]) == [
+        {"completion": "<answer>14</answer>"}]
+    assert [path.name for path in tmp_path.iterdir()] == ["draw.json"]
+    monkeypatch.delenv(material.STORE)
+    assert material._stored("draw", lambda: ["fresh"]) == ["fresh"]  # unset: no store
+
+
 def test_a_right_answer_passes_and_says_so(capsys):
     checks.check("02", 2, 1.0)
     checks.check(3, 4, [0.1487, 0.1065])  # the notebook number may be an int

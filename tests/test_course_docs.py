@@ -22,7 +22,7 @@ TIMES = notebook_times.recorded_times(NOTEBOOKS)
 HEADINGS = ("**Objectives.**", "**Prerequisites.**", "**Run time.**")
 RUN_TIME = re.compile(r"\*\*Run time\.\*\* (<?\d+\.\d) min recorded on 2 CPU cores")
 QUOTED = re.compile(r"`(\d\d[a-z]?_[a-z0-9_]+)`\s+\(?(<?\d+\.\d)\s+min")
-FIX = "run .venv/bin/python course/notebook_times.py and quote its figure"
+FIX = "run .venv/bin/python course/notebook_times.py --write (it quotes the recorded figures)"
 
 
 def first_markdown(path: Path) -> str:
@@ -90,3 +90,35 @@ def test_syllabus_schedules_every_notebook():
     missing = sorted(set(TIMES) - scheduled)
     assert not missing, f"course/SYLLABUS.md's weekly plan leaves out {missing}"
     assert len(re.findall(r"^\| \d+ \|", weeks, re.MULTILINE)) == 10, "a 10-week plan"
+
+
+def test_write_puts_each_recorded_figure_where_it_is_quoted(tmp_path, monkeypatch):
+    """`notebook_times.py --write` mends stale quotes in a notebook's first cell, the
+    syllabus and the instructor guide, and leaves what is in step byte for byte."""
+    import shutil
+
+    (tmp_path / "notebooks").mkdir()
+    for path in NOTEBOOKS:
+        shutil.copy(path, tmp_path / "notebooks" / path.name)
+    for name in notebook_times.DOCUMENTS:
+        shutil.copy(ROOT / "course" / name, tmp_path / name)
+    monkeypatch.setattr(notebook_times, "NOTEBOOKS", tmp_path / "notebooks")
+    monkeypatch.setattr(notebook_times, "COURSE", tmp_path)
+    target = tmp_path / "notebooks" / "02_rule_rewards.ipynb"
+    good = target.read_text(encoding="utf-8")
+    minutes = TIMES["02_rule_rewards"].minutes
+    said = f"**Run time.** {minutes} min recorded"
+    assert said in good
+    target.write_text(good.replace(said, "**Run time.** 99.9 min recorded"), encoding="utf-8")
+    syllabus = (tmp_path / "SYLLABUS.md").read_text(encoding="utf-8")
+    assert f"`02_rule_rewards` {minutes} min" in syllabus
+    (tmp_path / "SYLLABUS.md").write_text(
+        syllabus.replace(f"`02_rule_rewards` {minutes} min", "`02_rule_rewards` 42.0 min", 1)
+        .replace(f"| `02_rule_rewards` | {TIMES['02_rule_rewards'].timed_cells}",
+                 "| `02_rule_rewards` | 0", 1), encoding="utf-8")
+    times = notebook_times.recorded_times()
+    changed = notebook_times.write_quotes(times)
+    assert sorted(Path(p).name for p in changed) == ["02_rule_rewards.ipynb", "SYLLABUS.md"]
+    assert target.read_text(encoding="utf-8") == good
+    assert (tmp_path / "SYLLABUS.md").read_text(encoding="utf-8") == syllabus
+    assert notebook_times.write_quotes(times) == []  # in step: nothing written

@@ -93,7 +93,7 @@ BAD = [
     (["trainer.use_vllm=true", "trainer.vllm_max_model_length=128",
       "trainer.max_completion_length=128"],
      "`trainer.vllm_max_model_length` (128) must exceed max_completion_length (128)"),
-    (["accelerate=r1lab/recipes/accelerate/fsdp.yaml"],
+    (["accelerate=r1lab/recipes/accelerate/fsdp.yaml", "trainer.activation_checkpointing=true"],
      "`trainer.activation_checkpointing` must be false"),
     (["accelerate=r1lab/recipes/accelerate/nope.yaml"], "`accelerate`: file"),
 ]
