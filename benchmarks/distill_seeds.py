@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seed_jobs import main, wait_for_job  # noqa: E402  (beside this script)
+from seed_jobs import main, wait_for_job, write_careful  # noqa: E402  (beside this script)
 
 RESULTS = ROOT / "benchmarks" / "results" / "distill_seeds.json"
 RUNS = ROOT / "runs" / "distill-seeds"
@@ -105,8 +105,11 @@ def run_arm(arm: str, seed: int) -> dict:
         extra["budget_minutes"] = round(data["minutes"] + distilled["train_minutes"], 2)
         overrides.append(f"time_budget_minutes={extra['budget_minutes']}")
     elif arm == "careful":  # the control: the generator's careful chains, as many
+        from r1lab.pipeline import BUDGETS
+
         data = wait_for_job(RUNS / "results", "distill-data")
-        write_careful(data["manifest"]["rows"])
+        write_careful(RUNS / "careful.jsonl", data["manifest"]["rows"], BUDGETS["full"].distill,
+                      SAMPLING_SEED)
         overrides.append(f"task.source={RUNS / 'careful.jsonl'}")
     else:  # (c): RL after (b)
         wait_for_job(RUNS / "results", f"distill-seed{seed}")
@@ -118,23 +121,6 @@ def run_arm(arm: str, seed: int) -> dict:
     return {"overrides": [_rel(o) for o in overrides], "train_minutes": round(minutes, 2),
             "steps": found["step"][-1] if found["step"] else 0, **extra, "curves": found,
             "held_out": evaluate_model(result.final_dir)}
-
-
-def write_careful(rows: dict) -> None:
-    """``careful.jsonl``, unless written: the generator's careful chains, as many as the
-    teacher's set keeps, on its draw of training questions, with its non-reasoning rows."""
-    import json
-
-    from r1lab.cold_start import careful_rows
-    from r1lab.files import write_atomically
-    from r1lab.pipeline import BUDGETS
-
-    if (RUNS / "careful.jsonl").is_file():
-        return
-    written = careful_rows(rows["reasoning"], rows["non-reasoning"], BUDGETS["full"].distill,
-                           seed=SAMPLING_SEED)
-    write_atomically(RUNS / "careful.jsonl",
-                     "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in written))
 
 
 def run_job(job: str) -> dict:

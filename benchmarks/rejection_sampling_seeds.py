@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from seed_jobs import (card_text, main, ship_model, summary_by_language,  # noqa: E402
-                       wait_for, wait_for_job)  # (beside this script)
+                       wait_for, wait_for_job, write_careful)  # (beside this script)
 
 RESULTS = ROOT / "benchmarks" / "results" / "rejection_sampling_seeds.json"
 RUNS = ROOT / "runs" / "rejection-seeds"
@@ -151,19 +151,6 @@ def run_sampling() -> dict:
                             "non_reasoning_rows": len(paper_ratio) - len(reasoning)}}
 
 
-def write_careful(sampling: dict) -> None:
-    """``careful.jsonl``: the generator's careful chains, as many as the sampled set keeps,
-    on the same draw of training questions, with its non-reasoning rows (same seed)."""
-    from r1lab.cold_start import careful_rows
-    from r1lab.files import write_atomically
-    from r1lab.sampling import RejectionData
-
-    manifest = sampling["manifest"]
-    rows = careful_rows(manifest["rows"]["reasoning"], manifest["rows"]["non-reasoning"],
-                        RejectionData(), seed=manifest["config"]["seed"])
-    write_atomically(CAREFUL, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-
-
 def _config(manifest: dict):
     from r1lab.sampling import SamplingConfig
 
@@ -180,8 +167,10 @@ def run_job(job: str) -> dict:
 
     arm, _, seed_text = job.rpartition("-seed")
     if arm == "careful":  # from the sampling job's counts: its data need not be on disk
-        if not CAREFUL.is_file():
-            write_careful(wait_for_job(RUNS / "results", "sampling"))
+        from r1lab.sampling import RejectionData
+
+        manifest = wait_for_job(RUNS / "results", "sampling")["manifest"]
+        write_careful(CAREFUL, manifest["rows"], RejectionData(), manifest["config"]["seed"])
     else:  # another worker may be sampling: wait for its file
         wait_for(PAPER_RATIO, 3600, "the 'sampling' job (--jobs sampling)")
     output_dir = RUNS / job

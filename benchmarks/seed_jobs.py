@@ -85,6 +85,18 @@ def carry_committed(out: Path, folder: Path, stamp: dict) -> list[str]:
     return carried
 
 
+def write_careful(path: Path, rows: dict, config, seed: int) -> None:
+    """The careful-chain control's SFT set at ``path``, unless written: as many of the
+    generator's careful chains (``r1lab.cold_start.careful_rows``) and requests as a sampled
+    set's ``rows`` counts (its manifest's ``rows``), drawn as ``config`` and ``seed`` drew it."""
+    from r1lab.cold_start import careful_rows
+    from r1lab.files import write_jsonl
+
+    if not path.is_file():
+        write_jsonl(path, careful_rows(rows["reasoning"], rows["non-reasoning"], config,
+                                       seed=seed))
+
+
 def wait_for(path: Path, timeout_s: float, first: str, poll_s: float = 15) -> None:
     """Another worker may be writing ``path``: poll until it exists; after ``timeout_s``
     stop, saying what to run ``first``."""

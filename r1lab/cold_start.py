@@ -248,7 +248,7 @@ def collect_cold_start(base_dir: Path, r1_zero_dir: Path, folder: Path, seed: in
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from r1lab.eval import evaluate
-    from r1lab.files import write_atomically
+    from r1lab.files import write_atomically, write_jsonl
     from r1lab.sampling import DATA, MANIFEST
     from r1lab.tasks import ArithmeticConfig, generate
     from r1lab.tiny.card import MAX_NEW_TOKENS
@@ -290,7 +290,6 @@ def collect_cold_start(base_dir: Path, r1_zero_dir: Path, folder: Path, seed: in
                              for p in paths) + ". Train R1-Zero longer, or ask for more "
                              "questions (ColdStartData)")
     folder.mkdir(parents=True, exist_ok=True)
-    write_atomically(folder / DATA, "".join(json.dumps(r, ensure_ascii=False) + "\n"
-                                             for r in rows))
+    write_jsonl(folder / DATA, rows)
     write_atomically(folder / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
     return manifest

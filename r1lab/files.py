@@ -34,6 +34,18 @@ def write_atomically(path: str | os.PathLike, text: str) -> Path:
     return path
 
 
+def write_jsonl(path: str | os.PathLike, rows) -> Path:
+    r"""``rows`` as JSON lines (UTF-8, non-ASCII kept), written atomically (``write_atomically``).
+
+    >>> import tempfile
+    >>> path = write_jsonl(Path(tempfile.mkdtemp()) / "rows.jsonl", [{"q": "多少"}, {"q": 2}])
+    >>> path.read_text(encoding="utf-8")
+    '{"q": "多少"}\n{"q": 2}\n'
+    """
+    return write_atomically(path, "".join(json.dumps(row, ensure_ascii=False) + "\n"
+                                          for row in rows))
+
+
 class DamagedFile(ValueError):
     """A file r1lab reads back is damaged. ``problem`` says what is wrong with it
     ("is cut short", "is null, not a JSON object", …); the message is the file, the problem

@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from r1lab.eval import PAPER_TEMPERATURE, PAPER_TOP_P, grade
-from r1lab.files import DamagedFile, read_json, write_atomically
+from r1lab.files import DamagedFile, read_json, write_atomically, write_jsonl
 from r1lab.rewards import accuracy_reward
 from r1lab.rewards.language import mixes_languages
 from r1lab.template import SPECIAL_TOKEN, parse_completion, render
@@ -392,8 +392,7 @@ def rejection_sample(model, tokenizer, problems: Sequence, out: str | Path,
     whole = {s for s in starts
              if all(i in done for i in range(s, min(s + config.chunk, len(problems))))}
     records = [r for r in records if r["index"] - r["index"] % config.chunk in whole]
-    write_atomically(out / SAMPLES, "".join(json.dumps(r, ensure_ascii=False) + "\n"
-                                             for r in records))
+    write_jsonl(out / SAMPLES, records)
     if records:
         log(f"{out}: resuming, {len(whole)} of {len(starts)} chunks already sampled")
     with progress_bar(total=len(problems), initial=sum(min(config.chunk, len(problems) - s)
@@ -524,8 +523,7 @@ def write_dataset(out: str | Path, records: Sequence[dict], config: SamplingConf
                             + ", ".join(f"{row['filter']} {row['removed']}" for row in table
                                         if row["removed"])
                             + ". Sample more per prompt (k), or train the model further")
-    write_atomically(out / DATA, "".join(json.dumps(r, ensure_ascii=False) + "\n"
-                                          for r in rows))
+    write_jsonl(out / DATA, rows)
     write_atomically(out / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
     return manifest
 

@@ -277,6 +277,18 @@ def test_a_job_the_committed_file_holds_is_carried_not_run_again(seed_jobs, tmp_
     assert ran == every  # another recipe: nothing carried
 
 
+def test_the_careful_control_set_is_written_once_from_a_sampled_sets_counts(seed_jobs, tmp_path):
+    from r1lab.cold_start import careful_rows
+    from r1lab.sampling import RejectionData
+
+    path = tmp_path / "careful.jsonl"
+    seed_jobs.write_careful(path, {"reasoning": 5, "non-reasoning": 3}, RejectionData(seed=7), 0)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert rows == careful_rows(5, 3, RejectionData(seed=7), seed=0)
+    seed_jobs.write_careful(path, {"reasoning": 9, "non-reasoning": 9}, RejectionData(), 1)
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 8  # written: kept as it is
+
+
 SHIPPED_CARDS = {  # data/models/<name>: the benchmark whose --ship copies it and writes its card
     "tiny-r1-zero": "cold_start_seeds", "tiny-cold-start": "cold_start_seeds",
     "tiny-reasoning-rl": "cold_start_seeds", "tiny-rejection-sft": "rejection_sampling_seeds",
