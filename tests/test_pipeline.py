@@ -334,7 +334,11 @@ def test_every_training_step_gets_its_folders_intact_even_with_a_yaml_comment_in
     for name, recipe in recipes.items():
         assert recipe.output_dir == str(folders[name])
         assert recipe.trainer["seed"] == 4 and recipe.trainer["logging_steps"] == 3
-    assert recipes["r1_zero"].trainer["max_steps"] == 100  # the budget's string overrides
+    budget_steps = dict(o.split("=") for o in BUDGETS["quick"].train["r1_zero"])
+    recipe_steps = load_recipe("tiny/r1_zero").trainer["max_steps"]
+    # the budget's string overrides reach the recipe
+    assert recipes["r1_zero"].trainer["max_steps"] == int(budget_steps["trainer.max_steps"])
+    assert int(budget_steps["trainer.max_steps"]) != recipe_steps
     for name, rows in {"cold_start_sft": "cold_start_data", "rejection_sft": "rejection_sampling",
                        "distill_sft": "distill_data"}.items():
         assert recipes[name].task.source == str(folders[rows] / DATA)
