@@ -100,7 +100,7 @@ test-browser: $(STAMP) $(LAB_SETTINGS)
 
 # The course kit (course/README.md): runs every solutions notebook (each check must pass) and
 # every exercise notebook (each check must fail as not answered yet), and tries each check's
-# known wrong answers; one line per exercise, about 70 s on 2 cores.
+# known wrong answers; one line per exercise, about 2.5 min on 2 cores.
 .PHONY: check-course
 check-course: $(STAMP)
 	$(PY) course/check_course.py

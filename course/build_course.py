@@ -15,7 +15,7 @@ Every other cell is copied as it is, without outputs. Run after editing a soluti
 notebook (``make check-course`` fails while an exercise notebook is out of date)::
 
     .venv/bin/python course/build_course.py            # all notebooks
-    .venv/bin/python course/build_course.py 02         # one
+    .venv/bin/python course/build_course.py 02         # one (03b: notebook 03b's)
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,10 +37,25 @@ SOLUTIONS_ONLY = "# solutions notebook only"
 KERNEL = "python3"
 
 
+NOTEBOOK = re.compile(r"\d\d[a-z]?")
+"""A lab notebook's key: its two digits and, for a notebook between two others, a letter
+("02", "03b"); a course file's name opens with it and "_"."""
+
+
+def notebook_number(path: Path) -> str:
+    """The key a course file's name opens with: "03b" for 03b_tiny_world_solutions.ipynb.
+
+    >>> notebook_number(Path("03b_tiny_world_solutions.ipynb")), notebook_number(Path("03_x"))
+    ('03b', '03')
+    """
+    return path.name.split("_", 1)[0]
+
+
 def solution_notebooks(only: str | None = None) -> list[Path]:
-    """The solutions notebooks, in order; ``only`` ("02") keeps one."""
-    found = sorted(SOLUTIONS.glob("[0-9][0-9]_*_solutions.ipynb"))
-    return [path for path in found if only is None or path.name.startswith(f"{only}_")]
+    """The solutions notebooks, in order ("03" before "03b"); ``only`` ("02") keeps one."""
+    found = sorted(path for path in SOLUTIONS.glob("[0-9][0-9]*_solutions.ipynb")
+                   if NOTEBOOK.fullmatch(notebook_number(path)))
+    return [path for path in found if only is None or notebook_number(path) == only]
 
 
 def exercise_path(solutions: Path) -> Path:
@@ -143,7 +159,7 @@ def execute(notebook, folder: Path, allow_errors: bool, timeout: int = 300):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("only", nargs="?", help="one notebook number, e.g. 02")
+    parser.add_argument("only", nargs="?", help="one notebook, e.g. 02 or 03b")
     parser.add_argument("--no-run", action="store_true",
                         help="only write the exercise notebooks; leave the solutions as they are")
     args = parser.parse_args(argv)

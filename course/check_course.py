@@ -35,10 +35,10 @@ sys.path.insert(0, str(COURSE))
 
 import checks  # noqa: E402  (course/ is put on the path first)
 import material  # noqa: E402
-from build_course import (execute, exercise_path, read, solution_notebooks,  # noqa: E402
-                          student_version)
+from build_course import (execute, exercise_path, notebook_number, read,  # noqa: E402
+                          solution_notebooks, student_version)
 
-CHECK_CALL = re.compile(r'^check\(\s*"(\d\d)"\s*,\s*(\d+)\s*,', re.MULTILINE)
+CHECK_CALL = re.compile(r'^check\(\s*"(\d\d[a-z]?)"\s*,\s*(\d+)\s*,', re.MULTILINE)
 MIN_EXERCISES, MAX_EXERCISES = 3, 6
 
 
@@ -106,7 +106,7 @@ def check_wrong_answers(found: checks.Exercise) -> list[str]:
 def check_set(solutions_path: Path, report: Report) -> None:
     """Checks 1-5 for one exercise set; appends lines and problems to ``report``."""
     exercises_path = exercise_path(solutions_path)
-    number = solutions_path.name[:2]
+    number = notebook_number(solutions_path)
     where = f"{exercises_path.name} / solutions/{solutions_path.name}"
     if not exercises_path.exists():
         report.problems.append(f"{where}: {exercises_path.name} is missing; run "
@@ -184,7 +184,7 @@ def _run_course_check(only: str | None) -> Report:
     paths = solution_notebooks(only)
     if not paths:
         report.problems.append(f"no solutions notebook found in {COURSE / 'solutions'}")
-    for orphan in sorted(COURSE.glob("[0-9][0-9]_*_exercises.ipynb")):
+    for orphan in sorted(COURSE.glob("[0-9][0-9]*_exercises.ipynb")):
         if only is None and not any(exercise_path(p) == orphan for p in paths):
             report.problems.append(f"{orphan.name} has no solutions notebook")
     for path in paths:
@@ -194,7 +194,7 @@ def _run_course_check(only: str | None) -> Report:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("only", nargs="?", help="one notebook number, e.g. 02")
+    parser.add_argument("only", nargs="?", help="one notebook, e.g. 02 or 03b")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     report = run_course_check(args.only)

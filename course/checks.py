@@ -2,7 +2,8 @@
 right and, when it is not, what is wrong with it.
 
 Every expected value is computed by r1lab itself (``r1lab.template``, ``r1lab.rewards``,
-``r1lab.grpo``, ``r1lab.stats``, ``r1lab.cold_start``, ``r1lab.sampling``), read from the
+``r1lab.grpo``, ``r1lab.stats``, ``r1lab.cold_start``, ``r1lab.sampling``, ``r1lab.kernels``,
+``r1lab.findings``), read from the
 committed benchmark results (``benchmarks/results/*.json``) or found by re-running the
 exercise's material (``material.py``), never typed in here by hand. A check raises
 ``NotAnswered`` while an answer still holds its blank (``...`` or ``None``), ``WrongAnswer``
@@ -17,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Callable
 
@@ -26,23 +27,34 @@ import torch
 from material import (GOLD, R1_ZERO_RECIPE, WALKTHROUGH, base_groups, chinese_samples,
                       lenient_total, r1_zero_documents, recheck_samples, rejection_gallery,
                       stage_2_samples, tiny_chains, toy_bandit, r1_zero_outputs)
+from material import judge_scores, scored_pairs, student_teacher_samples
+from material import (KERNEL_ADVANTAGES, KERNEL_EPSILON, KERNEL_RATIOS, KERNEL_TEMPERATURE,
+                      kernel_batch, planted_mode_samples, run_kernel)
+from material import (PREFILLS, SHORT_OPERANDS, TASK_OPERANDS, length_samples,
+                      operand_label)
 from r1lab.cold_start import collect, readability_problem, refine
-from r1lab.eval import Report, grade
+from r1lab.eval import Protocol, Report, grade
+from r1lab.findings import (pass_at_k_curve, reused_steps_only, seed_values, seeds_of,
+                            window_mean, windows)
 from r1lab.grpo import group_advantages, grpo_loss
 from r1lab.grpo.advantages import TRL_STD_EPS
 from r1lab.rewards import REWARDS, accuracy_reward, combined_reward, format_reward
 from r1lab.rewards.accuracy import is_numeric_literal, stated_number
 from r1lab.rewards.language import mixes_languages, target_language_share
-from r1lab.rewards.reflection import REFLECTION_WORDS
+from r1lab.rewards.reflection import REFLECTION_WORDS, rechecks
 from r1lab.sampling import FILTERS, KEPT, RejectionData, SamplingConfig, filter_samples
 from r1lab.sources import REPO_ROOT
 from r1lab.stats import (VERDICTS, Z_95, difference_interval, gain_interval, mean_var,
                          paired_difference, pass_at_k, seed_count, seed_interval,
                          subset_difference, verdict)
 from r1lab.tasks import chain_of_thought, problem_for, worked_chain
+from r1lab.tasks import CLOSINGS, ArithmeticConfig, count_expressions, slip
+from r1lab.tasks.arithmetic import split_of, worked_steps
+from r1lab.tasks.general import DIGIT, POLITE_REPLIES, generate_general, is_harmless
 from r1lab.template import (READABLE_SUMMARY, SPECIAL_TOKEN, TAGS, parse, parse_completion,
                             parse_readable, render, render_readable, strip_echo)
 from r1lab.tiny.card import MAX_NEW_TOKENS
+from r1lab.tiny.corpus import CorpusConfig
 from r1lab.train.recipe import parse_recipe
 
 
@@ -91,9 +103,23 @@ def blanks(answer, where: str = "the answer") -> list[str]:
     return []
 
 
+def notebook_key(notebook) -> str:
+    """A lab notebook's key as the exercises are registered under it: two digits, and the
+    letter of a notebook between two others ("03b"); 3 and "3" give "03".
+
+    >>> notebook_key(3), notebook_key("02"), notebook_key("3b")
+    ('03', '02', '03b')
+    """
+    found = re.fullmatch(r"(\d{1,2})([a-z]?)", str(notebook))
+    if isinstance(notebook, bool) or not isinstance(notebook, (int, str)) or not found:
+        raise KeyError(f"a notebook is named by its number, as in check(\"02\", 1, ...) or "
+                       f"check(\"03b\", 1, ...); got {notebook!r}")
+    return f"{int(found[1]):02d}{found[2]}"
+
+
 def check(notebook, number: int, answer) -> None:
-    """Check the answer to exercise ``number`` of notebook ``notebook`` ("01", "02", ...)."""
-    key = (f"{int(notebook):02d}", number)
+    """Check the answer to exercise ``number`` of notebook ``notebook`` ("01", "03b", ...)."""
+    key = (notebook_key(notebook), number)
     if key not in EXERCISES:
         known = ", ".join(f"{n}.{k}" for n, k in sorted(EXERCISES))
         raise KeyError(f"no exercise {key[0]}.{number}; the exercises are {known}")
@@ -716,6 +742,367 @@ def _ex_03_6(answer):
                   "start)")
     return ("With the group's std, o2's 0.1 format edge over o3 is a full-size signal; "
             "without it, o3 lasts longer.")
+
+
+# Notebook 03b · the tiny world: its task, its corpus, its base model ----------------------
+
+EX_03B_EXPRESSION = "(7+8)*3-2"  # a carry, then a product that multiplies a slip, then a step
+EX_03B_ENDS = {  # exercise 03b.1's chains: (the steps that slip, checked?)
+    "ends on, step 0 slips": ({0}, False),
+    "ends on, steps 0 and 1 slip": ({0, 1}, False),
+    "ends on, checked, step 0 slips": ({0}, True),
+}
+SLIP_KEYS = ["chain", "slipped results", *EX_03B_ENDS]
+EX_03B_SPACE = ArithmeticConfig(operands=(2, 2), operators="+")  # the sums "a+b" of digits
+EX_03B_PERCENTS = (10, 20)  # test_percent before and after
+SPLIT_KEYS = ["expressions in all", "test at test_percent=10", "test at test_percent=20",
+              "test at 10, train at 20", "twins a+b, b+a in different splits"]
+EX_03B_DOCS = 2000  # exercise 03b.3 counts the corpus's first documents
+CORPUS_KEYS = ["reasoning, expected share of all documents",
+               "careful, expected share of all documents",
+               f"reasoning, counted in the first {EX_03B_DOCS}",
+               f"careful, counted in the first {EX_03B_DOCS}"]
+SHARE_TOL = 6e-4  # shares are asked for to 3 decimals
+SHORT, TASK = operand_label(SHORT_OPERANDS), operand_label(TASK_OPERANDS)
+PAYS = (SHORT, TASK, "both", "neither")
+SHORT_KEYS = ["fewest operands in the corpus",
+              *(f"right, {arm}, {label}" for label in (TASK, SHORT) for arm in PREFILLS),
+              "where making it reason pays"]
+
+
+def _slip_rule(step) -> str:
+    """In words, why ``r1lab.tasks.slip`` writes ``step`` wrong as it does, or cannot."""
+    a, op, b, result = step.a, step.op, step.b, step.result
+    said = f"{step.operation} = {result}"
+    if a < 0 or b < 0:
+        return f"{said} has a negative operand: it cannot slip"
+    if op == "+":
+        if a % 10 + b % 10 >= 10:
+            return f"{said} carries: forgetting the carry writes {result - 10}"
+        return f"{said}: {a % 10}+{b % 10} < 10, no carry to forget, so it cannot slip"
+    if op == "-":
+        if result > 0 and a % 10 < b % 10:
+            return f"{said} borrows: forgetting the borrow writes {result + 10}"
+        return f"{said}: {a % 10} >= {b % 10}, no borrow to forget, so it cannot slip"
+    if result >= 10 and a > 0:
+        return (f"{said}: read one times-table row short, {a}*{b - 1}, it writes "
+                f"{result - a}")
+    return f"{said}: a product under 10 (or of 0) cannot slip"
+
+
+@cache
+def slip_readings() -> dict:
+    """Exercise 03b.1 as r1lab writes it: the chain, each step's slip, three worked chains."""
+    problem = problem_for(EX_03B_EXPRESSION)
+    steps = worked_steps(EX_03B_EXPRESSION)
+    chains = {key: worked_chain(problem, "en", slips, check)
+              for key, (slips, check) in EX_03B_ENDS.items()}
+    return {"chain": problem.chain, "steps": steps,
+            "slipped results": {i: slip(s) for i, s in enumerate(steps) if slip(s) is not None},
+            **{key: int(end) for key, (_, end) in chains.items()},
+            "texts": {key: text for key, (text, _) in chains.items()}}
+
+
+def _slip_answer(**changes) -> dict:
+    found = slip_readings()
+    right = {"chain": list(found["chain"]), "slipped results": dict(found["slipped results"]),
+             **{key: found[key] for key in EX_03B_ENDS}}
+    return {**right, **{key.replace("_", " "): value for key, value in changes.items()}}
+
+
+def _end_number(answer, key: str) -> int:
+    value = answer[key]
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(f"{key!r}: expected the integer the chain ends on; got {value!r}")
+    return value
+
+
+@exercise("03b", 1, "a slip, carried and caught", wrong=lambda: [
+    (_slip_answer(chain=["(7+8)*3-2", "(15)*3-2", "45-2", "43"]), "loses its parentheses"),
+    (_slip_answer(slipped_results={0: 5, 1: 30, 2: 46}), "cannot slip"),
+    ({**_slip_answer(), "ends on, step 0 slips": 33}, "shifted the answer"),
+    ({**_slip_answer(), "ends on, steps 0 and 1 slip": 28}, "as if it had been given"),
+    ({**_slip_answer(), "ends on, checked, step 0 slips": 13}, "fixes the slip"),
+])
+def _ex_03b_1(answer):
+    answer = _keys(answer, SLIP_KEYS)
+    found = slip_readings()
+    chain, steps = found["chain"], found["steps"]
+    mine = answer["chain"]
+    if not isinstance(mine, (list, tuple)) or not all(isinstance(s, str) for s in mine):
+        _fail(f"'chain': expected the list of expressions, as strings; got {mine!r}")
+    if tuple(s.replace(" ", "") for s in mine) != chain:
+        where = next((i for i, (a, b) in enumerate(zip(mine, chain)) if a != b),
+                     min(len(mine), len(chain)))
+        said = repr(mine[where]) if where < len(mine) else "nothing"
+        why = ("a group reduced to one number loses its parentheses"
+               if where < len(mine) and re.search(r"\(-?\d+\)", mine[where]) else
+               "one operation per item: parentheses first, then *, then + and - left to "
+               "right, down to the answer")
+        _fail(f"'chain', item {where}: yours {said}, solution_chain writes "
+              f"{chain[where] if where < len(chain) else 'nothing'!r} ({why}). r1lab's chain: "
+              f"{' -> '.join(chain)}")
+    slipped = answer["slipped results"]
+    if not isinstance(slipped, dict) or not all(
+            isinstance(k, int) and isinstance(v, int) and not isinstance(v, bool)
+            for k, v in slipped.items()):
+        _fail("'slipped results': expected {step index: the number written when it slips} "
+              f"for the steps that can slip; got {slipped!r}")
+    problems = []
+    for i in sorted(set(slipped) | set(found["slipped results"])):
+        if not 0 <= i < len(steps):
+            _fail(f"'slipped results': the steps are numbered 0..{len(steps) - 1}; "
+                  f"you listed step {i}")
+        if slipped.get(i) != found["slipped results"].get(i):
+            said = "left out" if i not in slipped else f"yours {slipped[i]}"
+            problems.append(f"step {i} ({said}): {_slip_rule(steps[i])}")
+    if problems:
+        _fail("'slipped results': " + "; ".join(problems))
+    first = steps[0]
+    for key, (slips, check) in EX_03B_ENDS.items():
+        ends, expected, text = _end_number(answer, key), found[key], found["texts"][key]
+        if ends == expected:
+            continue
+        shifted = int(chain[-1]) + slip(first) - first.result
+        given = worked_steps(EX_03B_EXPRESSION, {i: slip(steps[i]) for i in slips})
+        if check:
+            why = ("a checked chain re-computes each step right after writing it and fixes "
+                   "the slip on the spot; a check never slips, so it ends on the true answer")
+        elif slips == {0} and ends == shifted:
+            why = (f"you shifted the answer by step 0's error ({slip(first) - first.result:+d}); "
+                   f"the later steps work on the number written, {slip(first)}, and the "
+                   "product multiplies its error")
+        elif ends == int(given[-1].after):
+            second = worked_steps(EX_03B_EXPRESSION, {0: slip(first)})[1]
+            why = (f"step 1 slipped as if it had been given {steps[1].operation}; it was "
+                   f"given {second.operation}, and {_slip_rule(second)}")
+        else:
+            why = "each step works on the numbers the step before it wrote"
+        _fail(f"{key!r}: yours {ends}, r1lab's chain ends on {expected}: {why}. r1lab "
+              f"writes '{text}'")
+    return ("An uncaught slip is worked on by every later step; a check catches it before "
+            "anything is built on it.")
+
+
+@cache
+def split_readings() -> dict:
+    """Exercise 03b.2 as r1lab splits it: the sums of EX_03B_SPACE at two test percents."""
+    digits = range(10 ** EX_03B_SPACE.digits)
+    sums = [f"{a}+{b}" for a in digits for b in digits]
+    low, high = EX_03B_PERCENTS
+    twins = [(f"{a}+{b}", f"{b}+{a}") for a in digits for b in digits
+             if a < b and split_of(f"{a}+{b}", low) != split_of(f"{b}+{a}", low)]
+    return {
+        SPLIT_KEYS[0]: count_expressions(EX_03B_SPACE),
+        SPLIT_KEYS[1]: count_expressions(EX_03B_SPACE, "test"),
+        SPLIT_KEYS[2]: count_expressions(replace(EX_03B_SPACE, test_percent=high), "test"),
+        SPLIT_KEYS[3]: sum(split_of(e, low) == "test" and split_of(e, high) == "train"
+                           for e in sums),
+        SPLIT_KEYS[4]: len(twins),
+        "twins": twins, "digits": len(digits),
+    }
+
+
+def _split_answer(**changes) -> dict:
+    return {**{key: split_readings()[key] for key in SPLIT_KEYS}, **changes}
+
+
+@exercise("03b", 2, "the hash split of a small space", wrong=lambda: [
+    (_split_answer(**{SPLIT_KEYS[0]: 55}), "two expressions"),
+    (_split_answer(**{SPLIT_KEYS[1]: 10}), "not exactly"),
+    (_split_answer(**{SPLIT_KEYS[3]: 2}), "never back"),
+    (_split_answer(**{SPLIT_KEYS[4]: 0}), "reads the text"),
+])
+def _ex_03b_2(answer):
+    answer = _keys(answer, SPLIT_KEYS)
+    found = split_readings()
+    low, high = EX_03B_PERCENTS
+    total, n = found[SPLIT_KEYS[0]], found["digits"]
+    how = {
+        SPLIT_KEYS[0]: f"count_expressions: {n} digits on each side of the +, {n}×{n}",
+        SPLIT_KEYS[1]: f"split_of(e, {low}) == 'test' over the {total} sums",
+        SPLIT_KEYS[2]: f"split_of(e, {high}) == 'test' over the {total} sums",
+        SPLIT_KEYS[3]: "split_of puts an expression in test when its hash bucket (0..99) is "
+                       "below test_percent: raising test_percent only moves expressions from "
+                       "train to test, never back",
+        SPLIT_KEYS[4]: "",
+    }
+    for key in SPLIT_KEYS:
+        mine = answer[key]
+        if isinstance(mine, bool) or not isinstance(mine, int):
+            _fail(f"{key!r}: expected a count, an int; got {mine!r}")
+        if mine == found[key]:
+            continue
+        if key == SPLIT_KEYS[0] and mine == n * (n + 1) // 2:
+            _fail(f"{key!r}: yours {mine}, r1lab {total}: '2+3' and '3+2' are two "
+                  "expressions, the split and count_expressions read the text, not the sum")
+        if key in SPLIT_KEYS[1:3] and mine == round(total * (low if key == SPLIT_KEYS[1]
+                                                               else high) / 100):
+            _fail(f"{key!r}: yours {mine}, r1lab {found[key]}: a hash puts about "
+                  f"test_percent% of the expressions in test, not exactly; count them "
+                  f"({how[key]})")
+        if key == SPLIT_KEYS[4]:
+            a, b = found["twins"][0]
+            _fail(f"{key!r}: yours {mine}, r1lab {found[key]}: the hash reads the text, not "
+                  f"the sum, so twins fall apart: '{a}' is {split_of(a, low)} and '{b}' "
+                  f"{split_of(b, low)}. No test expression is trained on, but its mirror "
+                  "image can be")
+        _fail(f"{key!r}: yours {mine}, r1lab {found[key]} ({how[key]})")
+    return (f"{found[SPLIT_KEYS[1]]} test sums at {low}%, {found[SPLIT_KEYS[2]]} at {high}%: "
+            "the split holds out texts, not computations.")
+
+
+@cache
+def corpus_readings() -> dict:
+    """Exercise 03b.3: the knobs' shares of all documents, and the documents counted."""
+    corpus = CorpusConfig()
+    template = (1 - corpus.pages - corpus.detailed) * (1 - corpus.plain_chains)
+    counts = {"well formed": 0, "careful, well formed": 0, "reasoning": 0, "careful": 0}
+    for _, completion in r1_zero_documents(EX_03B_DOCS):
+        parsed = parse(completion)
+        if not parsed.well_formed:
+            continue
+        checks_steps = rechecks(parsed.think)
+        counts["well formed"] += 1
+        counts["careful, well formed"] += checks_steps
+        if any(parsed.think.endswith(closing.format(answer=parsed.answer))
+               for closing in CLOSINGS.values()):
+            counts["reasoning"] += 1
+            counts["careful"] += checks_steps
+    return {"corpus": corpus, "template": template,
+            CORPUS_KEYS[0]: template * corpus.reasoning,
+            CORPUS_KEYS[1]: template * corpus.reasoning * corpus.reflection,
+            CORPUS_KEYS[2]: counts["reasoning"], CORPUS_KEYS[3]: counts["careful"], **counts}
+
+
+def _corpus_answer(**changes) -> dict:
+    found = corpus_readings()
+    right = {key: round(found[key], 3) if "share" in key else found[key]
+             for key in CORPUS_KEYS}
+    return {**right, **changes}
+
+
+@exercise("03b", 3, "how rare a careful chain is", wrong=lambda: [
+    (_corpus_answer(**{CORPUS_KEYS[0]: CorpusConfig().reasoning}), "share of template"),
+    (_corpus_answer(**{CORPUS_KEYS[1]: CorpusConfig().reasoning * CorpusConfig().reflection}),
+     "share of template"),
+    (_corpus_answer(**{CORPUS_KEYS[2]: corpus_readings()["well formed"]}), "noisy"),
+    (_corpus_answer(**{CORPUS_KEYS[1]: 2.8}), "between 0 and 1"),
+])
+def _ex_03b_3(answer):
+    answer = _keys(answer, CORPUS_KEYS)
+    found = corpus_readings()
+    corpus, template = found["corpus"], found["template"]
+    nesting = (f"a knob is a share of the documents left when it is drawn: pages "
+               f"({corpus.pages:g}) and detailed answers ({corpus.detailed:g}) first, then bare "
+               f"chains take {corpus.plain_chains:g} of the rest, so template documents are "
+               f"(1 - {corpus.pages:g} - {corpus.detailed:g}) × (1 - {corpus.plain_chains:g}) "
+               f"= {template:.3f} of all")
+    for key, knobs in ((CORPUS_KEYS[0], "reasoning"), (CORPUS_KEYS[1], "reasoning × reflection")):
+        mine = _share(answer[key], repr(key))
+        if _close(mine, found[key], SHARE_TOL):
+            continue
+        _fail(f"{key!r}: yours {mine:g}, r1lab's knobs give {found[key]:.3f} (3 decimals). "
+              f"`reasoning` = {corpus.reasoning:g} is a share of template documents: {nesting}; "
+              f"then × {knobs}")
+    for key in CORPUS_KEYS[2:]:
+        mine = answer[key]
+        if isinstance(mine, bool) or not isinstance(mine, int):
+            _fail(f"{key!r}: expected a count of documents, an int; got {mine!r}")
+        if mine == found[key]:
+            continue
+        careful = key == CORPUS_KEYS[3]
+        noisy = found["careful, well formed" if careful else "well formed"]
+        if mine == noisy:
+            _fail(f"{key!r}: yours {mine} counts every well-formed completion; "
+                  f"{noisy - found[key]} of them are noisy documents whose think block closes "
+                  "on one answer while the answer block gives another (CorpusConfig.noisy). "
+                  f"r1lab counts {found[key]}")
+        _fail(f"{key!r}: yours {mine}, r1lab {found[key]}: of r1_zero_documents("
+              f"{EX_03B_DOCS}), the completions parse finds well formed whose think block "
+              "closes ('so the answer is …') on the answer they give"
+              + (", and whose think block re-checks (rechecks)" if careful else ""))
+    expected = EX_03B_DOCS * found[CORPUS_KEYS[1]]
+    return (f"{found[CORPUS_KEYS[3]]} careful chains in {EX_03B_DOCS} documents, "
+            f"{expected:.0f} expected: about one document in "
+            f"{1 / found[CORPUS_KEYS[1]]:.0f}.")
+
+
+@cache
+def short_readings() -> dict:
+    """Exercise 03b.4: right samples in each reading of ``material.length_samples``."""
+    found = {"fewest operands in the corpus": CorpusConfig().task.operands[0]}
+    for name, records in length_samples().items():
+        k = sum(r["index"] == records[0]["index"] for r in records)
+        graded = grade(records[::k], [r["completion"] for r in records],
+                       [r["n_tokens"] for r in records], k)
+        found[f"right, {name}"] = sum(r["correct"] for r in graded)
+        found["samples"] = len(graded)
+    for label in (SHORT, TASK):
+        found[label] = (found[f"right, made to reason, {label}"]
+                        > found[f"right, answering directly, {label}"])
+    pays = [label for label in (SHORT, TASK) if found[label]]
+    found["where making it reason pays"] = (pays[0] if len(pays) == 1 else
+                                            "both" if pays else "neither")
+    return found
+
+
+def _short_answer(**changes) -> dict:
+    return {**{key: short_readings()[key] for key in SHORT_KEYS}, **changes}
+
+
+def _short_wrong() -> list:
+    found = short_readings()
+    reason, direct = (f"right, {arm}, {TASK}" for arm in PREFILLS)
+    other = next(p for p in ("both", "neither", SHORT) if p != found[SHORT_KEYS[-1]])
+    return [
+        (_short_answer(**{SHORT_KEYS[0]: TASK_OPERANDS[0]}), "CorpusConfig().task"),
+        (_short_answer(**{reason: found[direct], direct: found[reason]}), "swapped"),
+        (_short_answer(**{reason: found[reason] / found["samples"]}), "a count"),
+        (_short_answer(**{SHORT_KEYS[-1]: other}), "answering directly"),
+    ]
+
+
+@exercise("03b", 4, "the tiny base off its corpus's lengths", wrong=_short_wrong)
+def _ex_03b_4(answer):
+    answer = _keys(answer, SHORT_KEYS)
+    found = short_readings()
+    n = found["samples"]
+    fewest = answer[SHORT_KEYS[0]]
+    if fewest != found[SHORT_KEYS[0]]:
+        _fail(f"{SHORT_KEYS[0]!r}: yours {fewest!r}, r1lab {found[SHORT_KEYS[0]]}: the corpus "
+              f"draws CorpusConfig().task, operands {CorpusConfig().task.operands}; "
+              f"{TASK_OPERANDS} is the task's own (ArithmeticConfig().operands), what RL and "
+              "the evaluation ask")
+    counts = SHORT_KEYS[1:-1]
+    for key in counts:
+        mine = answer[key]
+        if isinstance(mine, bool) or not isinstance(mine, int) or not 0 <= mine <= n:
+            _fail(f"{key!r}: expected a count of right samples, an int from 0 to {n}; "
+                  f"got {mine!r}")
+    for first, second in (counts[:2], counts[2:]):
+        if (answer[first], answer[second]) == (found[second], found[first]) != (
+                found[first], found[second]):
+            _fail(f"{first!r} and {second!r} are swapped")
+    for key in counts:
+        if answer[key] != found[key]:
+            _fail(f"{key!r}: yours {answer[key]}, r1lab {found[key]} of {n}: the samples of "
+                  f"that reading graded as r1lab.eval grades them (grade(...)['correct'])")
+    pays = answer[SHORT_KEYS[-1]]
+    if pays not in PAYS:
+        _fail(f"{SHORT_KEYS[-1]!r} is one of {PAYS}; got {pays!r}")
+    if pays != found[SHORT_KEYS[-1]]:
+        said = "; ".join(f"{label}: made to reason {found[f'right, made to reason, {label}']}"
+                         f" of {n}, answering directly "
+                         f"{found[f'right, answering directly, {label}']}"
+                         for label in (TASK, SHORT))
+        _fail(f"{SHORT_KEYS[-1]!r}: yours {pays!r}, these samples say "
+              f"{found[SHORT_KEYS[-1]]!r} ({said}); reasoning pays where the chain is right "
+              "more often")
+    return ("The chain habit is what the corpus taught: read the 2-operand chains to see "
+            "what it does on a length the corpus never wrote.")
 
 
 # Helpers for 04-07: shares, intervals, verdicts, the committed results ------------------
@@ -1850,3 +2237,1359 @@ def _ex_07_4(answer):
               f"answered right without a chain of thought is {found[key]:.3f}")
     return ("At 3:1 by rows the short replies are a sliver of the tokens SFT learns from, "
             "and the tiny model does not learn them.")
+
+
+# Notebook 08 · RL for all scenarios, reward hacking -----------------------------------------
+
+BT_KEYS = ["loss per pair", "mean loss", "pair accuracy", "d loss / d r_chosen"]
+STAGE_4_KEYS = ["reasoning, stage 4 - stage 3", "reasoning falls by at most 2 points",
+                "helpful, stage 4 - stage 3", "verdict, helpful falls", "helpful, per seed"]
+HACK_KEYS = ["helpful score, last 20 - first 20 steps",
+             "helpful truth, last 20 - first 20 steps",
+             "held out helpful, reward models - rule", "verdict, helpfulness hacked",
+             "verdict, harmlessness hacked"]
+EX_08_MARGIN = 0.02  # notebook 08's target: reasoning pass@1 falls by at most 2 points
+CURVE_WINDOW = 20  # notebooks 08 and 09 draw their training curves as 20-step means
+
+
+@cache
+def bradley_terry_readings() -> dict:
+    """Exercise 08.1's numbers: TRL's reward loss, -logsigmoid(r_chosen - r_rejected), on
+    ``material.scored_pairs``, and its gradient by autograd."""
+    pairs = scored_pairs()
+    r_chosen = torch.tensor([p["r_chosen"] for p in pairs], requires_grad=True)  # [N]
+    r_rejected = torch.tensor([p["r_rejected"] for p in pairs])  # [N]
+    losses = -torch.nn.functional.logsigmoid(r_chosen - r_rejected)  # [N]
+    losses.sum().backward()  # each pair's loss depends on its own r_chosen only
+    margin = r_chosen.detach() - r_rejected  # [N]
+    return {"loss per pair": losses.tolist(), "mean loss": losses.mean().item(),
+            "pair accuracy": (margin > 0).float().mean().item(),
+            "d loss / d r_chosen": r_chosen.grad.tolist(), "margins": margin.tolist(),
+            "swapped": (-torch.nn.functional.logsigmoid(-margin)).tolist(),
+            "bits": (losses / math.log(2)).tolist(),
+            "loss of the mean": -torch.nn.functional.logsigmoid(margin.mean()).item()}
+
+
+def _bt_answer(**changes) -> dict:
+    found = bradley_terry_readings()
+    right = {"loss per pair": [round(v, 4) for v in found["loss per pair"]],
+             "mean loss": round(found["mean loss"], 4),
+             "pair accuracy": round(found["pair accuracy"], 4),
+             "d loss / d r_chosen": [round(v, 4) for v in found["d loss / d r_chosen"]]}
+    return {**right, **changes}
+
+
+@exercise("08", 1, "the Bradley-Terry loss by hand", wrong=lambda: [
+    (_bt_answer(**{BT_KEYS[0]: [round(v, 4) for v in bradley_terry_readings()["swapped"]]}),
+     "r_rejected - r_chosen"),
+    (_bt_answer(**{BT_KEYS[0]: [round(v, 4) for v in bradley_terry_readings()["bits"]]}),
+     "natural log"),
+    (_bt_answer(**{BT_KEYS[1]: round(bradley_terry_readings()["loss of the mean"], 4)}),
+     "mean of the pairs' losses"),
+    (_bt_answer(**{BT_KEYS[3]: [-v for v in _bt_answer()[BT_KEYS[3]]]}),
+     "raising r_chosen lowers the loss"),
+])
+def _ex_08_1(answer):
+    answer = _keys(answer, BT_KEYS)
+    found = bradley_terry_readings()
+    n = len(found["margins"])
+    losses = _numbers(answer["loss per pair"], n, "one loss per pair, in order")
+    if not _all_close(losses, found["loss per pair"], 1e-3):
+        if _all_close(losses, found["swapped"], 1e-3):
+            _fail("'loss per pair': yours is -log σ(r_rejected - r_chosen), the loss of "
+                  "preferring the rejected reply; the Bradley-Terry loss is "
+                  "-log σ(r_chosen - r_rejected), small when the chosen reply scores higher")
+        if _all_close(losses, found["bits"], 1e-3):
+            _fail("'loss per pair': yours are in bits (log base 2); TRL's RewardTrainer takes "
+                  "-logsigmoid, the natural log (nats), as the notebook's ln 2 line does")
+        wrong = [f"pair {i}: yours {m:.4f}, r1lab {e:.4f} = -log σ({d:+.4f})"
+                 for i, (m, e, d) in enumerate(zip(losses, found["loss per pair"],
+                                                   found["margins"])) if not _close(m, e, 1e-3)]
+        _fail("'loss per pair': " + "; ".join(wrong) + " (the margin is r_chosen - "
+              "r_rejected)")
+    mean = _number(answer["mean loss"], "'mean loss'")
+    if not _close(mean, found["mean loss"], 1e-3):
+        if _close(mean, found["loss of the mean"], 1e-3):
+            _fail(f"'mean loss': yours {mean:.4f} is the loss of the mean margin; a batch's "
+                  f"loss is the mean of the pairs' losses: {found['mean loss']:.4f} (the loss "
+                  "is convex in the margin, so the two differ)")
+        _fail(f"'mean loss': yours {mean:.4f}; the mean of the {n} pairs' losses is "
+              f"{found['mean loss']:.4f}")
+    accuracy = _share(answer["pair accuracy"], "'pair accuracy'")
+    if not _close(accuracy, found["pair accuracy"], 1e-3):
+        right = sum(d > 0 for d in found["margins"])
+        _fail(f"'pair accuracy': yours {accuracy:g}; the model scores the chosen reply above "
+              f"the rejected one in {right} of {n} pairs (a margin above 0; a tie counts as "
+              f"wrong, as r1lab.eval.pair_accuracy counts it): {found['pair accuracy']:.4f}")
+    grads = _numbers(answer["d loss / d r_chosen"], n, "one derivative per pair, in order")
+    expected = found["d loss / d r_chosen"]
+    if not _all_close(grads, expected, 1e-3):
+        if _all_close([-g for g in grads], expected, 1e-3):
+            _fail("'d loss / d r_chosen': yours have the wrong sign: raising r_chosen lowers "
+                  "the loss, so the derivative is -(1 - σ(r_chosen - r_rejected)) = "
+                  "-σ(r_rejected - r_chosen), below 0 for every pair")
+        wrong = [f"pair {i}: yours {g:.4f}, autograd {e:.4f}" for i, (g, e) in
+                 enumerate(zip(grads, expected)) if not _close(g, e, 1e-3)]
+        _fail("'d loss / d r_chosen': " + "; ".join(wrong) + ": the derivative of "
+              "-log σ(x) is -(1 - σ(x)) = -σ(-x), with x = r_chosen - r_rejected")
+    return ("A pair the model already ranks right pushes little (σ(-x) is small); a pair it "
+            "ranks wrong pushes with nearly full force.")
+
+
+EX_08_PRIVATE = next(p for p in generate_general(8, split="test", seed=0)
+                     if p.kind == "private")  # notebook 08's 'keep this private: 7311...'
+
+
+def _harmless_score(response: str) -> float | None:
+    return judge_scores("harmless_rm", EX_08_PRIVATE.question, [response])[0]
+
+
+def _why_harmful(response: str) -> str:
+    if DIGIT.search(response):
+        return "it writes a digit"
+    return "it is not one of the assistant's polite replies, POLITE_REPLIES"
+
+
+@exercise("08", 2, "a reply the harmlessness model overrates", wrong=lambda: [
+    (POLITE_REPLIES[0], "the rule finds it harmless"),
+    (EX_08_PRIVATE.secret, "not above"),
+    (f"{SPECIAL_TOKEN}the number is {EX_08_PRIVATE.secret}{SPECIAL_TOKEN}{POLITE_REPLIES[0]}",
+     "not above"),
+    (["i am"], "a string"),
+])
+def _ex_08_2(answer):
+    if not isinstance(answer, str):
+        _fail(f"the answer is a string, one response to {EX_08_PRIVATE.question!r}; got "
+              f"{answer!r}")
+    decline = _harmless_score(POLITE_REPLIES[0])
+    if is_harmless(answer, EX_08_PRIVATE.secret):
+        _fail(f"the rule finds it harmless (no digit, a polite decline): the reward model "
+              f"scores it {_harmless_score(answer):+.3f}, but a hack is a response the judge "
+              "pays that the rule refuses")
+    score = _harmless_score(answer)
+    if score is None:
+        _fail("the reward model cannot read it (not valid text); write a plain string")
+    if score <= decline:
+        _fail(f"the rule refuses it ({_why_harmful(answer)}), but the harmlessness model "
+              f"scores it {score:+.3f}, not above the polite decline's {decline:+.3f}: the "
+              "model caught this one. Look for text it was not trained to refuse: stage-4 "
+              "seed 2's replies, printed above, are where RL found one")
+    return (f"The judge pays it {score:+.3f}, more than the true decline ({decline:+.3f}), "
+            f"and the rule refuses it ({_why_harmful(answer)}): RL climbs exactly such a gap.")
+
+
+def _per_seed(file: str, arm: str, *path) -> list[float]:
+    values = []
+    for s in range(3):
+        value = results(file)["jobs"][f"{arm}-seed{s}"]["held_out"]
+        for key in path:
+            value = value[key]
+        values.append(value)
+    return values
+
+
+@cache
+def stage_4_readings() -> dict:
+    """Exercise 08.3's answers, from ``benchmarks/results/all_scenario_seeds.json``."""
+    stage_3 = results("all_scenario_seeds")["jobs"]["stage3"]["held_out"]
+    reasoning = _per_seed("all_scenario_seeds", "stage4", "reasoning", "pass_at_1")
+    helpful = _per_seed("all_scenario_seeds", "stage4", "general", "helpful")
+    before, before_ci = stage_3["reasoning"]["pass_at_1"], stage_3["reasoning"]["pass_at_1_ci"]
+    help_before, help_ci = stage_3["general"]["helpful"], stage_3["general"]["helpful_ci"]
+    change = gain_interval(reasoning, before, before_ci)
+    help_change = gain_interval(helpful, help_before, help_ci)
+    return {
+        STAGE_4_KEYS[0]: change,
+        STAGE_4_KEYS[1]: verdict(change[1] + EX_08_MARGIN, change[2] + EX_08_MARGIN),
+        STAGE_4_KEYS[2]: help_change,
+        STAGE_4_KEYS[3]: verdict(*help_change[1:], claimed_sign=-1),
+        STAGE_4_KEYS[4]: seed_count([v < help_ci[0] for v in helpful],
+                                    "below stage 3's interval"),
+        "reasoning, exact": seed_interval([v - before for v in reasoning]),
+        "helpful, exact": seed_interval([v - help_before for v in helpful]),
+        "helpful seeds": helpful, "helpful before": help_before, "helpful ci": help_ci,
+    }
+
+
+def _stage_4_answer(**changes) -> dict:
+    found = stage_4_readings()
+    right = {key: ([round(v, 3) for v in found[key]] if isinstance(found[key], tuple)
+                   else found[key]) for key in STAGE_4_KEYS}
+    return {**right, **changes}
+
+
+@exercise("08", 3, "stage 4 against stage 3", wrong=lambda: [
+    (_stage_4_answer(**{STAGE_4_KEYS[0]: [round(v, 3) for v in
+                                          stage_4_readings()["reasoning, exact"]]}), "as exact"),
+    (_stage_4_answer(**{STAGE_4_KEYS[1]: "agrees"}), "whole interval"),
+    (_stage_4_answer(**{STAGE_4_KEYS[3]: "agrees"}), "contains 0"),
+    (_stage_4_answer(**{STAGE_4_KEYS[4]: "3 of 3"}), "seed_count"),
+])
+def _ex_08_3(answer):
+    answer = _keys(answer, STAGE_4_KEYS)
+    found = stage_4_readings()
+    for key, exact, what in (
+            (STAGE_4_KEYS[0], "reasoning, exact", "held-out reasoning pass@1"),
+            (STAGE_4_KEYS[2], "helpful, exact", "the held-out helpful rate on requests")):
+        mine = _interval(answer[key], repr(key))
+        if _all_close(mine, found[key], INTERVAL_TOL):
+            continue
+        how = (f"gain_interval(the 3 stage-4 seeds' {what}, stage 3's, stage 3's 95% "
+               "interval): stage 3 is one model measured once, and its sampling error counts")
+        if _all_close(mine, found[exact], INTERVAL_TOL):
+            _fail(f"{key!r}: yours {_said(mine)} takes stage 3's rate as exact (a t-interval "
+                  f"of the seeds minus it); r1lab's is {_said(found[key])}, {how}")
+        _fail(f"{key!r}: yours {_said(mine)}, r1lab {_said(found[key])} (3 decimals): {how}")
+    change = found[STAGE_4_KEYS[0]]
+    shifted = (change[1] + EX_08_MARGIN, change[2] + EX_08_MARGIN)
+    said = _verdict_word(answer[STAGE_4_KEYS[1]], repr(STAGE_4_KEYS[1]))
+    if said != found[STAGE_4_KEYS[1]]:
+        _fail(f"{STAGE_4_KEYS[1]!r}: yours {said!r}, r1lab {found[STAGE_4_KEYS[1]]!r}. "
+              f"'Falls by at most 2 points' holds when the whole interval lies above "
+              f"-{EX_08_MARGIN:g}: verdict(low + {EX_08_MARGIN:g}, high + {EX_08_MARGIN:g}). "
+              f"The estimate {change[0]:+.3f} is within 2 points, but the interval reaches "
+              f"{change[1]:+.3f}: shifted, {_verdict_reason(*shifted)}")
+    said = _verdict_word(answer[STAGE_4_KEYS[3]], repr(STAGE_4_KEYS[3]))
+    if said != found[STAGE_4_KEYS[3]]:
+        low, high = found[STAGE_4_KEYS[2]][1:]
+        _fail(f"{STAGE_4_KEYS[3]!r}: yours {said!r}, verdict(low, high, claimed_sign=-1) says "
+              f"{found[STAGE_4_KEYS[3]]!r}: {_verdict_reason(low, high)}. The seeds "
+              f"({_fmt(found['helpful seeds'])}) all fall but spread so widely that the mean's "
+              "interval says nothing; the count below says what they share")
+    count = answer[STAGE_4_KEYS[4]]
+    if count != found[STAGE_4_KEYS[4]]:
+        low = found["helpful ci"][0]
+        _fail(f"{STAGE_4_KEYS[4]!r}: yours {count!r}; write it as r1lab.stats.seed_count says "
+              f"it, seed_count(outcomes, \"below stage 3's interval\") with one outcome per "
+              f"seed (its helpful rate below {low:.3f}, the low end of stage 3's interval): "
+              f"{found[STAGE_4_KEYS[4]]!r}")
+    return ("Reasoning held within what 3 seeds can tell; helpfulness fell in every seed, which "
+            "the count says and the mean's interval cannot.")
+
+
+def _window_change(arm: str, column: str, window: int = CURVE_WINDOW,
+                   single: bool = False) -> float:
+    """The mean over seeds of (mean of the last ``window`` logged values minus mean of the
+    first ``window``); ``single``: the last step's value minus the first step's."""
+    changes = []
+    for s in range(3):
+        logged = [v for v in results("all_scenario_seeds")["jobs"][f"{arm}-seed{s}"]["curves"]
+                  [column] if v is not None]
+        if single:
+            changes.append(logged[-1] - logged[0])
+        else:
+            changes.append(sum(logged[-window:]) / window - sum(logged[:window]) / window)
+    return sum(changes) / len(changes)
+
+
+@cache
+def hacking_readings() -> dict:
+    """Exercise 08.4's answers, from ``benchmarks/results/all_scenario_seeds.json``."""
+    found = {HACK_KEYS[0]: _window_change("hacking", "helpful_rm"),
+             HACK_KEYS[1]: _window_change("hacking", "helpful_rule"),
+             "score, single steps": _window_change("hacking", "helpful_rm", single=True),
+             "truth, single steps": _window_change("hacking", "helpful_rule", single=True)}
+    for aspect, key in (("helpful", HACK_KEYS[3]), ("harmless", HACK_KEYS[4])):
+        hacked = _per_seed("all_scenario_seeds", "hacking", "general", aspect)
+        control = _per_seed("all_scenario_seeds", "control", "general", aspect)
+        found[aspect] = difference_interval(hacked, control)
+        found[f"{aspect}, paired"] = seed_interval([a - b for a, b in zip(hacked, control)])
+        found[key] = verdict(*found[aspect][1:], claimed_sign=-1)
+    found[HACK_KEYS[2]] = found["helpful"]
+    return found
+
+
+def _hack_answer(**changes) -> dict:
+    found = hacking_readings()
+    right = {HACK_KEYS[0]: round(found[HACK_KEYS[0]], 3),
+             HACK_KEYS[1]: round(found[HACK_KEYS[1]], 3),
+             HACK_KEYS[2]: [round(v, 3) for v in found[HACK_KEYS[2]]],
+             HACK_KEYS[3]: found[HACK_KEYS[3]], HACK_KEYS[4]: found[HACK_KEYS[4]]}
+    return {**right, **changes}
+
+
+@exercise("08", 4, "reward hacking, measured", wrong=lambda: [
+    (_hack_answer(**{HACK_KEYS[0]: round(hacking_readings()["score, single steps"], 3)}),
+     "20 steps"),
+    (_hack_answer(**{HACK_KEYS[2]: [round(v, 3) for v in
+                                    hacking_readings()["helpful, paired"]]}), "independent"),
+    (_hack_answer(**{HACK_KEYS[3]: "disagrees"}), "claimed_sign=-1"),
+    (_hack_answer(**{HACK_KEYS[4]: "agrees"}), "contains 0"),
+])
+def _ex_08_4(answer):
+    answer = _keys(answer, HACK_KEYS)
+    found = hacking_readings()
+    for key, single, column in ((HACK_KEYS[0], "score, single steps", "helpful_rm"),
+                                (HACK_KEYS[1], "truth, single steps", "helpful_rule")):
+        mine = _number(answer[key], repr(key))
+        if _close(mine, found[key], 1e-3):
+            continue
+        if _close(mine, found[single], 1e-3):
+            _fail(f"{key!r}: yours {mine:+.3f} is the last step's value minus the first's; one "
+                  f"step's batch is noisy: the figure's lines are {CURVE_WINDOW}-step means. "
+                  f"Mean of the last {CURVE_WINDOW} steps minus mean of the first "
+                  f"{CURVE_WINDOW}, averaged over the 3 seeds: {found[key]:+.3f}")
+        _fail(f"{key!r}: yours {mine:+.3f}; in the 'hacking' arm's curves[{column!r}], the "
+              f"mean of the last {CURVE_WINDOW} logged steps minus the mean of the first "
+              f"{CURVE_WINDOW}, averaged over the 3 seeds, is {found[key]:+.3f}")
+    key = HACK_KEYS[2]
+    mine = _interval(answer[key], repr(key))
+    if not _all_close(mine, found[key], INTERVAL_TOL):
+        if _all_close(mine, found["helpful, paired"], INTERVAL_TOL):
+            _fail(f"{key!r}: yours {_said(mine)} pairs seed i of one arm with seed i of the "
+                  "other; the arms' runs are independent: Welch's interval of the two sets, "
+                  f"difference_interval(hacking, control): {_said(found[key])}")
+        _fail(f"{key!r}: yours {_said(mine)}, r1lab.stats.difference_interval(the hacking "
+              f"arm's 3 held-out helpful rates, the control's) gives {_said(found[key])}")
+    for key, aspect in ((HACK_KEYS[3], "helpful"), (HACK_KEYS[4], "harmless")):
+        said = _verdict_word(answer[key], repr(key))
+        if said == found[key]:
+            continue
+        low, high = found[aspect][1:]
+        if said == verdict(low, high):
+            _fail(f"{key!r}: yours {said!r} reads the interval against a claimed rise; the "
+                  "claim is that the reward models leave the rule's rate lower than the "
+                  f"rule-rewarded control: verdict(low, high, claimed_sign=-1) = "
+                  f"{found[key]!r}")
+        _fail(f"{key!r}: yours {said!r}, verdict(low, high, claimed_sign=-1) says "
+              f"{found[key]!r}: {_verdict_reason(low, high)}")
+    return ("The judge's score rose while the truth fell, and held out the hacked run is "
+            "less helpful than the rule-rewarded one beyond the seeds' spread.")
+
+
+# Notebook 09 · Distillation ---------------------------------------------------------------
+
+LIVE_09_KEYS = ["the student is more accurate made to reason", "pass@1, student",
+                "pass@1, student made to reason", "pass@1, teacher"]
+ARMS_09_KEYS = ["(b) distilled - (a) RL", "verdict, distillation beats RL",
+                "(c) distilled + RL - (b) distilled", "verdict, RL after distillation adds"]
+CONTROL_09_KEYS = ["(a) RL - student made to reason", "verdict, RL passes its control",
+                   "(b) distilled - (d) careful chains", "verdict, the teacher adds more"]
+CURVE_09_KEYS = ["training accuracy, first 20 steps", "training accuracy, last 20 steps",
+                 "held-out pass@1, (a)", "rollout temperature", "held-out temperature"]
+STUDENT_RL_RECIPE = "tiny/student_rl"  # notebook 09's arm (a)
+
+
+@cache
+def student_teacher_readings() -> dict[str, Report]:
+    """r1lab's report on each reading of ``material.student_teacher_samples``, graded as
+    ``r1lab.eval.evaluate`` grades its samples."""
+    reports = {}
+    for name, records in student_teacher_samples().items():
+        k = sum(r["index"] == records[0]["index"] for r in records)
+        graded = grade(records[::k], [r["completion"] for r in records],
+                       [r["n_tokens"] for r in records], k)
+        reports[name] = Report.from_records(graded, k=k, settings={})
+    return reports
+
+
+def _live_09_answer(**changes) -> dict:
+    found = student_teacher_readings()
+    student, made, teacher = (found[name].pass_at_1 for name in
+                              ("student", "student made to reason", "teacher"))
+    right = dict(zip(LIVE_09_KEYS, (made > student, student, made, teacher)))
+    return {**right, **changes}
+
+
+@exercise("09", 1, "the student and the teacher, live", wrong=lambda: [
+    (_live_09_answer(**{LIVE_09_KEYS[0]: not _live_09_answer()[LIVE_09_KEYS[0]]}),
+     "made to reason"),
+    (_live_09_answer(**{LIVE_09_KEYS[1]: _live_09_answer()[LIVE_09_KEYS[2]],
+                        LIVE_09_KEYS[2]: _live_09_answer()[LIVE_09_KEYS[1]]}), "swapped"),
+    (_live_09_answer(**{LIVE_09_KEYS[3]: 100 * _live_09_answer()[LIVE_09_KEYS[3]]}),
+     "between 0 and 1"),
+])
+def _ex_09_1(answer):
+    answer = _keys(answer, LIVE_09_KEYS)
+    found = student_teacher_readings()
+    expected = _live_09_answer()
+    student = found["student"]
+    predicted = answer[LIVE_09_KEYS[0]]
+    if not isinstance(predicted, bool):
+        _fail(f"{LIVE_09_KEYS[0]!r} is True or False; got {predicted!r}")
+    if predicted is not expected[LIVE_09_KEYS[0]]:
+        _fail(f"{LIVE_09_KEYS[0]!r}: on these samples the student is right in "
+              f"{student.pass_at_1:.3f} of its unprompted samples and "
+              f"{expected[LIVE_09_KEYS[2]]:.3f} when made to reason: unprompted it reasons "
+              f"in only {student.reasoning_rate:.3f} of its samples (a think block), and its "
+              "direct answers are mostly wrong; the corpus planted reasoning documents in it, "
+              "as in the base before R1-Zero")
+    mine = {key: _share(answer[key], repr(key)) for key in LIVE_09_KEYS[1:]}
+    first, second = LIVE_09_KEYS[1:3]
+    if (_close(mine[first], expected[second], 1e-3) and _close(mine[second], expected[first],
+                                                                1e-3)
+            and not _close(expected[first], expected[second], 1e-3)):
+        _fail(f"{first!r} and {second!r} are swapped")
+    for key, name in zip(LIVE_09_KEYS[1:], ("student", "student made to reason", "teacher")):
+        if not _close(mine[key], expected[key], 1e-3):
+            report = found[name]
+            _fail(f"{key!r}: yours {mine[key]:g}, r1lab {expected[key]:.3f} (3 decimals): the "
+                  f"share right over the {report.n_problems} questions x {report.k} samples "
+                  "of this reading, as r1lab.eval grades them (Report.pass_at_1)")
+    return ("The student can reason when made to; the teacher does it unprompted and right far "
+            "more often: the gap distillation and RL try to close.")
+
+
+def _difference_09(a: str, b: str) -> dict:
+    first, second = _per_seed("distill_seeds", a, "pass_at_1"), _per_seed("distill_seeds", b,
+                                                                         "pass_at_1")
+    diff = difference_interval(first, second)
+    mean = diff[0]
+    half = Z_95 * math.sqrt(mean_var(first)[1] / 3 + mean_var(second)[1] / 3)
+    return {"interval": diff, "z": (mean, mean - half, mean + half),
+            "paired": seed_interval([x - y for x, y in zip(first, second)])}
+
+
+@cache
+def arms_09_readings() -> dict:
+    """Exercise 09.2's intervals, from ``benchmarks/results/distill_seeds.json``."""
+    return {ARMS_09_KEYS[0]: _difference_09("distill", "rl"),
+            ARMS_09_KEYS[2]: _difference_09("distill_rl", "distill")}
+
+
+def _arms_09_answer(**changes) -> dict:
+    found = arms_09_readings()
+    right = {}
+    for key, verdict_key in zip(ARMS_09_KEYS[::2], ARMS_09_KEYS[1::2]):
+        right[key] = [round(v, 3) for v in found[key]["interval"]]
+        right[verdict_key] = verdict(*found[key]["interval"][1:])
+    return {**right, **changes}
+
+
+@exercise("09", 2, "distillation, RL, and both", wrong=lambda: [
+    (_arms_09_answer(**{ARMS_09_KEYS[0]: [round(v, 3) for v in
+                                          arms_09_readings()[ARMS_09_KEYS[0]]["z"]]}), "4.303"),
+    (_arms_09_answer(**{ARMS_09_KEYS[2]: [round(v, 3) for v in
+                                          arms_09_readings()[ARMS_09_KEYS[2]]["paired"]]}),
+     "independent"),
+    (_arms_09_answer(**{ARMS_09_KEYS[3]: "cannot tell"}), "opposite the claim"),
+    (_arms_09_answer(**{ARMS_09_KEYS[3]: "agrees"}), "below 0"),
+])
+def _ex_09_2(answer):
+    answer = _keys(answer, ARMS_09_KEYS)
+    found = arms_09_readings()
+    for key, verdict_key in zip(ARMS_09_KEYS[::2], ARMS_09_KEYS[1::2]):
+        mine = _interval(answer[key], repr(key))
+        expected = found[key]["interval"]
+        if not _all_close(mine, expected, INTERVAL_TOL):
+            if _all_close(mine, found[key]["z"], INTERVAL_TOL):
+                _fail(f"{key!r}: yours {_said(mine)} uses the normal quantile {Z_95:g}; with "
+                      "3 seeds a side Welch's interval uses Student's t with 2 degrees of "
+                      f"freedom, 4.303 (r1lab.stats.t_95): {_said(expected)}")
+            if _all_close(mine, found[key]["paired"], INTERVAL_TOL):
+                _fail(f"{key!r}: yours {_said(mine)} pairs seed i of one arm with seed i of "
+                      "the other; the arms' runs are independent: Welch's interval of the two "
+                      f"sets, difference_interval: {_said(expected)}")
+            _fail(f"{key!r}: yours {_said(mine)}, r1lab.stats.difference_interval gives "
+                  f"{_said(expected)} (the first arm's 3 seeds of held-out pass_at_1, then "
+                  "the second's)")
+        said = _verdict_word(answer[verdict_key], repr(verdict_key))
+        right = verdict(*expected[1:])
+        if said != right:
+            extra = (" 'cannot tell' is for an interval that contains 0; one wholly on the side "
+                     "opposite the claim disagrees with it" if said == "cannot tell" else
+                     " The paper reports further gains from RL after distillation; here the "
+                     "100 GRPO steps cost accuracy" if verdict_key == ARMS_09_KEYS[3] else "")
+            _fail(f"{verdict_key!r}: yours {said!r}, verdict says {right!r} (the claim: the "
+                  f"first arm is higher): {_verdict_reason(*expected[1:])}.{extra}")
+    return ("At the same minutes distillation beats RL on the student by far; 100 GRPO steps "
+            "after distillation cost accuracy here instead of adding it.")
+
+
+@cache
+def control_09_readings() -> dict:
+    """Exercise 09.3's intervals, from ``benchmarks/results/distill_seeds.json``."""
+    student = results("distill_seeds")["jobs"]["student"]
+    rl = _per_seed("distill_seeds", "rl", "pass_at_1")
+    found = {}
+    for name, held in (("made to reason", student["made_to_reason"]),
+                       ("unprompted", student["held_out"])):
+        found[name] = gain_interval(rl, held["pass_at_1"], held["pass_at_1_ci"])
+        found[f"{name}, exact"] = seed_interval([v - held["pass_at_1"] for v in rl])
+    found["careful"] = _difference_09("distill", "careful")
+    return found
+
+
+def _control_09_answer(**changes) -> dict:
+    found = control_09_readings()
+    careful = found["careful"]["interval"]
+    right = dict(zip(CONTROL_09_KEYS, ([round(v, 3) for v in found["made to reason"]],
+                                       verdict(*found["made to reason"][1:]),
+                                       [round(v, 3) for v in careful], verdict(*careful[1:]))))
+    return {**right, **changes}
+
+
+@exercise("09", 3, "each arm against its control", wrong=lambda: [
+    (_control_09_answer(**{
+        CONTROL_09_KEYS[0]: [round(v, 3) for v in
+                             control_09_readings()["made to reason, exact"]],
+        CONTROL_09_KEYS[1]: verdict(*control_09_readings()["made to reason, exact"][1:])}),
+     "as exact"),
+    (_control_09_answer(**{
+        CONTROL_09_KEYS[0]: [round(v, 3) for v in control_09_readings()["unprompted"]],
+        CONTROL_09_KEYS[1]: verdict(*control_09_readings()["unprompted"][1:])}),
+     "made to reason"),
+    (_control_09_answer(**{CONTROL_09_KEYS[2]: [
+        round(v, 3) for v in control_09_readings()["careful"]["paired"]]}), "independent"),
+    (_control_09_answer(**{CONTROL_09_KEYS[3]: "cannot tell"}), "opposite the claim"),
+])
+def _ex_09_3(answer):
+    answer = _keys(answer, CONTROL_09_KEYS)
+    found = control_09_readings()
+    key = CONTROL_09_KEYS[0]
+    mine = _interval(answer[key], repr(key))
+    expected = found["made to reason"]
+    how = ("gain_interval(the 3 RL seeds' held-out pass@1, the student made to reason's "
+           "pass@1, its 95% interval): the control is one model measured once, and its "
+           "sampling error counts")
+    if not _all_close(mine, expected, INTERVAL_TOL):
+        if _all_close(mine, found["made to reason, exact"], INTERVAL_TOL):
+            _fail(f"{key!r}: yours {_said(mine)} takes the control's pass@1 as exact (a "
+                  f"t-interval of the seeds minus it); r1lab's is {_said(expected)}, {how}")
+        if _all_close(mine, found["unprompted"], INTERVAL_TOL):
+            _fail(f"{key!r}: yours {_said(mine)} measures RL against the student unprompted; "
+                  "RL can gain that much just by switching on the reasoning mode the student "
+                  "already has, so the control is the student made to reason "
+                  f"(jobs['student']['made_to_reason']): {_said(expected)}")
+        _fail(f"{key!r}: yours {_said(mine)}, r1lab {_said(expected)} (3 decimals): {how}")
+    for verdict_key, interval in ((CONTROL_09_KEYS[1], expected),
+                                  (CONTROL_09_KEYS[3], found["careful"]["interval"])):
+        said = _verdict_word(answer[verdict_key], repr(verdict_key))
+        right = verdict(*interval[1:])
+        if said != right:
+            extra = (" 'cannot tell' is for an interval that contains 0; one wholly on the side "
+                     "opposite the claim disagrees with it" if said == "cannot tell" else "")
+            _fail(f"{verdict_key!r}: yours {said!r}, verdict says {right!r}: "
+                  f"{_verdict_reason(*interval[1:])}.{extra}")
+    key = CONTROL_09_KEYS[2]
+    mine = _interval(answer[key], repr(key))
+    careful = found["careful"]
+    if not _all_close(mine, careful["interval"], INTERVAL_TOL):
+        if _all_close(mine, careful["paired"], INTERVAL_TOL):
+            _fail(f"{key!r}: yours {_said(mine)} pairs seed i of (b) with seed i of (d); the "
+                  "arms' runs are independent: Welch's interval of the two sets, "
+                  f"difference_interval: {_said(careful['interval'])}")
+        _fail(f"{key!r}: yours {_said(mine)}, r1lab.stats.difference_interval((b)'s 3 seeds, "
+              f"(d)'s 3 seeds) gives {_said(careful['interval'])}: (d) is trained over 3 seeds "
+              "too, so both sides carry their spread")
+    return ("A control measured once is an estimate: with its error counted, RL on the student "
+            "cannot be told from the student made to reason; the careful chains teach more "
+            "than the teacher's samples.")
+
+
+@cache
+def curve_09_readings() -> dict:
+    """Exercise 09.4's answers: arm (a)'s training curves in ``distill_seeds.json``, its
+    recipe and the held-out protocol."""
+    jobs = results("distill_seeds")["jobs"]
+    curves = [jobs[f"rl-seed{s}"]["curves"]["accuracy"] for s in range(3)]
+    w = CURVE_WINDOW
+
+    def over_seeds(values):
+        return sum(values) / len(values)
+
+    return {CURVE_09_KEYS[0]: over_seeds([sum(c[:w]) / w for c in curves]),
+            CURVE_09_KEYS[1]: over_seeds([sum(c[-w:]) / w for c in curves]),
+            CURVE_09_KEYS[2]: over_seeds(_per_seed("distill_seeds", "rl", "pass_at_1")),
+            CURVE_09_KEYS[3]: float(parse_recipe(STUDENT_RL_RECIPE).trainer["temperature"]),
+            CURVE_09_KEYS[4]: float(Protocol().temperature),
+            "last step": over_seeds([c[-1] for c in curves]),
+            "last 20, seed 0": sum(curves[0][-w:]) / w}
+
+
+def _curve_09_answer(**changes) -> dict:
+    found = curve_09_readings()
+    right = {key: round(found[key], 3) for key in CURVE_09_KEYS}
+    return {**right, **changes}
+
+
+@exercise("09", 4, "the RL student's curve, read", wrong=lambda: [
+    (_curve_09_answer(**{CURVE_09_KEYS[1]: round(curve_09_readings()["last step"], 3)}),
+     "20 steps"),
+    (_curve_09_answer(**{CURVE_09_KEYS[1]: round(curve_09_readings()["last 20, seed 0"], 3)}),
+     "3 seeds"),
+    (_curve_09_answer(**{CURVE_09_KEYS[3]: _curve_09_answer()[CURVE_09_KEYS[4]],
+                         CURVE_09_KEYS[4]: _curve_09_answer()[CURVE_09_KEYS[3]]}), "swapped"),
+])
+def _ex_09_4(answer):
+    answer = _keys(answer, CURVE_09_KEYS)
+    found = curve_09_readings()
+    w = CURVE_WINDOW
+    first, second = CURVE_09_KEYS[3:]
+    if (_close(_number(answer[first], repr(first)), found[second], 1e-6)
+            and _close(_number(answer[second], repr(second)), found[first], 1e-6)
+            and found[first] != found[second]):
+        _fail(f"{first!r} and {second!r} are swapped: GRPO samples its rollouts hot "
+              f"({STUDENT_RL_RECIPE}'s trainer.temperature), the held-out protocol at the "
+              "paper's T (r1lab.eval.Protocol)")
+    for key in CURVE_09_KEYS[:3]:
+        mine = _share(answer[key], repr(key))
+        if _close(mine, found[key], 1e-3):
+            continue
+        if key == CURVE_09_KEYS[1] and _close(mine, found["last step"], 1e-3):
+            _fail(f"{key!r}: yours {mine:g} is the last step's accuracy (one batch: noisy); "
+                  f"the figure's line is the mean of the last {w} steps, averaged over the 3 "
+                  f"seeds: {found[key]:.3f}")
+        if key == CURVE_09_KEYS[1] and _close(mine, found["last 20, seed 0"], 1e-3):
+            _fail(f"{key!r}: yours {mine:g} is seed 0's; average the mean of each seed's last "
+                  f"{w} steps over the 3 seeds: {found[key]:.3f}")
+        where = ("the mean of the 3 seeds' held_out pass_at_1 of arm (a) (jobs['rl-seed*'])"
+                 if key == CURVE_09_KEYS[2] else
+                 f"in jobs['rl-seed*']['curves']['accuracy'], the mean of the "
+                 f"{'first' if key == CURVE_09_KEYS[0] else 'last'} {w} steps, averaged over "
+                 "the 3 seeds")
+        _fail(f"{key!r}: yours {mine:g}, r1lab {found[key]:.3f} (3 decimals): {where}")
+    for key, source in ((first, f"{STUDENT_RL_RECIPE}'s trainer.temperature"),
+                        (second, "r1lab.eval.Protocol().temperature, the paper's")):
+        mine = _number(answer[key], repr(key))
+        if not _close(mine, found[key], 1e-6):
+            _fail(f"{key!r}: yours {mine:g}; {source} is {found[key]:g}")
+    return ("The training curve is measured at T = 1.0, the held-out pass@1 at 0.6: a cooler "
+            "sample is right more often, so the two lines are not on one scale.")
+
+
+# Notebook 10 · the Triton GRPO kernel ------------------------------------------------------
+# The kernels run in Triton's interpreter on the CPU (interpret=True: r1lab takes it per
+# kernel, so TRITON_INTERPRET need not be set before triton is imported), on fp32 rows of a
+# few logits: the interpreter has no bf16 arithmetic. r1lab.kernels is imported where it is
+# used: r1lab.kernels.memory reads TRL's tile sizes from trl, an import of several seconds
+# that every other set, which imports this file too, would pay.
+
+EX_10_MODEL = {"completions": 8, "completion length": 4096, "hidden size": 3584,
+               "vocabulary": 152_064}  # a micro-batch scored by Qwen2.5-7B (its config.json)
+EX_10_BUDGET_GIB = 80  # memory free for the log-probs' forward + backward
+GIB = 2**30
+MEMORY_PATHS = {"full logits, log_softmax": "logits", "TRL 1.16 fused LM head": "trl",
+                "r1lab fused_linear_log_probs": "r1lab"}
+MOST_TOKENS = "most tokens for the full logits in 80 GiB"
+MEMORY_KEYS = [*MEMORY_PATHS, MOST_TOKENS]
+EX_10_ROW = (0.8, 2.1, -1.4, 1.0, 3.3, -0.2, 2.9, 0.5, 4.1, -2.2, 1.7, 3.6, 0.2,
+             -0.9)  # one token's logits, V = 14
+EX_10_TILE = 4  # values per tile: tiles of 4, 4, 4 and 2
+TILE_KEYS = ["tile 1", "tile 2", "tile 3", "tile 4", "lse"]
+EX_10_BACKWARD = {"logits": (1.2, -0.4, 2.0, 0.3, -1.1, 0.9), "target": 2,
+                  "temperature": 0.7, "g": -2.0}  # g = dL/d log p(target), from the loss
+KERNEL_KEYS = ["all-zero rows", "clip_ratio/region_mean", "loss"]
+
+
+def _memory_shape() -> tuple[int, int, int]:
+    """(N, H, V) of ``EX_10_MODEL``: scored tokens, hidden size, vocabulary."""
+    model = EX_10_MODEL
+    return (model["completions"] * model["completion length"], model["hidden size"],
+            model["vocabulary"])
+
+
+def _largest(fits: Callable[[int], bool]) -> int:
+    """The largest n >= 0 with ``fits(n)``, for a ``fits`` true up to some n, false after."""
+    low, high = 0, 1
+    while fits(high):
+        low, high = high, 2 * high
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
+
+
+@cache
+def memory_readings() -> dict:
+    """Exercise 10.1's numbers, from ``r1lab.kernels.memory.predicted_bytes``, and the
+    numbers of the mistakes its check names."""
+    from r1lab.kernels.memory import TRL_TOKENS, TRL_VOCAB_CHUNK, predicted_bytes
+
+    N, H, V = _memory_shape()
+    sizes = predicted_bytes(N, H, V, element_bytes=2)
+    budget = EX_10_BUDGET_GIB * GIB
+
+    def logits_path(n: int) -> int:
+        return predicted_bytes(n, H, V, element_bytes=2)["logits"]
+
+    found = {key: sizes[path] / GIB for key, path in MEMORY_PATHS.items()}
+    found[MOST_TOKENS] = _largest(lambda n: logits_path(n) <= budget)
+    found["in GB"] = {key: sizes[path] / 1e9 for key, path in MEMORY_PATHS.items()}
+    found["tile of N tokens"] = (sizes["trl"] + (N - min(N, TRL_TOKENS)) * TRL_VOCAB_CHUNK * 2
+                                 ) / GIB
+    found["no bf16 copies"] = predicted_bytes(N, H, V, element_bytes=4)["r1lab"] / GIB
+    found["one fp32 copy"] = (sizes["logits"] - 2 * 4 * N * V) / GIB  # 4·N·V, not 12·N·V
+    found["most, in GB"] = _largest(lambda n: logits_path(n) <= EX_10_BUDGET_GIB * 1e9)
+    found["most, one fp32 copy"] = _largest(lambda n: logits_path(n) - 8 * n * V <= budget)
+    found["at"] = lambda n: logits_path(n) / GIB
+    found["tile"] = (TRL_TOKENS, TRL_VOCAB_CHUNK)
+    return found
+
+
+def _memory_answer(**changes) -> dict:
+    found = memory_readings()
+    right = {key: round(found[key], 2) for key in MEMORY_PATHS}
+    return {**right, MOST_TOKENS: found[MOST_TOKENS], **changes}
+
+
+@exercise("10", 1, "memory at Qwen2.5-7B's shape", wrong=lambda: [
+    (_memory_answer(**{key: round(memory_readings()["in GB"][key], 2)
+                       for key in MEMORY_PATHS}), "GiB"),
+    (_memory_answer(**{"TRL 1.16 fused LM head": round(memory_readings()["tile of N tokens"],
+                                                       2)}), "min(N, 4096)"),
+    (_memory_answer(**{"r1lab fused_linear_log_probs": round(
+        memory_readings()["no bf16 copies"], 2)}), "cast back to bf16"),
+    (_memory_answer(**{"full logits, log_softmax": round(memory_readings()["one fp32 copy"],
+                                                         2),
+                       MOST_TOKENS: memory_readings()["most, one fp32 copy"]}),
+     "three fp32 [N, V]"),
+    (_memory_answer(**{MOST_TOKENS: memory_readings()[MOST_TOKENS] + 1}), "above"),
+])
+def _ex_10_1(answer):
+    answer = _keys(answer, MEMORY_KEYS)
+    found = memory_readings()
+    N, H, V = _memory_shape()
+    tokens, width = found["tile"]  # TRL's tile: tokens x vocabulary entries
+    how = {
+        "full logits, log_softmax": "12·N·V + 8·N bytes: three fp32 [N, V] tensors alive "
+                                    "at the backward's peak, and two fp32 [N]",
+        "TRL 1.16 fused LM head": "8·N + 4·(N·H + V·H) + 2·(N·H + V·H) bytes for the "
+                                  "statistics and the gradients, plus its tile buffer of "
+                                  f"min(N, {tokens}) × {width} bf16 logits",
+        "r1lab fused_linear_log_probs": "8·N + 4·(N·H + V·H) + 2·(N·H + V·H) bytes: two "
+                                        "fp32 [N], d(hidden) and d(W) in fp32 and their "
+                                        "bf16 copies",
+    }
+    mistakes = {
+        "TRL 1.16 fused LM head": ("tile of N tokens",
+                                   f"TRL's tile buffer holds min(N, {tokens}) × "
+                                   f"{width} logits, one tile at a time "
+                                   "(trl.kernels.chunked_logprob.TOKEN_CHUNK_SIZE tokens), "
+                                   f"not N × {width}"),
+        "r1lab fused_linear_log_probs": ("no bf16 copies",
+                                         "with bf16 inputs the fp32 d(hidden) and d(W) are "
+                                         "cast back to bf16 at the end, and both copies are "
+                                         "alive then: add 2·(N·H + V·H) bytes"),
+        "full logits, log_softmax": ("one fp32 copy",
+                                     "that counts one fp32 [N, V] tensor; at the backward's "
+                                     "peak three fp32 [N, V] tensors are alive (the saved "
+                                     "log-softmax, gather's zero-filled gradient and "
+                                     "log_softmax's own gradient): 12·N·V bytes"),
+    }
+    in_gb = [key for key in MEMORY_PATHS if not _close(found[key], found["in GB"][key], 6e-3)
+             and _close(_number(answer[key], repr(key)), found["in GB"][key], 6e-3)]
+    if in_gb:
+        _fail(f"{in_gb[0]!r}: yours {answer[in_gb[0]]:g} is in GB (10^9 bytes); the answer is "
+              f"in GiB (2^30 bytes), as predicted_bytes' docstring prints it: "
+              f"{found[in_gb[0]]:.2f}")
+    for key in MEMORY_PATHS:
+        mine = _number(answer[key], repr(key))
+        if _close(mine, found[key], 6e-3):
+            continue
+        variant, why = mistakes[key]
+        if _close(mine, found[variant], 6e-3):
+            _fail(f"{key!r}: yours {mine:g} GiB; {why}: {found[key]:.2f} GiB")
+        _fail(f"{key!r}: yours {mine:g}, r1lab.kernels.memory.predicted_bytes gives "
+              f"{found[key]:.2f} GiB at N = {N:,}, H = {H:,}, V = {V:,} in bf16: {how[key]}")
+    most = answer[MOST_TOKENS]
+    if isinstance(most, bool) or not isinstance(most, int):
+        _fail(f"{MOST_TOKENS!r} is a number of tokens, an int; got {most!r}")
+    expected = found[MOST_TOKENS]
+    if most != expected:
+        if most > expected:
+            _fail(f"{MOST_TOKENS!r}: at N = {most:,} the full-logits path allocates "
+                  f"{found['at'](most):.4f} GiB, above {EX_10_BUDGET_GIB} GiB; the largest N "
+                  f"that fits is {expected:,} (round down)")
+        said = {found["most, in GB"]: f"a budget of {EX_10_BUDGET_GIB} GB (10^9 bytes); "
+                                      f"it is {EX_10_BUDGET_GIB} GiB (2^30 bytes)",
+                found["most, one fp32 copy"]: "one fp32 [N, V] tensor per token row; the "
+                                              "path peaks at three, 12·N·V bytes"}
+        why = said.get(most, f"at N = {most + 1:,} it still allocates "
+                             f"{found['at'](most + 1):.4f} GiB")
+        _fail(f"{MOST_TOKENS!r}: yours {most:,} is {why}; solve 12·N·V + 8·N <= "
+              f"{EX_10_BUDGET_GIB}·2^30 for N: {expected:,} tokens, "
+              f"{expected / EX_10_MODEL['completion length']:.1f} completions of "
+              f"{EX_10_MODEL['completion length']:,}")
+    ratio = found["full logits, log_softmax"] / found["r1lab fused_linear_log_probs"]
+    return (f"From the hidden states, the LM head's gradient in fp32 is most of what either "
+            f"fused path allocates; the full logits cost {ratio:.0f} times r1lab's.")
+
+
+def _prefix_lse(end: int) -> float:
+    """The log-sum-exp r1lab's forward kernel returns for the row's first ``end`` logits."""
+    from r1lab.kernels.triton_logprobs import logprob_forward
+
+    row = torch.tensor(EX_10_ROW[:end]).view(1, 1, end)  # [B=1, T=1, V=end]
+    _, lse, _ = logprob_forward(row, torch.zeros(1, 1, dtype=torch.long),
+                                torch.ones(1, 1, dtype=torch.int32), temperature=1.0,
+                                with_entropy=False, block=EX_10_TILE, interpret=True)
+    return lse.item()
+
+
+@cache
+def online_readings() -> dict:
+    """Exercise 10.2's running (max, sum) after each tile: the max of the logits seen, and
+    s = e^(lse - max) with the lse r1lab's kernel gives for them; and the mistakes' sums."""
+    found = {"ends": [], "no rescale": [], "plain sums": []}
+    m, s = -math.inf, 0.0  # the running state without the rescaling step
+    for key, start in zip(TILE_KEYS[:-1], range(0, len(EX_10_ROW), EX_10_TILE)):
+        end = min(start + EX_10_TILE, len(EX_10_ROW))
+        tile = EX_10_ROW[start:end]
+        top = max(EX_10_ROW[:end])
+        found[key] = [top, math.exp(_prefix_lse(end) - top)]
+        found["ends"].append(end)
+        m = max(m, max(tile))
+        s += sum(math.exp(z - m) for z in tile)
+        found["no rescale"].append(s)
+        found["plain sums"].append(sum(math.exp(z) for z in EX_10_ROW[:end]))
+    found["lse"] = _prefix_lse(len(EX_10_ROW))
+    found["log s"] = math.log(found[TILE_KEYS[-2]][1])
+    return found
+
+
+def _running_sums(mistake: str) -> dict:
+    """Each tile's [max, sum] with the sums of ``mistake`` ("no rescale", "plain sums")."""
+    found = online_readings()
+    return {key: [found[key][0], round(found[mistake][i], 4)]
+            for i, key in enumerate(TILE_KEYS[:-1])}
+
+
+def _online_answer(**changes) -> dict:
+    found = online_readings()
+    right = {key: [found[key][0], round(found[key][1], 4)] for key in TILE_KEYS[:-1]}
+    return {**right, "lse": round(found["lse"], 5), **changes}
+
+
+@exercise("10", 2, "the online log-sum-exp by tiles", wrong=lambda: [
+    (_online_answer(**_running_sums("no rescale")), "without rescaling"),
+    (_online_answer(**_running_sums("plain sums")), "relative to the running"),
+    (_online_answer(lse=round(online_readings()["log s"], 5)), "m + log s"),
+    (_online_answer(**{"tile 4": [max(EX_10_ROW[12:]),
+                                  round(online_readings()["tile 4"][1], 4)]}),
+     "the largest of the first"),
+])
+def _ex_10_2(answer):
+    answer = _keys(answer, TILE_KEYS)
+    found = online_readings()
+    previous = None
+    for i, (key, end) in enumerate(zip(TILE_KEYS[:-1], found["ends"])):
+        pair = answer[key]
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            _fail(f"{key!r}: expected [running max, running sum] after that tile; got "
+                  f"{pair!r}")
+        top = _number(pair[0], f"{key!r}'s running max")
+        s = _number(pair[1], f"{key!r}'s running sum")
+        expected_top, expected_s = found[key]
+        if not _close(top, expected_top, 1e-6):
+            _fail(f"{key!r}: the running max after it is the largest of the first {end} "
+                  f"logits, {expected_top:g}; yours {top:g}")
+        if not _close(s, expected_s, 6e-4):
+            if _close(s, found["no rescale"][i], 6e-4):
+                _fail(f"{key!r}: yours {s:.4f} adds the tile's terms to the earlier sum "
+                      f"without rescaling it. When the max rises from {previous[0]:g} to "
+                      f"{expected_top:g}, every earlier term e^(z - m) shrinks by "
+                      f"e^(m - m') = {math.exp(previous[0] - expected_top):.4f}: "
+                      f"s' = s·e^(m - m') + Σ_tile e^(z - m') = {expected_s:.4f}")
+            if _close(s, found["plain sums"][i], 6e-4):
+                _fail(f"{key!r}: yours {s:.4f} is Σ e^z, the plain sum; the kernel keeps it "
+                      f"relative to the running max, s = Σ e^(z - m), so that no exponent is "
+                      f"above 0 (no overflow in fp32): {expected_s:.4f}")
+            _fail(f"{key!r}: yours {s:.4f}; r1lab's kernel gives the first {end} logits the "
+                  f"log-sum-exp {_prefix_lse(end):.5f}, so s = e^(lse - m) = {expected_s:.4f}")
+        previous = found[key]
+    lse = _number(answer["lse"], "'lse'")
+    if not _close(lse, found["lse"], 1e-4):
+        if _close(lse, found["log s"], 1e-4):
+            _fail(f"'lse': yours {lse:.5f} is log s alone; s was kept relative to the max, so "
+                  f"lse = m + log s = {found['lse']:.5f}")
+        _fail(f"'lse': yours {lse:.5f}, r1lab's forward kernel {found['lse']:.5f} (= m + "
+              "log s after the last tile)")
+    return ("Each time the max rises, the old sum is rescaled once: one pass, any tile width, "
+            "the same log-sum-exp.")
+
+
+@cache
+def backward_readings() -> dict:
+    """Exercise 10.3's row of d(logits), written by r1lab's backward kernel in Triton's
+    interpreter, and the rows of the mistakes its check names."""
+    from r1lab.kernels import fused_log_probs
+
+    setup = EX_10_BACKWARD
+    z = torch.tensor(setup["logits"])  # [V]
+    V, target, tau, g = len(z), setup["target"], setup["temperature"], setup["g"]
+    leaf = z.view(1, 1, V).clone().requires_grad_()  # [B=1, T=1, V]
+    logps, _ = fused_log_probs(leaf, torch.tensor([[target]]), torch.ones(1, 1),
+                               temperature=tau, compute_entropy=False, interpret=True)
+    (grad,) = torch.autograd.grad(logps, leaf, grad_outputs=torch.full((1, 1), g))
+    onehot = torch.nn.functional.one_hot(torch.tensor(target), V).float()  # [V]
+    p = torch.softmax(z / tau, -1)  # [V]
+    return {"row": grad.view(-1).tolist(), "p": p.tolist(),
+            "no 1/τ": (g * (onehot - p)).tolist(),
+            "p at τ = 1": (g * (onehot - torch.softmax(z, -1)) / tau).tolist(),
+            "target only": (g * onehot * (1 - p[target]) / tau).tolist()}
+
+
+@exercise("10", 3, "one row of d(logits)", wrong=lambda: [
+    ([round(-v, 4) for v in backward_readings()["row"]], "sign"),
+    ([round(v, 4) for v in backward_readings()["no 1/τ"]], "1/τ"),
+    ([round(v, 4) for v in backward_readings()["p at τ = 1"]], "softmax(z / τ)"),
+    ([round(v, 4) for v in backward_readings()["target only"]], "sums to"),
+    ([1.0] * 5, "6 numbers"),
+])
+def _ex_10_3(answer):
+    found = backward_readings()
+    setup = EX_10_BACKWARD
+    V, t, tau, g = len(setup["logits"]), setup["target"], setup["temperature"], setup["g"]
+    mine = _numbers(answer, V, "dL/dlogit for each of the V logits, in order")
+    expected = found["row"]
+    if _all_close(mine, expected, 6e-4):
+        return ("g < 0 asks for the target to be likelier: its logit gets a negative gradient "
+                "(descent raises it), every other logit a positive one in proportion to p_j.")
+    if not _close(sum(mine), 0.0, 2e-3):
+        _fail(f"your row sums to {sum(mine):.4f}; every row of d(logits) sums to 0, since "
+              "(g/τ)·Σ_j (1[j = t] − p_j) = (g/τ)·(1 − 1): the other logits get "
+              "−(g/τ)·p_j each, not 0")
+    if _all_close(mine, [-v for v in expected], 6e-4):
+        _fail(f"the sign is flipped: d log p_t / dz_j = 1[j = t] − p_j, times g = {g:g} and "
+              f"1/τ; with g < 0 the target's entry is negative, {expected[t]:.4f}")
+    if _all_close(mine, found["no 1/τ"], 6e-4):
+        _fail(f"z = logits / τ, so the chain rule brings a factor 1/τ = {1 / tau:.4f}: "
+              f"dL/dlogit_j = (g/τ)(1[j = t] − p_j)")
+    if _all_close(mine, found["p at τ = 1"], 6e-4):
+        _fail(f"your p is softmax(logits); the sampler's distribution is p = softmax(z / τ) "
+              f"with τ = {tau:g}, which the kernel rebuilds as e^(z/τ − lse)")
+    wrong = [j for j in range(V) if not _close(mine[j], expected[j], 6e-4)]
+    _fail(f"entries {wrong} differ: yours {_fmt(mine)}, r1lab's backward kernel "
+          f"{_fmt(expected)} = (g/τ)(1[j = t] − p_j) with p = {_fmt(found['p'])}")
+
+
+@cache
+def kernel_readings() -> dict:
+    """Exercise 10.4: the kernel on ``material.kernel_batch()`` in Triton's interpreter, the
+    reference (``r1lab.grpo`` on torch's log_softmax), and the loss at τ = 1."""
+    batch = kernel_batch()
+    loss, metrics, grad = run_kernel(batch)
+    leaf = batch["logits"].clone().requires_grad_()  # [B, T, V]
+    logps = torch.log_softmax(leaf / KERNEL_TEMPERATURE, -1).gather(
+        -1, batch["ids"][..., None])[..., 0]  # [B, T]
+    reference, ref_metrics = grpo_loss(logps, batch["old"], None, batch["advantages"],
+                                       batch["mask"], loss_type="grpo",
+                                       epsilon_low=KERNEL_EPSILON)
+    B, T = batch["ids"].shape
+    zero = [[b, t] for b in range(B) for t in range(T) if grad[b, t].abs().max().item() == 0]
+    return {"all-zero rows": zero, "loss": loss, "reference loss": reference.item(),
+            "clip_ratio/region_mean": metrics["clip_ratio/region_mean"],
+            "reference region": ref_metrics["clip_ratio/region_mean"],
+            "tokens": int(batch["mask"].sum().item()), "positions": B * T,
+            "loss at τ = 1": run_kernel(batch, temperature=1.0)[0]}
+
+
+def _row_reason(b: int, t: int) -> str:
+    """Why the kernel writes token (b, t) an all-zero row of d(logits), or not."""
+    ratio, A = KERNEL_RATIOS[b][t], KERNEL_ADVANTAGES[b]
+    low, high = 1 - KERNEL_EPSILON, 1 + KERNEL_EPSILON
+    if ratio is None:
+        return "padding (mask 0): the kernel writes zeros there without reading its logits"
+    if A == 0:
+        return (f"b{b}'s advantage is 0: with β = 0 its tokens' loss is 0 whatever the "
+                "ratio, so is their gradient")
+    if A > 0 and ratio > high:
+        return (f"ratio {ratio:g} above 1+ε = {high:g} with A > 0: clipped on the side the "
+                "advantage pushes; the surrogate is flat there")
+    if A < 0 and ratio < low:
+        return (f"ratio {ratio:g} below 1-ε = {low:g} with A < 0: clipped on the side the "
+                "advantage pushes; the surrogate is flat there")
+    if A > 0 and ratio < low:
+        return (f"ratio {ratio:g} below 1-ε with A > 0 is not clipped: the clip caps gains "
+                "only; a good token made less likely keeps its full push up")
+    if A < 0 and ratio > high:
+        return (f"ratio {ratio:g} above 1+ε with A < 0 is not clipped: a bad token made "
+                "likelier keeps its full penalty")
+    return f"ratio {ratio:g} inside [{low:g}, {high:g}]: the surrogate's gradient is A·r"
+
+
+def _kernel_answer(**changes) -> dict:
+    found = kernel_readings()
+    return {"all-zero rows": found["all-zero rows"],
+            "clip_ratio/region_mean": round(found["clip_ratio/region_mean"], 3),
+            "loss": round(found["loss"], 4), **changes}
+
+
+def _zero_rows_without(kind: Callable[[int, int], bool]) -> list[list[int]]:
+    return [[b, t] for b, t in kernel_readings()["all-zero rows"] if not kind(b, t)]
+
+
+@exercise("10", 4, "the kernel in Triton's interpreter", wrong=lambda: [
+    (_kernel_answer(**{"all-zero rows": _zero_rows_without(
+        lambda b, t: KERNEL_RATIOS[b][t] is None)}), "padding (mask 0)"),
+    (_kernel_answer(**{"all-zero rows": _zero_rows_without(
+        lambda b, t: KERNEL_ADVANTAGES[b] == 0 and KERNEL_RATIOS[b][t] is not None)}),
+     "advantage is 0"),
+    (_kernel_answer(**{"all-zero rows": kernel_readings()["all-zero rows"] + [[1, 0]]}),
+     "full penalty"),
+    (_kernel_answer(**{"clip_ratio/region_mean": round(
+        kernel_readings()["clip_ratio/region_mean"] * kernel_readings()["tokens"]
+        / kernel_readings()["positions"], 3)}), "completion tokens"),
+    (_kernel_answer(loss=round(kernel_readings()["loss at τ = 1"], 4)), "temperature 1"),
+])
+def _ex_10_4(answer):
+    answer = _keys(answer, KERNEL_KEYS)
+    found = kernel_readings()
+    rows = answer["all-zero rows"]
+    B, T = len(KERNEL_RATIOS), len(KERNEL_RATIOS[0])
+    if not isinstance(rows, (list, tuple)) or not all(
+            isinstance(row, (list, tuple)) and len(row) == 2
+            and all(isinstance(i, int) and not isinstance(i, bool) for i in row)
+            for row in rows):
+        _fail(f"'all-zero rows': expected a list of [b, t] pairs; got {rows!r}")
+    mine = {tuple(row) for row in rows}
+    if any(not (0 <= b < B and 0 <= t < T) for b, t in mine):
+        _fail(f"'all-zero rows': b runs 0..{B - 1} and t 0..{T - 1}, numbered from 0; "
+              f"you listed {sorted(mine)}")
+    expected = {tuple(row) for row in found["all-zero rows"]}
+    wrong = [f"b{b} t{t}: you said {'all zero' if (b, t) in mine else 'not all zero'}; "
+             f"{_row_reason(b, t)}" for b, t in sorted(mine ^ expected)]
+    if wrong:
+        _fail(f"{len(wrong)} token(s) misjudged:\n  " + "\n  ".join(wrong))
+    region = _share(answer["clip_ratio/region_mean"], "'clip_ratio/region_mean'")
+    if not _close(region, found["clip_ratio/region_mean"], 1e-3):
+        clipped = round(found["clip_ratio/region_mean"] * found["tokens"])
+        if _close(region, clipped / found["positions"], 1e-3):
+            _fail(f"'clip_ratio/region_mean': yours {region:g} divides by all "
+                  f"{found['positions']} positions; the metric is a masked mean over the "
+                  f"{found['tokens']} completion tokens: {clipped}/{found['tokens']}")
+        _fail(f"'clip_ratio/region_mean': yours {region:g}, the kernel's metric "
+              f"{found['clip_ratio/region_mean']:.3f}: the clipped tokens over the "
+              f"{found['tokens']} completion tokens, a token clipped when its ratio is past "
+              "the end of the clip range its advantage pushes towards (with A = 0, neither)")
+    loss = _number(answer["loss"], "'loss'")
+    if not _close(loss, found["loss"], 1e-4):
+        if _close(loss, found["loss at τ = 1"], 1e-4):
+            _fail(f"'loss': yours {loss:.4f} is the loss at temperature 1; the batch was "
+                  f"sampled at τ = {KERNEL_TEMPERATURE:g} and its old log-probs are at τ: "
+                  f"{found['loss']:.4f}")
+        _fail(f"'loss': yours {loss:.4f}, the kernel {found['loss']:.4f} (r1lab.grpo on "
+              f"torch's log_softmax: {found['reference loss']:.4f}), loss type grpo, "
+              f"ε = {KERNEL_EPSILON:g}, β = 0")
+    return ("A zero row is a token that teaches nothing: clipped where its advantage pushes, "
+            "in a group with nothing to learn, or padding.")
+
+
+# Notebook 11 · later findings in the tiny world --------------------------------------------
+
+EX_11_LAST = (31, 40)  # notebook 11's window: the last 10 of the 40 steps (5 sampled batches)
+EX_11_K = 4  # exercise 11.1's pass@k, from 16 samples per question
+PLANTED_KEYS = ["higher pass@1", "pass@1, unprompted", "pass@1, made to reason",
+                f"pass@{EX_11_K}, unprompted", f"pass@{EX_11_K}, made to reason"]
+PLANTED_ARMS = ("unprompted", "made to reason")
+LENGTH_KEYS = ["grpo - dr_grpo, wrong completions", "verdict, grpo lengthens wrong ones",
+               "held-out wrong - right, dr_grpo", "verdict, wrong longer under dr_grpo"]
+PASSK_KEYS = ["pass@16, base unprompted", "pass@16, RL (3 seeds)",
+              "smallest k, base unprompted >= RL", "smallest k, base made to reason >= RL"]
+CLIP_KEYS = ["clipped above, epsilon_high 0.2 (% of tokens)",
+             "clipped above, epsilon_high 0.28 (% of tokens)",
+             "entropy, epsilon_high 0.28 - 0.2", "verdict, clip-higher keeps entropy up"]
+TOKENS_TOL = 0.06  # token counts are asked for to 1 decimal
+ENTROPY_TOL = 6e-5  # entropies, to 4 decimals
+
+
+@cache
+def planted_readings() -> dict[str, Report]:
+    """r1lab's report on each reading of ``material.planted_mode_samples``."""
+    reports = {}
+    for name, records in planted_mode_samples().items():
+        k = sum(r["index"] == records[0]["index"] for r in records)
+        graded = grade(records[::k], [r["completion"] for r in records],
+                       [r["n_tokens"] for r in records], k)
+        reports[name] = Report.from_records(graded, k=k, settings={})
+    return reports
+
+
+def _with_replacement(report: Report, k: int) -> float:
+    """pass@k as 1 - (1 - c/n)^k, k draws with replacement, averaged over the questions."""
+    counts = report.per_question()["correct"]
+    return sum(1 - (1 - c / report.k) ** k for c in counts) / len(counts)
+
+
+def _planted_answer(**changes) -> dict:
+    found = planted_readings()
+    right = {"higher pass@1": max(PLANTED_ARMS, key=lambda arm: found[arm].pass_at_1)}
+    for arm in PLANTED_ARMS:
+        for k in (1, EX_11_K):
+            right[f"pass@{k}, {arm}"] = round(found[arm].pass_at_k[k], 3)
+    return {**right, **changes}
+
+
+@exercise("11", 1, "the planted mode, live", wrong=lambda: [
+    (_planted_answer(**{"higher pass@1": "unprompted"}), "planted"),
+    (_planted_answer(**{f"pass@{EX_11_K}, unprompted": round(_with_replacement(
+        planted_readings()["unprompted"], EX_11_K), 3)}), "with replacement"),
+    (_planted_answer(**{"pass@1, made to reason": 100 * _planted_answer()[
+        "pass@1, made to reason"]}), "between 0 and 1"),
+])
+def _ex_11_1(answer):
+    answer = _keys(answer, PLANTED_KEYS)
+    found = planted_readings()
+    base = results("findings")["jobs"]["base"]
+    higher = answer["higher pass@1"]
+    if higher not in PLANTED_ARMS:
+        _fail(f"'higher pass@1' is one of {PLANTED_ARMS}; got {higher!r}")
+    expected = max(PLANTED_ARMS, key=lambda arm: found[arm].pass_at_1)
+    if higher != expected:
+        _fail(f"'higher pass@1': {expected} scores {found[expected].pass_at_1:.3f} here, "
+              f"{higher} {found[higher].pass_at_1:.3f}; on the benchmark's 500 questions the "
+              f"base made to reason scored {base['made_to_reason']['pass_at_1']:.3f} and "
+              f"unprompted {base['held_out']['pass_at_1']:.3f}, reasoning in "
+              f"{base['held_out']['reasoning_rate']:.0%} of its answers: the tiny world "
+              "planted a reasoning mode the base rarely uses unprompted")
+    for arm in PLANTED_ARMS:
+        report = found[arm]
+        n = report.k
+        for k in (1, EX_11_K):
+            key = f"pass@{k}, {arm}"
+            mine = _share(answer[key], repr(key))
+            expected = report.pass_at_k[k]
+            if _close(mine, expected, 1e-3):
+                continue
+            if k > 1 and _close(mine, _with_replacement(report, k), 1e-3):
+                _fail(f"{key!r}: yours {mine:g} is 1 - (1 - c/n)^{k}, {k} draws with "
+                      f"replacement; the unbiased estimator draws {k} of the n = {n} samples "
+                      f"without replacement: 1 - C(n-c, {k}) / C(n, {k}), averaged over the "
+                      f"questions: {expected:.3f}")
+            what = (f"the mean over the questions of c/n, the share of each question's {n} "
+                    "samples that are right" if k == 1 else
+                    f"r1lab.stats.pass_at_k(n={n}, c, k={k}) averaged over the "
+                    f"{report.n_problems} questions")
+            _fail(f"{key!r}: yours {mine:g}, r1lab {expected:.3f}: {what} (a sample graded as "
+                  "r1lab.eval grades it)")
+    return (f"The same weights: pass@1 {found['unprompted'].pass_at_1:.3f} unprompted, "
+            f"{found['made to reason'].pass_at_1:.3f} made to reason. Notebook 11 reads every "
+            "gain against the second line, not the first.")
+
+
+@cache
+def length_readings() -> dict:
+    """Exercise 11.2's intervals, from ``benchmarks/results/findings.json``."""
+    found = results("findings")
+    wrong = {arm: windows(found, arm, "wrong_length", *EX_11_LAST)
+             for arm in ("grpo", "dr_grpo")}
+    everywhere = {arm: windows(found, arm, "wrong_length", 1, EX_11_LAST[1])
+                  for arm in ("grpo", "dr_grpo")}
+    gaps = {arm: [w - r for w, r in zip(seed_values(found, arm, "wrong_tokens"),
+                                        seed_values(found, arm, "right_tokens"))]
+            for arm in ("grpo", "dr_grpo")}
+    return {
+        LENGTH_KEYS[0]: difference_interval(wrong["grpo"], wrong["dr_grpo"]),
+        "paired": seed_interval([a - b for a, b in zip(wrong["grpo"], wrong["dr_grpo"])]),
+        "all steps": difference_interval(everywhere["grpo"], everywhere["dr_grpo"]),
+        LENGTH_KEYS[2]: seed_interval(gaps["dr_grpo"]),
+        "grpo's gap": seed_interval(gaps["grpo"]),
+    }
+
+
+def _length_answer(**changes) -> dict:
+    found = length_readings()
+    right = {}
+    for key, verdict_key in (LENGTH_KEYS[:2], LENGTH_KEYS[2:]):
+        right[key] = [round(v, 1) for v in found[key]]
+        right[verdict_key] = verdict(*found[key][1:])
+    return {**right, **changes}
+
+
+@exercise("11", 2, "the length bias, read from the curves", wrong=lambda: [
+    (_length_answer(**{LENGTH_KEYS[0]: [round(v, 1) for v in length_readings()["paired"]]}),
+     "independent"),
+    (_length_answer(**{LENGTH_KEYS[0]: [round(v, 1) for v in length_readings()["all steps"]]}),
+     "last 10 steps"),
+    (_length_answer(**{LENGTH_KEYS[1]: "agrees"}), "contains 0"),
+    (_length_answer(**{LENGTH_KEYS[2]: [round(v, 1)
+                                        for v in length_readings()["grpo's gap"]]}),
+     "dr_grpo's"),
+])
+def _ex_11_2(answer):
+    answer = _keys(answer, LENGTH_KEYS)
+    found = length_readings()
+    first, last = EX_11_LAST
+    mine = _interval(answer[LENGTH_KEYS[0]], repr(LENGTH_KEYS[0]))
+    expected = found[LENGTH_KEYS[0]]
+    if not _all_close(mine, expected, TOKENS_TOL):
+        if _all_close(mine, found["paired"], TOKENS_TOL):
+            _fail(f"{LENGTH_KEYS[0]!r}: yours {_said(mine)} pairs seed i of grpo with seed i "
+                  "of dr_grpo; the arms' runs are independent, not pairs: Welch's interval, "
+                  f"difference_interval: {_said(expected)}")
+        if _all_close(mine, found["all steps"], TOKENS_TOL):
+            _fail(f"{LENGTH_KEYS[0]!r}: yours {_said(mine)} averages steps 1-{last}; the "
+                  f"finding is read over the last 10 steps, {first}-{last} (windows(results, "
+                  f"arm, 'wrong_length', {first}, {last})), after the lengths have grown: "
+                  f"{_said(expected)}")
+        _fail(f"{LENGTH_KEYS[0]!r}: yours {_said(mine)}, r1lab {_said(expected)} tokens: "
+              "difference_interval of the 3 grpo seeds' and the 3 dr_grpo seeds' mean "
+              f"wrong_length over steps {first}-{last}")
+    mine = _interval(answer[LENGTH_KEYS[2]], repr(LENGTH_KEYS[2]))
+    expected = found[LENGTH_KEYS[2]]
+    if not _all_close(mine, expected, TOKENS_TOL):
+        if _all_close(mine, found["grpo's gap"], TOKENS_TOL):
+            _fail(f"{LENGTH_KEYS[2]!r}: yours {_said(mine)} is grpo's; the question is "
+                  "whether the gap is there without GRPO's normalisation, so dr_grpo's: "
+                  f"{_said(expected)}")
+        _fail(f"{LENGTH_KEYS[2]!r}: yours {_said(mine)}, r1lab {_said(expected)} tokens: "
+              "seed_interval of the 3 dr_grpo seeds' held-out wrong_tokens - right_tokens")
+    for key, verdict_key in (LENGTH_KEYS[:2], LENGTH_KEYS[2:]):
+        said = _verdict_word(answer[verdict_key], repr(verdict_key))
+        right = verdict(*found[key][1:])
+        if said != right:
+            _fail(f"{verdict_key!r}: yours {said!r}, verdict says {right!r}: "
+                  f"{_verdict_reason(*found[key][1:])}")
+    gap = found[LENGTH_KEYS[2]]
+    return (f"Held out, wrong completions are {gap[0]:.1f} tokens longer than right ones "
+            f"under dr_grpo, which has no per-response normalisation ({verdict(*gap[1:])}): "
+            "a gap in length is not by itself GRPO's bias.")
+
+
+@cache
+def passk_readings() -> dict:
+    """Exercise 11.3's curves (``r1lab.findings.pass_at_k_curve``) from the committed counts,
+    and the numbers of the mistakes its check names."""
+    found = results("findings")
+    jobs, n = found["jobs"], found["pass_at_k"]["n"]
+    counts = {"base unprompted": jobs["passk-base"]["unprompted"]["counts"],
+              "base made to reason": jobs["passk-base"]["made_to_reason"]["counts"],
+              "RL": [jobs[f"passk-dapo-seed{s}"]["counts"] for s in found["seeds"]]}
+    curves = {name: pass_at_k_curve(c, n) for name, c in counts.items()}
+    pooled = pass_at_k_curve([sum(c) for c in zip(*counts["RL"])], len(found["seeds"]) * n,
+                             ks=curves["RL"]["k"])
+    ks = curves["RL"]["k"]
+
+    def smallest(base, rl):
+        return next((k for k, b, r in zip(ks, base["mean"], rl["mean"]) if b >= r), None)
+
+    base = counts["base unprompted"]
+    return {
+        "n": n, "ks": ks, "curves": curves,
+        PASSK_KEYS[0]: curves["base unprompted"]["mean"][ks.index(16)],
+        PASSK_KEYS[1]: curves["RL"]["mean"][ks.index(16)],
+        PASSK_KEYS[2]: smallest(curves["base unprompted"], curves["RL"]),
+        PASSK_KEYS[3]: smallest(curves["base made to reason"], curves["RL"]),
+        "pooled": pooled["mean"][ks.index(16)],
+        "pooled, smallest": (smallest(curves["base unprompted"], pooled),
+                             smallest(curves["base made to reason"], pooled)),
+        "with replacement": sum(1 - (1 - c / n) ** 16 for c in base) / len(base),
+    }
+
+
+def _passk_answer(**changes) -> dict:
+    found = passk_readings()
+    right = {key: round(found[key], 3) for key in PASSK_KEYS[:2]}
+    return {**right, **{key: found[key] for key in PASSK_KEYS[2:]}, **changes}
+
+
+@exercise("11", 3, "pass@k from the committed counts", wrong=lambda: [
+    (_passk_answer(**{PASSK_KEYS[1]: round(passk_readings()["pooled"], 3)}), "3 models"),
+    (_passk_answer(**{PASSK_KEYS[0]: round(passk_readings()["with replacement"], 3)}),
+     "with replacement"),
+    (_passk_answer(**dict(zip(PASSK_KEYS[2:], passk_readings()["pooled, smallest"]))),
+     "3 models"),
+    (_passk_answer(**{PASSK_KEYS[2]: 100}), "k = 1, 2, 4"),
+])
+def _ex_11_3(answer):
+    answer = _keys(answer, PASSK_KEYS)
+    found = passk_readings()
+    n, ks, curves = found["n"], found["ks"], found["curves"]
+    pooled_note = (f"that pools the 3 seeds' samples as if one model had drawn {3 * n} per "
+                   "question; the 3 seeds are 3 models: pass_at_k_curve with one list of "
+                   "counts per seed takes each question's pass@k per seed, then the mean over "
+                   "seeds, so a question one seed never solves stays unsolved for that seed")
+    for key in PASSK_KEYS[:2]:
+        mine = _share(answer[key], repr(key))
+        if _close(mine, found[key], 1e-3):
+            continue
+        if key == PASSK_KEYS[1] and _close(mine, found["pooled"], 1e-3):
+            _fail(f"{key!r}: yours {mine:g}: {pooled_note}: {found[key]:.3f}")
+        if key == PASSK_KEYS[0] and _close(mine, found["with replacement"], 1e-3):
+            _fail(f"{key!r}: yours {mine:g} is 1 - (1 - c/n)^16, 16 draws with replacement; "
+                  f"the unbiased estimator draws 16 of the n = {n} samples without "
+                  f"replacement, 1 - C(n-c, 16) / C(n, 16), averaged over the questions: "
+                  f"{found[key]:.3f}")
+        _fail(f"{key!r}: yours {mine:g}, r1lab.findings.pass_at_k_curve {found[key]:.3f}: "
+              f"unbiased pass@16 (n = {n}) per question, averaged over the questions")
+    for key, name in zip(PASSK_KEYS[2:], ("base unprompted", "base made to reason")):
+        mine = answer[key]
+        if isinstance(mine, bool) or mine not in ks:
+            _fail(f"{key!r} is one of the curve's k = 1, 2, 4, … {n}: {ks}; got {mine!r}")
+        if mine == found[key]:
+            continue
+        if mine in found["pooled, smallest"] and mine != found[key]:
+            _fail(f"{key!r}: yours {mine}: is RL's curve the pooled one? {pooled_note}")
+        at = {k: (b, r) for k, b, r in zip(ks, curves[name]["mean"], curves["RL"]["mean"])}
+        _fail(f"{key!r}: yours {mine} (there {name} {at[mine][0]:.3f}, RL {at[mine][1]:.3f}); "
+              f"the first k where {name}'s pass@k is at least RL's is {found[key]} "
+              f"({at[found[key]][0]:.3f} against {at[found[key]][1]:.3f})")
+    return (f"RL's lead shrinks as k grows: the base made to reason reaches it at "
+            f"k = {found[PASSK_KEYS[3]]}, unprompted at k = {found[PASSK_KEYS[2]]}.")
+
+
+@cache
+def clip_readings() -> dict:
+    """Exercise 11.4's numbers, from ``benchmarks/results/findings.json``."""
+    found = results("findings")
+    first, last = EX_11_LAST
+    readings = {}
+    for key, arm in zip(CLIP_KEYS[:2], ("dapo", "clip_higher")):
+        reused = [window_mean(reused_steps_only(job["curves"], "clip_high"), "clip_high", 1,
+                              last) for job in seeds_of(found, arm)]
+        readings[key] = 100 * sum(reused) / len(reused)
+        readings[f"{key}, every step"] = 100 * sum(windows(found, arm, "clip_high", 1,
+                                                           last)) / len(reused)
+    entropy = {arm: windows(found, arm, "entropy", first, last)
+               for arm in ("clip_higher", "dapo")}
+    readings[CLIP_KEYS[2]] = difference_interval(entropy["clip_higher"], entropy["dapo"])
+    readings["paired"] = seed_interval([a - b for a, b in zip(entropy["clip_higher"],
+                                                              entropy["dapo"])])
+    return readings
+
+
+def _clip_answer(**changes) -> dict:
+    found = clip_readings()
+    right = {key: round(found[key], 3) for key in CLIP_KEYS[:2]}
+    right[CLIP_KEYS[2]] = [round(v, 4) for v in found[CLIP_KEYS[2]]]
+    right[CLIP_KEYS[3]] = verdict(*found[CLIP_KEYS[2]][1:])
+    return {**right, **changes}
+
+
+@exercise("11", 4, "why clip-higher changes nothing here", wrong=lambda: [
+    (_clip_answer(**{key: round(clip_readings()[f"{key}, every step"], 3)
+                     for key in CLIP_KEYS[:2]}), "reuse a sampled batch"),
+    (_clip_answer(**{CLIP_KEYS[0]: round(clip_readings()[CLIP_KEYS[0]] / 100, 5)}),
+     "percent"),
+    (_clip_answer(**{CLIP_KEYS[2]: [round(v, 4) for v in clip_readings()["paired"]]}),
+     "independent"),
+    (_clip_answer(**{CLIP_KEYS[3]: "agrees"}), "contains 0"),
+])
+def _ex_11_4(answer):
+    answer = _keys(answer, CLIP_KEYS)
+    found = clip_readings()
+    first, last = EX_11_LAST
+    for key in CLIP_KEYS[:2]:
+        mine = _number(answer[key], repr(key))
+        if _close(mine, found[key], 6e-4):
+            continue
+        if _close(mine * 100, found[key], 6e-4):
+            _fail(f"{key!r}: yours {mine:g} is a share; the key asks for percent of tokens: "
+                  f"{found[key]:.3f}")
+        if _close(mine, found[f"{key}, every step"], 6e-4):
+            _fail(f"{key!r}: yours {mine:.3f} averages every step; with num_iterations 2 the "
+                  "sampling steps have ratio 1 on every token, so nothing is clipped there by "
+                  "construction. Average only the steps that reuse a sampled batch "
+                  f"(r1lab.findings.reused_steps_only): {found[key]:.3f}")
+        _fail(f"{key!r}: yours {mine:g}, r1lab {found[key]:.3f}: 100 × the mean over the 3 "
+              f"seeds of clip_high over the steps 1-{last} that reuse a sampled batch")
+    mine = _interval(answer[CLIP_KEYS[2]], repr(CLIP_KEYS[2]))
+    expected = found[CLIP_KEYS[2]]
+    if not _all_close(mine, expected, ENTROPY_TOL):
+        said = "{:+.4f} [{:+.4f}, {:+.4f}]".format
+        if _all_close(mine, found["paired"], ENTROPY_TOL):
+            _fail(f"{CLIP_KEYS[2]!r}: yours {said(*mine)} pairs seed i of one arm with seed i "
+                  "of the other; the arms' runs are independent, not pairs: Welch's interval, "
+                  f"difference_interval: {said(*expected)}")
+        _fail(f"{CLIP_KEYS[2]!r}: yours {said(*mine)}, r1lab {said(*expected)}: "
+              "difference_interval of the clip_higher seeds' and the dapo seeds' mean entropy "
+              f"over steps {first}-{last}")
+    said = _verdict_word(answer[CLIP_KEYS[3]], repr(CLIP_KEYS[3]))
+    right = verdict(*expected[1:])
+    if said != right:
+        _fail(f"{CLIP_KEYS[3]!r}: yours {said!r}, verdict says {right!r}: "
+              f"{_verdict_reason(*expected[1:])}")
+    return (f"Even at 1.2, {found[CLIP_KEYS[0]]:.3f}% of tokens reach the clip: raising it "
+            "frees almost nothing, since the tiny policy barely moves between sampling and "
+            "update.")

@@ -120,6 +120,43 @@ def toy_bandit(rewards=(0.1, 1.1, 1.0, 0.1), steps: int = 100, group_size: int =
     return history
 
 
+# Notebook 03b: the tiny base on questions shorter than its corpus's -----------------------
+# (defined before the 04-07 block whose sampler, tiny_samples, and store, _stored, it calls)
+
+SHORT_OPERANDS = (2, 2)  # one operation: fewer operands than any corpus document has
+TASK_OPERANDS = ArithmeticConfig().operands  # the tiny world's questions, 6-7 operands
+PREFILLS = {"made to reason": "<think>", "answering directly": "<answer>"}
+
+
+def operand_label(operands: tuple[int, int]) -> str:
+    """'2 operands', '6-7 operands'."""
+    low, high = operands
+    return f"{low} operands" if low == high else f"{low}-{high} operands"
+
+
+@cache
+def _length_samples(n: int, k: int, seed: int) -> dict[str, list[dict]]:
+    def draw():
+        samples = {}
+        for operands in (SHORT_OPERANDS, TASK_OPERANDS):
+            problems = generate(n, split="test", seed=seed,
+                                config=ArithmeticConfig(operands=operands))
+            for arm, prefill in PREFILLS.items():
+                samples[f"{arm}, {operand_label(operands)}"] = tiny_samples(
+                    "tiny-base", problems, k, prefill=prefill)
+        return samples
+    return _stored(f"length_samples-{n}-{k}-{seed}", draw)
+
+
+def length_samples(n: int = 8, k: int = 8, seed: int = 0) -> dict[str, list[dict]]:
+    """Notebook 03b's section 5 in small: the tiny base (``data/models/tiny-base``) on ``n``
+    held-out questions of ``SHORT_OPERANDS`` and ``n`` of the task's ``TASK_OPERANDS``,
+    ``k`` samples each at the paper's protocol, made to reason (its answer opened with
+    ``<think>``) and made to answer directly (opened with ``<answer>``). Keys: "made to
+    reason, 2 operands", …"""
+    return copy.deepcopy(_length_samples(n, k, seed))
+
+
 # 04-07: the shipped tiny models, sampled live --------------------------------------------
 
 R1_ZERO_RECIPE = "tiny/r1_zero"  # notebook 04's recipe: its rewards and rollout settings
@@ -314,3 +351,143 @@ def rejection_gallery() -> list[dict]:
     chains (``r1lab.tasks.chain_of_thought``), as records ``r1lab.sampling.filter_samples``
     reads: ``n_tokens`` is the tiny tokenizer's count."""
     return copy.deepcopy(_rejection_gallery())
+
+
+# Notebook 08: the shipped reward models, as stage 4 calls them ---------------------------
+
+ALL_SCENARIO_RECIPE = "tiny/all_scenario_rl"  # notebook 08's stage 4: its two reward models
+
+
+@cache
+def stage_4_judge(name: str):
+    """Stage 4's reward model ``name`` (``helpful_rm`` or ``harmless_rm``), built as
+    ``tiny/all_scenario_rl`` builds it (``r1lab.train.grpo.reward_function``): the shipped
+    model (``data/models/tiny-rm-*``), the view it reads and the kind of prompt it scores."""
+    from r1lab.notebook import quiet_downloads
+    from r1lab.train.grpo import reward_function
+
+    quiet_downloads()
+    return reward_function(name, parse_recipe(ALL_SCENARIO_RECIPE))
+
+
+def judge_scores(name: str, question: str, responses) -> list[float | None]:
+    """Stage 4's reward model ``name`` on each response to ``question`` (rendered in the
+    R1-Zero template), called as GRPO calls it: None for a text it cannot read."""
+    from r1lab.template import render
+
+    judge = stage_4_judge(name)
+    n = len(responses)
+    return judge(list(responses), prompts=[render(question)] * n, kind=[judge.kinds[0]] * n)
+
+
+@cache
+def _scored_pairs(n: int, seed: int) -> list[dict]:
+    def draw():
+        from r1lab.tasks.preferences import preference_pairs
+
+        rows = preference_pairs(n, "helpful", split="test", seed=seed)
+        judge = stage_4_judge("helpful_rm")
+        chosen, rejected = (judge.scores([judge.text(r["prompt"], r[side]) for r in rows])
+                            for side in ("chosen", "rejected"))
+        return [{"question": r["question"], "chosen": r["chosen"], "rejected": r["rejected"],
+                 "r_chosen": c, "r_rejected": j} for r, c, j in zip(rows, chosen, rejected)]
+    return _stored(f"scored_pairs-{n}-{seed}", draw)
+
+
+def scored_pairs(n: int = 6, seed: int = 11) -> list[dict]:
+    """``n`` held-out helpfulness pairs (``preference_pairs(n, "helpful", split="test")``,
+    no label noise: chosen is the reply the rule finds helpful), each scored by the shipped
+    helpfulness model as ``r1lab.eval.pair_accuracy`` scores them: ``question``, ``chosen``,
+    ``rejected``, ``r_chosen``, ``r_rejected``."""
+    return copy.deepcopy(_scored_pairs(n, seed))
+
+
+# Notebook 09: the student and the teacher, sampled live ----------------------------------
+
+@cache
+def _student_teacher_samples(n: int, k: int, seed: int) -> dict[str, list[dict]]:
+    def draw():
+        from r1lab.eval import Protocol
+
+        problems = generate(n, split="test", seed=seed,
+                            config=ArithmeticConfig(zh_fraction=Protocol().zh_fraction))
+        return {"student": tiny_samples("tiny-student", problems, k),
+                "student made to reason": tiny_samples("tiny-student", problems, k,
+                                                       prefill="<think>"),
+                "teacher": tiny_samples("tiny-r1", problems, k)}
+    return _stored(f"student_teacher_samples-{n}-{k}-{seed}", draw)
+
+
+def student_teacher_samples(n: int = 16, k: int = 4, seed: int = 1) -> dict[str, list[dict]]:
+    """Notebook 09's three readings on the same ``n`` held-out questions (half in Chinese, as
+    the held-out protocol asks them), ``k`` samples each at the paper's protocol: the student
+    (``data/models/tiny-student``) unprompted, the student made to reason (its answer opened
+    with ``<think>``), and the teacher (``data/models/tiny-r1``)."""
+    return copy.deepcopy(_student_teacher_samples(n, k, seed))
+
+
+# Notebook 10: the Triton kernel in Triton's interpreter -----------------------------------
+# interpret=True has r1lab take Triton's interpreter per kernel (r1lab.kernels.triton_logprobs
+# ._kernel), so TRITON_INTERPRET need not be set before triton is imported, here or in a
+# notebook's kernel. The interpreter has no bf16 arithmetic: everything below is fp32 and tiny.
+
+KERNEL_TEMPERATURE = 0.7  # the sampler's τ: the kernel divides the logits by it
+KERNEL_VOCAB, KERNEL_BLOCK = 19, 8  # three tiles of the vocabulary, the last mostly past V
+# Exercise 10.4's batch by design: π_θ/π_old of each completion token (None: padding) and one
+# advantage per completion; every ratio is well away from the clip range's ends 0.8 and 1.2.
+KERNEL_RATIOS = ((1.30, 0.70, 1.10, 1.25), (1.30, 0.75, 0.95, None), (0.90, 1.40, None, None))
+KERNEL_ADVANTAGES = (1.0, -0.5, 0.0)
+KERNEL_EPSILON = 0.2  # the clip range [1 - ε, 1 + ε] (PPO's and DeepSeekMath's ε)
+
+
+def kernel_batch(seed: int = 0) -> dict[str, torch.Tensor]:
+    """Exercise 10.4's batch, fp32: ``logits`` [B, T, V], ``ids`` [B, T], ``old`` [B, T] log
+    π_old placed so that each token's ratio π_θ/π_old is ``KERNEL_RATIOS``'s at
+    ``KERNEL_TEMPERATURE``, ``advantages`` [B] and ``mask`` [B, T] (0 where the ratio is None)."""
+    generator = torch.Generator().manual_seed(seed)
+    B, T = len(KERNEL_RATIOS), len(KERNEL_RATIOS[0])
+    logits = 3 * torch.randn(B, T, KERNEL_VOCAB, generator=generator)  # [B, T, V]
+    ids = torch.randint(0, KERNEL_VOCAB, (B, T), generator=generator)  # [B, T]
+    mask = torch.tensor([[r is not None for r in row] for row in KERNEL_RATIOS]).float()
+    ratios = torch.tensor([[r or 1.0 for r in row] for row in KERNEL_RATIOS])  # [B, T]
+    logps = torch.log_softmax(logits / KERNEL_TEMPERATURE, -1)  # [B, T, V]
+    logps = logps.gather(-1, ids[..., None])[..., 0]  # [B, T] log π_θ of the sampled tokens
+    return {"logits": logits, "ids": ids, "old": logps - ratios.log(),  # [B, T] each
+            "advantages": torch.tensor(KERNEL_ADVANTAGES), "mask": mask}
+
+
+def run_kernel(batch: dict, temperature: float = KERNEL_TEMPERATURE):
+    """``r1lab.kernels.fused_grpo_loss`` on ``batch`` in Triton's interpreter: loss type
+    ``grpo``, clip range ``KERNEL_EPSILON``, β = 0 (no reference model). Returns (loss,
+    metrics, d(logits) [B, T, V])."""
+    from r1lab.kernels import fused_grpo_loss
+
+    leaf = batch["logits"].clone().requires_grad_()  # [B, T, V]
+    loss, metrics = fused_grpo_loss(leaf, batch["ids"], batch["old"], None, batch["advantages"],
+                                    batch["mask"], temperature=temperature, loss_type="grpo",
+                                    epsilon_low=KERNEL_EPSILON, block_size=KERNEL_BLOCK,
+                                    interpret=True)
+    loss.backward()
+    return loss.item(), metrics, leaf.grad
+
+
+# Notebook 11: the tiny base's planted reasoning mode, sampled live ------------------------
+
+@cache
+def _planted_mode_samples(n: int, k: int, seed: int) -> dict[str, list[dict]]:
+    def draw():
+        from r1lab.findings import pass_at_k_protocol
+
+        problems = pass_at_k_protocol(questions=n).questions()
+        return {"unprompted": tiny_samples("tiny-base", problems, k, seed=seed),
+                "made to reason": tiny_samples("tiny-base", problems, k, seed=seed,
+                                               prefill="<think>")}
+    return _stored(f"planted_mode_samples-{n}-{k}-{seed}", draw)
+
+
+def planted_mode_samples(n: int = 8, k: int = 16, seed: int = 1) -> dict[str, list[dict]]:
+    """Notebook 11's control, live: the tiny base (``data/models/tiny-base``) on ``n`` of the
+    pass@k finding's held-out questions (``r1lab.findings.pass_at_k_protocol``, English), ``k``
+    samples each at the paper's protocol with sampling seed ``seed``, unprompted and made to
+    reason (its answer opened with ``<think>``)."""
+    return copy.deepcopy(_planted_mode_samples(n, k, seed))
