@@ -15,6 +15,13 @@ What notebook 07 draws and asserts from. Starts from the shipped stage-2 checkpo
   rejection-sampled set, ``trainer.seed`` = s; ``unfiltered-seed{s}``: the same on the
   unfiltered set of the same size; ``paper_ratio-seed{s}``: on the kept rows at the paper's
   3:1. One sampled set; the seeds are the SFT's.
+* ``right_answers-seed{s}``: the ablation's middle arm, so that each step changes one thing:
+  as many reasoning rows drawn at random from the samples whose answer is right
+  (``r1lab.sampling.right_answer_rows``; duplicates and the per-prompt cap not applied), with
+  the same non-reasoning rows. Unfiltered -> right answers drops the wrong answers; right
+  answers -> rejection drops the duplicates. Written by the first such job from the sampling
+  folder (re-sampled if absent, and checked against the sampling job's manifest); each job
+  records the set's questions and distinct chains (``set``).
 * ``careful-seed{s}``: the control for what the stage-2 model's samples carry: the same SFT on
   ``careful.jsonl``, as many of the generator's careful chains (``r1lab.cold_start.careful_rows``:
   the mode the tiny world plants and RL selects, written exactly right, one per training
@@ -58,8 +65,9 @@ STAGE_2 = ROOT / "data" / "models" / "tiny-reasoning-rl"
 RECIPE = "tiny/rejection_sft"
 PAPER_RATIO = RUNS / "paper_ratio.jsonl"
 CAREFUL = RUNS / "careful.jsonl"
+RIGHT_ANSWERS = RUNS / "right_answers.jsonl"
 SETS = {"rejection": SAMPLING / "data.jsonl", "unfiltered": UNFILTERED,
-        "paper_ratio": PAPER_RATIO, "careful": CAREFUL}
+        "paper_ratio": PAPER_RATIO, "careful": CAREFUL, "right_answers": RIGHT_ANSWERS}
 SEEDS = (0, 1, 2)
 PROTOCOL = {"n": 500, "k": 4, "zh_fraction": 0.5, "split": "test", "seed": 0,
             "temperature": 0.6, "top_p": 0.95, "requests": 200, "requests_k": 4}
@@ -151,6 +159,41 @@ def run_sampling() -> dict:
                             "non_reasoning_rows": len(paper_ratio) - len(reasoning)}}
 
 
+def write_right_answers() -> None:
+    """``right_answers.jsonl`` from the sampling folder: as many right-answer rows as the
+    rejection kept, with its non-reasoning rows. The folder is sampled again when absent (a
+    job carried from the committed results left none); the draw must be the committed one."""
+    from r1lab.files import write_jsonl
+    from r1lab.sampling import read_samples, right_answer_rows, sample_stage_2
+
+    committed = wait_for_job(RUNS / "results", "sampling")["manifest"]
+    manifest = sample_stage_2(STAGE_2, SAMPLING, seed=0, progress=False)
+    same = ("prompts", "samples", "kept", "filters")
+    if any(manifest[key] != committed[key] for key in same):
+        raise RuntimeError(
+            f"{SAMPLING} holds another draw than the committed sampling job (kept "
+            f"{manifest['kept']}, committed {committed['kept']}): run the benchmark with "
+            "--fresh so that every arm reads one draw")
+    rows = [json.loads(line) for line in (SAMPLING / "data.jsonl").read_text().splitlines()]
+    non_reasoning = [r for r in rows if r["kind"] == "non-reasoning"]
+    records = read_samples(SAMPLING, manifest["config"]["k"])
+    written = right_answer_rows(records, manifest["kept"], seed=0,
+                                config=_config(manifest)) + non_reasoning
+    random.Random(0).shuffle(written)
+    write_jsonl(RIGHT_ANSWERS, written)
+
+
+def set_counts(path: Path) -> dict:
+    """A training set's reasoning rows, the questions they cover and their distinct chains
+    (a question's identical chains count once): what deduplication changes."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    reasoning = [r for r in rows if r["kind"] == "reasoning"]
+    chains = {(r["source"]["index"], " ".join(r["completion"].split())) for r in reasoning}
+    return {"reasoning_rows": len(reasoning),
+            "questions": len({r["source"]["index"] for r in reasoning}),
+            "distinct_chains": len(chains)}
+
+
 def _config(manifest: dict):
     from r1lab.sampling import SamplingConfig
 
@@ -166,7 +209,11 @@ def run_job(job: str) -> dict:
     from r1lab.train.metrics import curves
 
     arm, _, seed_text = job.rpartition("-seed")
-    if arm == "careful":  # from the sampling job's counts: its data need not be on disk
+    if arm == "right_answers" and int(seed_text) == SEEDS[0]:
+        write_right_answers()
+    elif arm == "right_answers":  # the first seed's job writes the set: one draw, one writer
+        wait_for(RIGHT_ANSWERS, 3600, f"the 'right_answers-seed{SEEDS[0]}' job, which writes it")
+    elif arm == "careful":  # from the sampling job's counts: its data need not be on disk
         from r1lab.sampling import RejectionData
 
         manifest = wait_for_job(RUNS / "results", "sampling")["manifest"]
@@ -180,9 +227,10 @@ def run_job(job: str) -> dict:
     result = run(load_recipe(RECIPE, overrides), resume="auto", progress=False)
     minutes = (time.perf_counter() - started) / 60
     found = curves(output_dir, ("step", "loss"))
+    counts = {"set": set_counts(SETS[arm])} if arm == "right_answers" else {}
     return {"overrides": [o.replace(str(ROOT) + "/", "") for o in overrides],
             "train_minutes": round(minutes, 2), "steps": len(found["step"]), "curves": found,
-            "held_out": held_out(result.final_dir)}
+            "held_out": held_out(result.final_dir), **counts}
 
 
 # data/models/<name>: the trained model it copies

@@ -537,6 +537,27 @@ def unfiltered_rows(records: Sequence[dict], size: int, seed: int = 0) -> list[d
     return [reasoning_row(r, {"seed": seed, "unfiltered": True}) for r in chosen]
 
 
+def right_answer_rows(records: Sequence[dict], size: int, seed: int = 0,
+                      config: SamplingConfig = SamplingConfig()) -> list[dict]:
+    """The ablation's middle arm: ``size`` samples drawn at random from those whose answer is
+    right (``verdict`` passes its first filter), duplicates and the per-prompt cap not applied.
+    Beside ``unfiltered_rows`` (wrong answers in, duplicates in) and the rejection-sampled set
+    (wrong answers out, duplicates out) it changes one thing at a time.
+
+    >>> records = [{"index": 0, "sample": i, "question": "What is 2+3?", "answer": "5",
+    ...             "lang": "en", "completion": f"<answer>{a}</answer>", "n_tokens": 3}
+    ...            for i, a in enumerate(["5", "6", "5"])]
+    >>> [row["source"]["sample"] for row in right_answer_rows(records, 2)]
+    [2, 0]
+    """
+    right = [r for r in records if verdict(r, config) != FILTERS[0]]
+    if size > len(right):
+        raise ValueError(f"right_answer_rows: asked for {size} rows, but only {len(right)} of "
+                         f"{len(records)} samples have the right answer")
+    chosen = random.Random(seed).sample(right, size)
+    return [reasoning_row(r, {"seed": seed, "right_answers": True}) for r in chosen]
+
+
 # ---------------------------------------------------------------- the tiny world's step
 
 

@@ -78,7 +78,7 @@ def test_rejection_sampling_seeds_were_measured_on_todays_recipe_and_models():
     jobs = results["jobs"]
     assert set(jobs) == {"sampling", "stage2", *(f"{arm}-seed{s}" for s in range(3) for arm in
                                                  ("rejection", "unfiltered", "paper_ratio",
-                                                  "careful"))}
+                                                  "careful", "right_answers"))}
     manifest = jobs["sampling"]["manifest"]
     removed = sum(row["removed"] for row in manifest["filters"])
     assert removed + manifest["kept"] == manifest["samples"]
@@ -87,10 +87,12 @@ def test_rejection_sampling_seeds_were_measured_on_todays_recipe_and_models():
     assert jobs["sampling"]["unfiltered"]["reasoning_rows"] == manifest["kept"]
     assert jobs["sampling"]["paper_ratio"] == {"reasoning_rows": manifest["kept"],
                                                "non_reasoning_rows": round(manifest["kept"] / 3)}
-    for s in range(3):  # (the control's jobs ran later, with each question's right samples)
-        careful = jobs[f"careful-seed{s}"]["held_out"]["reasoning"]["all"]
-        assert sum(careful["correct_per_question"]["correct"]) == round(
-            careful["pass_at_1"] * careful["samples"])
+    for arm in ("careful", "right_answers"):  # (run later, with each question's right samples)
+        for s in range(3):
+            assert jobs[f"{arm}-seed{s}"]["overrides"][0].endswith(f"{arm}.jsonl")
+            found = jobs[f"{arm}-seed{s}"]["held_out"]["reasoning"]["all"]
+            assert sum(found["correct_per_question"]["correct"]) == round(
+                found["pass_at_1"] * found["samples"])
     for name, job in jobs.items():
         if name == "sampling":
             continue

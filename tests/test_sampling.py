@@ -8,8 +8,8 @@ import pytest
 from r1lab import sampling
 from r1lab.cli import main
 from r1lab.sampling import (DATA, FILTERS, MANIFEST, SAMPLES, SamplingConfig, SamplingError,
-                            filter_samples, read_samples, rejection_sample, unfiltered_rows,
-                            verdict)
+                            filter_samples, read_samples, rejection_sample, right_answer_rows,
+                            unfiltered_rows, verdict)
 from r1lab.tasks import generate
 from r1lab.template import render
 
@@ -172,6 +172,18 @@ def test_non_reasoning_rows_come_about_one_per_three_and_without_a_chain_of_thou
     assert len(unfiltered_rows(records, 5, seed=1)) == 5
     with pytest.raises(ValueError, match="asked for 10 rows from 9 samples"):
         unfiltered_rows(records, 10)
+
+
+def test_right_answer_rows_keep_duplicates_and_drop_only_wrong_answers():
+    wrong = RIGHT.replace("answer: 14", "answer: 20")
+    records = ([record(RIGHT, index=0, sample=i) for i in range(3)]  # three identical chains
+               + [record(wrong, index=1, sample=i) for i in range(3)])
+    rows = right_answer_rows(records, 3, seed=0)
+    assert sorted(row["source"]["sample"] for row in rows) == [0, 1, 2]
+    assert {row["source"]["index"] for row in rows} == {0}  # the duplicates are all there
+    assert all(row["source"]["right_answers"] for row in rows)
+    with pytest.raises(ValueError, match="asked for 4 rows, but only 3 of 6 samples"):
+        right_answer_rows(records, 4)
 
 
 def test_write_dataset_mixes_in_non_reasoning_rows(tmp_path):
