@@ -277,6 +277,14 @@ def test_a_job_the_committed_file_holds_is_carried_not_run_again(seed_jobs, tmp_
     seed_jobs.run_jobs(every, every, run_job, {**stamp, "recipe_sha256": "cd"}, tmp_path / "c",
                        out)
     assert ran == every  # another recipe: nothing carried
+    ran.clear()  # a figure written after gathering (findings' wall_minutes) is not the stamp
+    seed_jobs.write_json(out, {**stamp, "wall_minutes": 12.5, "jobs": {
+        job: {"job": job, "score": 0.5} for job in every}})
+    seed_jobs.run_jobs(every, every, run_job, stamp, tmp_path / "d", out)
+    assert ran == []
+    ran.clear()  # ... but a stamp key the committed file lacks is another stamp
+    seed_jobs.run_jobs(every, every, run_job, {**stamp, "seeds": [0, 1, 2]}, tmp_path / "e", out)
+    assert ran == every
 
 
 def test_the_careful_control_set_is_written_once_from_a_sampled_sets_counts(seed_jobs, tmp_path):
