@@ -234,9 +234,9 @@ BASE_BATCH = PRESETS["base"].batch_size, PRESETS["base"].block_size
     (["--documents", "1"], f"too few documents to train (1): two optimizer steps of "
                            f"{BASE_BATCH[0]} blocks of {BASE_BATCH[1]} tokens need about {MIN}; "
                            f"use --documents {MIN} or more"),
-    (["--seed", str(2**64)], f"seed {2**64} is out of range: use an integer from 0 to "
-                             f"{2**32 - 1}"),
-    (["--seed", "-1"], "seed -1 is out of range"),
+    (["--seed", str(2**64)], f"seed {2**64} is out of range: use --seed (seed=) an integer "
+                             f"from 0 to {2**32 - 1}"),
+    (["--seed", "-1"], "seed -1 is out of range: use --seed"),
     (["--out", "{file}"], "output folder {file} is a file: pass --out a new or empty folder"),
     (["--out", "{file}/m"], "output folder {file}/m is inside the file {file}"),
     (["--out", "{folder}"], "{folder} is not empty: pass --out a new or empty folder, or "

@@ -114,8 +114,8 @@ def check_request(config: PretrainConfig, out_dir: Path, overwrite: bool = False
             f"{config.batch_size} blocks of {config.block_size} tokens need about "
             f"{min_documents(config)}; use --documents {min_documents(config)} or more")
     if not 0 <= config.seed <= SEED_MAX:
-        raise PretrainError(f"seed {config.seed} is out of range: use an integer from 0 to "
-                            f"{SEED_MAX} (transformers' Trainer seeds numpy with it)")
+        raise PretrainError(f"seed {config.seed} is out of range: use --seed (seed=) an integer "
+                            f"from 0 to {SEED_MAX} (transformers' Trainer seeds numpy with it)")
     if config.tokenizer and not _tokenizer_folder(config).joinpath("tokenizer.json").is_file():
         raise PretrainError(f"{config.name} reuses the tokenizer in {config.tokenizer}, which is "
                             "missing: train the base first (r1lab pretrain base)")
