@@ -13,7 +13,7 @@ For each exercise set (``course/solutions/NN_name_solutions.ipynb`` and the stud
    other cell failing.
 
 It prints one line per exercise and a summary, and exits 1 naming each problem. The samples
-that exercises 04-07 draw from the shipped tiny models are drawn once per run and shared by
+that exercises 03b-09 and 11 draw from the shipped tiny models are drawn once per run and shared by
 its processes (``material.STORE``): the first notebook to need them samples, the others
 read that draw.
 """

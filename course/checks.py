@@ -138,6 +138,20 @@ def check(notebook, number: int, answer) -> None:
 
 # Helpers shared by the judges -----------------------------------------------------------
 
+def _graded(records: list[dict]) -> tuple[list[dict], int]:
+    """A reading's samples (k per question, in order) graded as ``r1lab.eval.evaluate``
+    grades them, and its k."""
+    k = sum(r["index"] == records[0]["index"] for r in records)
+    return grade(records[::k], [r["completion"] for r in records],
+                 [r["n_tokens"] for r in records], k), k
+
+
+def _reports(readings: dict[str, list[dict]]) -> dict[str, Report]:
+    """r1lab's report on each reading of a ``material`` sampling function."""
+    return {name: Report.from_records(*_graded(records), settings={})
+            for name, records in readings.items()}
+
+
 def _fail(message: str):
     raise WrongAnswer(message)
 
@@ -1035,9 +1049,7 @@ def short_readings() -> dict:
     """Exercise 03b.4: right samples in each reading of ``material.length_samples``."""
     found = {"fewest operands in the corpus": CorpusConfig().task.operands[0]}
     for name, records in length_samples().items():
-        k = sum(r["index"] == records[0]["index"] for r in records)
-        graded = grade(records[::k], [r["completion"] for r in records],
-                       [r["n_tokens"] for r in records], k)
+        graded, _ = _graded(records)
         found[f"right, {name}"] = sum(r["correct"] for r in graded)
         found["samples"] = len(graded)
     for label in (SHORT, TASK):
@@ -1315,13 +1327,7 @@ def _ex_04_2(answer):
 def recheck_readings() -> dict[str, Report]:
     """r1lab's report on each model of ``material.recheck_samples``: its samples graded as
     ``r1lab.eval.evaluate`` grades them."""
-    reports = {}
-    for name, records in recheck_samples().items():
-        k = sum(r["index"] == records[0]["index"] for r in records)
-        graded = grade(records[::k], [r["completion"] for r in records],
-                       [r["n_tokens"] for r in records], k)
-        reports[name] = Report.from_records(graded, k=k, settings={})
-    return reports
+    return _reports(recheck_samples())
 
 
 def _recheck_answer(**changes) -> dict:
@@ -2574,13 +2580,7 @@ STUDENT_RL_RECIPE = "tiny/student_rl"  # notebook 09's arm (a)
 def student_teacher_readings() -> dict[str, Report]:
     """r1lab's report on each reading of ``material.student_teacher_samples``, graded as
     ``r1lab.eval.evaluate`` grades its samples."""
-    reports = {}
-    for name, records in student_teacher_samples().items():
-        k = sum(r["index"] == records[0]["index"] for r in records)
-        graded = grade(records[::k], [r["completion"] for r in records],
-                       [r["n_tokens"] for r in records], k)
-        reports[name] = Report.from_records(graded, k=k, settings={})
-    return reports
+    return _reports(student_teacher_samples())
 
 
 def _live_09_answer(**changes) -> dict:
@@ -3287,13 +3287,7 @@ ENTROPY_TOL = 6e-5  # entropies, to 4 decimals
 @cache
 def planted_readings() -> dict[str, Report]:
     """r1lab's report on each reading of ``material.planted_mode_samples``."""
-    reports = {}
-    for name, records in planted_mode_samples().items():
-        k = sum(r["index"] == records[0]["index"] for r in records)
-        graded = grade(records[::k], [r["completion"] for r in records],
-                       [r["n_tokens"] for r in records], k)
-        reports[name] = Report.from_records(graded, k=k, settings={})
-    return reports
+    return _reports(planted_mode_samples())
 
 
 def _with_replacement(report: Report, k: int) -> float:

@@ -4,8 +4,8 @@ Each function here is exercise material, not a solution: the notebook calls it t
 the data or the run the student reads, and ``checks.py`` calls it with the same arguments to
 know the right reading. Everything is computed by r1lab itself.
 
-The samples of the shipped tiny models (``data/models/``, exercises 04-07) are drawn once per
-process and cached, so the check reads the very samples the notebook printed; each call
+The samples of the shipped tiny models (``data/models/``, exercises 03b-09 and 11) are drawn
+once per process and cached, so the check reads the very samples the notebook printed; each call
 returns a fresh copy, so a student who edits the records cannot change what the check reads.
 """
 
