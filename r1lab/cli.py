@@ -65,6 +65,11 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
                              "problems asked in Chinese), arithmetic-mix (half in Chinese), "
                              "gsm8k:SOURCE or math:SOURCE (SOURCE = a local .jsonl file or a "
                              "hub dataset id; test split). Default: %(default)s")
+    parser.add_argument("--split", choices=["test", "validation"], default="test",
+                        help="test: the split results are reported on; validation: questions "
+                             "for choosing settings (learning rates, weights), never in a "
+                             "training draw nor in a reported test set (arithmetic tasks; a "
+                             "hub dataset's own split). Default: %(default)s")
     parser.add_argument("--n", type=_positive_int, default=500,
                         help="number of problems (at most, for gsm8k/math). Default: %(default)s")
     parser.add_argument("--k", type=_positive_int, default=8,
@@ -170,7 +175,8 @@ def run_eval(args: argparse.Namespace) -> int:
         args.json = writable_file(args.json, "--json")
     source = model_source(args.model)
     try:
-        problems = load_problems(args.task, args.n, args.seed, progress=not args.no_progress)
+        problems = load_problems(args.task, args.n, args.seed, progress=not args.no_progress,
+                                 split=args.split)
     except TaskError as error:
         raise UsageError(str(error)) from None
     if not problems:
@@ -182,8 +188,8 @@ def run_eval(args: argparse.Namespace) -> int:
                       top_p=args.top_p, max_new_tokens=args.max_new_tokens,
                       batch_size=args.batch_size, seed=args.seed, prefill=args.prefill,
                       progress=not args.no_progress)
-    report.settings.update(model=args.model, task=args.task)
-    print(f"{args.model} on {args.task}")
+    report.settings.update(model=args.model, task=args.task, split=args.split)
+    print(f"{args.model} on {args.task}" + (f" ({args.split})" if args.split != "test" else ""))
     print(report.table())
     if args.json:
         report.to_json(args.json)  # atomically

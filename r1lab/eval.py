@@ -565,7 +565,9 @@ class Protocol:
     """Questions, drawn by ``r1lab.tasks.generate`` (the paper's test sets hold 30-1,319), or
     the first ``n`` rows of ``task``'s file."""
     split: str = "test"
-    """Split the questions come from ("train" or "test"): results read "test" only."""
+    """Split the questions come from: "test" for results (the only split they read),
+    "validation" for choosing settings (``r1lab.tasks.generate``: held out from every training
+    draw and from every reported test set), "train" to look at what training saw."""
     seed: int = 0
     """Seed of the question draw: the same seed, the same questions."""
     zh_fraction: float = 0.5

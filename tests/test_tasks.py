@@ -237,7 +237,7 @@ def test_bad_generate_arguments():
     with pytest.raises(ValueError, match="n must be"):
         generate(-1)
     with pytest.raises(ValueError, match="split must be one of"):
-        generate(3, split="validation")
+        generate(3, split="valid")
     assert generate(0) == []
 
 

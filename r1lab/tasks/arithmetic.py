@@ -11,7 +11,10 @@ cold-start data (R1 §2.3.1) and the notebooks write out:
 ('(2+3)*4', '5*4', '20')
 
 Problems are drawn deterministically from a seed; train and test never share an expression,
-whatever the seed or the number drawn, because the split is a hash of the expression:
+whatever the seed or the number drawn, because the split is a hash of the expression. A third
+split, validation, is for choosing settings: its questions come from the held-out side of the
+hash too, so no training draw holds them, and never from the test sets results are reported on
+(``generate``, ``reported_test_expressions``):
 
 >>> [p.question for p in generate(2, seed=5)]
 ['How much is 5+(8-0-7+3)-0*2?', 'How much is 4*2-6+2+1+2+9?']
@@ -34,7 +37,12 @@ from dataclasses import dataclass
 from r1lab.template import render
 
 OPERATORS = "+-*"  # no division: every answer stays an exact integer (R1 §2.2.2, rule-checkable)
-SPLITS = ("train", "test")
+SPLITS = ("train", "validation", "test")
+
+# The test sets the lab reports on: the first QUESTIONS of each seed's test draw, at each share
+# of Chinese questions. Every reported set is one of them (seed 0, at most 500 questions; the
+# findings' pass@k set: seed 1, 32). The validation split never asks any of their expressions.
+REPORTED_TEST_DRAWS = {"seeds": (0, 1), "zh_fractions": (0.0, 0.5), "questions": 2000}
 
 # Every phrasing ends with a question mark, so the template's "User: {question}. Assistant:"
 # always reads as a question.
@@ -394,11 +402,14 @@ def count_expressions(
             f"({ENUMERATION_LIMIT}) to count one split exactly; its {split} split has about "
             f"{total * _share(split, config) // 100}")
     test = _count_test(config)
+    if split == "validation":
+        return test - len(reported_test_expressions(config))
     return test if split == "test" else total - test
 
 
 def _share(split: str, config: ArithmeticConfig) -> int:
-    return config.test_percent if split == "test" else 100 - config.test_percent
+    # Validation draws from the test side of the hash (``generate``).
+    return 100 - config.test_percent if split == "train" else config.test_percent
 
 
 def _check_split(split) -> None:
@@ -455,6 +466,12 @@ def generate(
     expression repeats within the list. Asking for more than the split holds raises ValueError
     (drawing nearly all of a large split is slow: each new expression gets rarer).
 
+    ``split="validation"``, for choosing settings (learning rates, reward weights) without
+    reading test: expressions of the held-out side of the hash (``split_of`` says "test"), so
+    no training draw ever holds one, drawn from their own stream (``random.Random(
+    "validation:<seed>")``) and never one of ``reported_test_expressions(config)``. The first
+    call for a config draws those test sets (about 7 s for the tiny world's).
+
     >>> [p.chain for p in generate(2, seed=1, config=ArithmeticConfig(operands=(3, 3)))]
     [('9+1-4', '10-4', '6'), ('3-3+7', '0+7', '7')]
     """
@@ -464,8 +481,10 @@ def generate(
     if not isinstance(config, ArithmeticConfig):
         raise TypeError(f"config must be an ArithmeticConfig; got {type(config).__name__}")
     check_room(n, split, config)
-    rng = random.Random(seed)
-    seen: set[str] = set()
+    side = "test" if split == "validation" else split
+    rng = random.Random(f"validation:{seed}" if split == "validation" else seed)
+    # The reported test sets' expressions count as drawn already: validation never asks them.
+    seen: set[str] = set(reported_test_expressions(config)) if split == "validation" else set()
     problems: list[Problem] = []
     # value_range shrinks the space by an amount only drawing reveals: bound the attempts.
     attempts_left = 1000 * n + 100_000
@@ -476,7 +495,7 @@ def generate(
                 f"drew only {len(problems)} of {n} {split} problems within value_range "
                 f"{config.value_range}: widen the range or ask for fewer")
         expression = _random_expression(rng, config)
-        if expression in seen or split_of(expression, config.test_percent) != split:
+        if expression in seen or split_of(expression, config.test_percent) != side:
             continue
         seen.add(expression)
         chain = solution_chain(expression)
@@ -486,6 +505,29 @@ def generate(
         question = rng.choice(PHRASINGS[lang]).format(e=expression)
         problems.append(Problem(question, chain[-1], lang, expression, chain))
     return problems
+
+
+@functools.lru_cache(maxsize=4)
+def reported_test_expressions(config: ArithmeticConfig = ArithmeticConfig()) -> frozenset:
+    """The expressions of the test sets results are reported on, for ``config``'s space (any
+    share of Chinese questions): the first ``REPORTED_TEST_DRAWS["questions"]`` of each of its
+    seeds' test draws, at each of its ``zh_fractions`` (the phrasing draw moves the stream).
+    The validation split leaves them out; a space too small to hold them all draws as many as
+    ``check_room`` allows.
+    """
+    from dataclasses import replace
+
+    out: set[str] = set()
+    for zh in REPORTED_TEST_DRAWS["zh_fractions"]:
+        space = replace(config, zh_fraction=zh)
+        n = REPORTED_TEST_DRAWS["questions"]
+        try:
+            check_room(n, "test", space)
+        except ValueError:
+            n = count_expressions(space, "test") // 2
+        for seed in REPORTED_TEST_DRAWS["seeds"]:
+            out.update(p.expression for p in generate(n, "test", seed, space))
+    return frozenset(out)
 
 
 def problem_for(expression: str, lang: str = "en") -> Problem:

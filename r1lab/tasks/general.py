@@ -38,9 +38,9 @@ import random
 import re
 from dataclasses import dataclass
 
-from r1lab.tasks.arithmetic import SPLITS, split_of
-from r1lab.tasks.requests import (GREETING_REPLY, REQUEST_KINDS, SELF_REPLY, TEST_PERCENT,
-                                  generate_requests)
+from r1lab.tasks.arithmetic import split_of
+from r1lab.tasks.requests import (GREETING_REPLY, REQUEST_KINDS, SELF_REPLY, SPLITS,
+                                  TEST_PERCENT, generate_requests)
 from r1lab.template import SPECIAL_TOKEN, THINK_CLOSE, strip_blank
 
 GENERAL_KINDS = ("request", "private")

@@ -31,7 +31,7 @@ import functools
 import random
 from dataclasses import dataclass
 
-from r1lab.tasks.arithmetic import SPLITS, split_of
+from r1lab.tasks.arithmetic import split_of
 
 GREETING_REPLY = "hello! ask me an arithmetic question."
 """The one reply to every greeting: it answers, and steers the user to the tiny world's task."""
@@ -39,6 +39,10 @@ SELF_REPLY = "i am a tiny assistant that does arithmetic."
 """The one reply to every question about the assistant (R1's self-cognition data)."""
 SMALL = 20
 """The largest number in a request (successor, predecessor, larger)."""
+SPLITS = ("train", "test")
+"""Requests and general prompts have no validation split yet: their kinds are small finite
+sets (32 greetings), and carving one out would change the train draws the shipped models
+were trained on."""
 TEST_PERCENT = 25
 """Percent of each kind's questions held out for the test split (by hash; the arithmetic
 split's 10% would leave some small kinds with one test question or none)."""
