@@ -78,7 +78,7 @@ def train(job: str) -> tuple[Path, dict]:
            "train_minutes": round((time.perf_counter() - started) / 60, 2),
            "steps": len(result.metrics), "torch_threads": torch.get_num_threads(),
            "curves": curves(output_dir, ("step", *CURVE_FIELDS))}
-    record.write_text(json.dumps(out, indent=1) + "\n")
+    write_json(record, out)
     return result.final_dir, out
 
 
@@ -101,9 +101,9 @@ def stamp() -> dict:
 
 
 def run_job(job: str) -> dict:
-    """Train ``job`` (or read its finished run) and score it on the validation questions."""
+    """Train ``job`` (or read its finished run) and score it on the validation questions (to
+    choose) and the test questions (to report), with each question's correct samples."""
     from r1lab.eval import held_out
-
     from r1lab.sources import load_model_and_tokenizer
 
     final, record = train(job)

@@ -68,8 +68,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", choices=["test", "validation"], default="test",
                         help="test: the split results are reported on; validation: questions "
                              "for choosing settings (learning rates, weights), never in a "
-                             "training draw nor in a reported test set (arithmetic tasks; a "
-                             "hub dataset's own split). Default: %(default)s")
+                             "training draw nor in a reported test set (arithmetic tasks; for "
+                             "a hub id, its own split; a local file is read as given). "
+                             "Default: %(default)s")
     parser.add_argument("--n", type=_positive_int, default=500,
                         help="number of problems (at most, for gsm8k/math). Default: %(default)s")
     parser.add_argument("--k", type=_positive_int, default=8,

@@ -507,14 +507,20 @@ def generate(
     return problems
 
 
-@functools.lru_cache(maxsize=4)
 def reported_test_expressions(config: ArithmeticConfig = ArithmeticConfig()) -> frozenset:
     """The expressions of the test sets results are reported on, for ``config``'s space (any
     share of Chinese questions): the first ``REPORTED_TEST_DRAWS["questions"]`` of each of its
     seeds' test draws, at each of its ``zh_fractions`` (the phrasing draw moves the stream).
     The validation split leaves them out; a space too small to hold them all draws as many as
-    ``check_room`` allows.
+    ``check_room`` allows. Drawn once per space: every share of Chinese questions shares it.
     """
+    from dataclasses import replace
+
+    return _reported_test_expressions(replace(config, zh_fraction=0.0))
+
+
+@functools.lru_cache(maxsize=4)
+def _reported_test_expressions(config: ArithmeticConfig) -> frozenset:
     from dataclasses import replace
 
     out: set[str] = set()

@@ -41,8 +41,8 @@ SMALL = 20
 """The largest number in a request (successor, predecessor, larger)."""
 SPLITS = ("train", "test")
 """Requests and general prompts have no validation split yet: their kinds are small finite
-sets (32 greetings), and carving one out would change the train draws the shipped models
-were trained on."""
+sets (32 greetings), and carving one out would change draws the shipped models were trained
+or tested on."""
 TEST_PERCENT = 25
 """Percent of each kind's questions held out for the test split (by hash; the arithmetic
 split's 10% would leave some small kinds with one test question or none)."""
